@@ -1,0 +1,5 @@
+"""Shared fixtures: each piece of the local stack registers its own plugin module."""
+
+pytest_plugins = [
+    "tests.localcluster.controlplane_fixtures",
+]
