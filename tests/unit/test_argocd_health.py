@@ -1,0 +1,114 @@
+"""The Argo CD health check for TenantExit, run in Lua 5.1 (what Argo CD's gopher-lua
+speaks) against TenantExit objects as a user would see them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lupa import lua51
+
+from tenant_exit.api import names
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "deploy" / "argocd" / "health-tenantexit.lua"
+
+
+def health(obj: dict[str, Any]) -> tuple[str, str]:
+    """Runs the script the way Argo CD does: a global `obj`, the returned table read."""
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    lua.globals().obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(SCRIPT.read_text())
+    return str(result["status"]), str(result["message"])
+
+
+def exit_object(
+    phase: str | None = None, conditions: list[dict[str, Any]] | None = None,
+    generation: int = 1, observed: int | None = 1,
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": names.API_VERSION,
+        "kind": names.KIND,
+        "metadata": {"name": "zorggroep-noord", "generation": generation},
+        "spec": {"tenantNamespace": "tenant-zorggroep-noord"},
+    }
+    if phase is not None:
+        obj["status"] = {"phase": phase, "conditions": conditions or []}
+        if observed is not None:
+            obj["status"]["observedGeneration"] = observed
+    return obj
+
+
+def cond(type_: str, status: str, message: str = "") -> dict[str, Any]:
+    return {"type": type_, "status": status, "reason": "Test", "message": message,
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        ("ReadOnlyLicensed", "Progressing"),
+        ("BackupRunning", "Progressing"),
+        ("Deleting", "Progressing"),
+        ("AwaitingReceipt", "Suspended"),
+        ("Deleted", "Healthy"),
+    ],
+)
+def test_each_phase_maps_to_its_health(phase: str, expected: str) -> None:
+    assert health(exit_object(phase))[0] == expected
+
+
+def test_every_phase_the_api_knows_is_mapped() -> None:
+    from tenant_exit.api.status import Phase
+
+    for phase in Phase:
+        assert health(exit_object(phase.value))[0] != "Unknown", phase
+
+
+def test_a_new_exit_without_status_is_progressing() -> None:
+    status, message = health(exit_object(None))
+    assert status == "Progressing"
+    assert "operator" in message
+
+
+def test_stalled_is_degraded_with_the_operators_message() -> None:
+    why = "Secret tenant-x/dump has no key 'password'"
+    obj = exit_object("BackupRunning", [cond("Ready", "False"), cond("Stalled", "True", why)])
+    status, message = health(obj)
+    assert status == "Degraded"
+    assert "BackupRunning" in message
+    assert why in message
+
+
+def test_stalled_false_does_not_degrade() -> None:
+    assert health(exit_object("AwaitingReceipt", [cond("Stalled", "False")]))[0] == "Suspended"
+
+
+def test_deleted_stays_healthy_even_with_a_leftover_stalled_condition() -> None:
+    assert health(exit_object("Deleted", [cond("Stalled", "True", "old")]))[0] == "Healthy"
+
+
+def test_a_spec_change_not_yet_observed_is_progressing() -> None:
+    status, message = health(exit_object("AwaitingReceipt", generation=3, observed=2))
+    assert status == "Progressing"
+    assert "generation 3" in message
+
+
+def test_the_ready_message_is_shown_while_progressing() -> None:
+    obj = exit_object("BackupRunning", [cond("Ready", "False", "backup Job attempt 1 running")])
+    assert health(obj) == ("Progressing", "BackupRunning: backup Job attempt 1 running")
+
+
+def test_an_unknown_phase_is_unknown_not_healthy() -> None:
+    assert health(exit_object("Paused"))[0] == "Unknown"
+
+
+def test_the_gitops_doc_embeds_this_exact_script() -> None:
+    """docs/gitops.md shows the argocd-cm snippet users copy; it must not drift."""
+    doc = (REPO / "docs" / "gitops.md").read_text()
+    block = doc.split("```yaml\n# argocd-cm\n", 1)[1].split("```", 1)[0]
+    config = yaml.safe_load(block)
+    key = f"resource.customizations.health.{names.GROUP}_{names.KIND}"
+    assert config["data"][key] == SCRIPT.read_text()
