@@ -17,6 +17,11 @@ cache_root="${TENANT_EXIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tenant-exit}"
 bin_dir="$cache_root/bin/kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
 wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd helm)
 
+# One build at a time per cache: parallel test sessions wait for the first.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/build.lock"
+flock 9
+
 missing=()
 for b in "${wanted[@]}"; do [[ -x "$bin_dir/$b" ]] || missing+=("$b"); done
 if [[ ${#missing[@]} -eq 0 ]]; then

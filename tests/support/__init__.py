@@ -1,0 +1,1 @@
+"""Test support shared by unit, integration and e2e tests."""
