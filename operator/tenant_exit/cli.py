@@ -16,7 +16,15 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("operator", help="run the operator (kopf) against the current cluster")
-    sub.add_parser("crd", help="print the TenantExit CustomResourceDefinition as YAML")
+    crd = sub.add_parser("crd", help="print the TenantExit CustomResourceDefinition as YAML")
+    crd.add_argument(
+        "--guard-policy",
+        metavar="OPERATOR_USER",
+        nargs="?",
+        const="",
+        default=None,
+        help="print the namespace guard admission policy instead (for this operator identity)",
+    )
 
     worker = sub.add_parser("worker", help="code that runs inside the exit's Jobs")
     worker_sub = worker.add_subparsers(dest="worker_command", required=True)
@@ -36,6 +44,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.command == "crd" and args.guard_policy is not None:
+        from tenant_exit.api.admission import DEFAULT_OPERATOR_USER, render_guard_policy_yaml
+
+        sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
+        return 0
     if args.command == "crd":
         from tenant_exit.api.crd import render_crd_yaml
 

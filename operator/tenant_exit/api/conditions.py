@@ -1,0 +1,92 @@
+"""Condition types, reasons, and the one pure setter that maintains them.
+
+Types and reasons are constants here (like mariadb-operator's condition_types.go),
+so a typo is an import error, not a condition `kubectl wait` never sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from tenant_exit.api.status import Condition, ConditionStatus
+
+# --- types ---------------------------------------------------------------
+READY: Final = "Ready"
+"""The exit is progressing normally (False while it waits on an error)."""
+READ_ONLY_ENFORCED: Final = "ReadOnlyEnforced"
+BACKUP_COMPLETE: Final = "BackupComplete"
+RECEIPT_CONFIRMED: Final = "ReceiptConfirmed"
+DELETED: Final = "Deleted"
+STALLED: Final = "Stalled"
+"""True when the exit cannot go on without a change of spec or of the cluster."""
+
+ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED)
+
+# --- reasons -------------------------------------------------------------
+PROGRESSING: Final = "Progressing"
+PROTECTED_NAMESPACE: Final = "ProtectedNamespace"
+NAMESPACE_CLAIMED: Final = "NamespaceClaimed"
+NAMESPACE_NOT_FOUND: Final = "NamespaceNotFound"
+GUARDS_FAILED: Final = "GuardsFailed"
+WRITES_REVOKED: Final = "WritesRevoked"
+SERVER_READ_ONLY: Final = "ServerReadOnly"
+APP_FLAG_ONLY: Final = "AppFlagOnly"
+NOT_REQUESTED: Final = "NotRequested"
+READ_ONLY_FAILED: Final = "ReadOnlyFailed"
+LICENCE_RUNNING: Final = "LicenceRunning"
+DESTINATION_MISSING: Final = "DestinationMissing"
+CREDENTIALS_NOT_ALLOWED: Final = "CredentialsNotAllowed"
+BACKUP_JOB_CREATED: Final = "BackupJobCreated"
+BACKUP_JOB_FAILED: Final = "BackupJobFailed"
+BACKUP_PENDING: Final = "BackupPending"
+RECEIPT_PENDING: Final = "ReceiptPending"
+NOT_DELETED: Final = "NotDeleted"
+ALL_CLEAR: Final = "AllClear"
+CANCELLED: Final = "Cancelled"
+
+
+def set_condition(
+    conditions: Sequence[Condition],
+    *,
+    type: str,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    generation: int,
+    now: datetime,
+) -> list[Condition]:
+    """Upsert the condition of `type`; lastTransitionTime moves only when status flips."""
+    previous = find(conditions, type)
+    changed_at = now
+    if previous is not None and previous.status == status:
+        changed_at = previous.last_transition_time
+    updated = Condition(
+        type=type,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=changed_at,
+        observed_generation=generation,
+    )
+    result = [c for c in conditions if c.type != type]
+    result.append(updated)
+    return sorted(result, key=_order)
+
+
+def find(conditions: Sequence[Condition], type: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type), None)
+
+
+def is_true(conditions: Sequence[Condition], type: str) -> bool:
+    found = find(conditions, type)
+    return found is not None and found.status == ConditionStatus.TRUE
+
+
+def _order(condition: Condition) -> int:
+    """A stable order, so an unchanged list produces no status patch."""
+    try:
+        return ALL_TYPES.index(condition.type)
+    except ValueError:
+        return len(ALL_TYPES)

@@ -1,0 +1,43 @@
+"""Names shared by the operator, the generated manifests and the tests.
+
+The API group, the labels and annotations the guards write, and the finalizers.
+Kept in one module so the admission policy, the operator and the tests can
+never disagree about a label key.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+GROUP: Final = "tenantexit.io"
+VERSION: Final = "v1alpha1"
+API_VERSION: Final = f"{GROUP}/{VERSION}"
+KIND: Final = "TenantExit"
+PLURAL: Final = "tenantexits"
+SINGULAR: Final = "tenantexit"
+SHORT_NAME: Final = "texit"
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+# On the tenant Namespace (ARCHITECTURE §3).
+NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"
+LABEL_DELETION: Final = f"{GROUP}/deletion"
+LABEL_EXIT: Final = f"{GROUP}/exit"
+DELETION_BLOCKED: Final = "blocked"
+DELETION_ALLOWED: Final = "allowed"
+# The phase is mirrored on the Namespace so the admission policy, which cannot
+# read the TenantExit, can name it in its denial message.
+ANNOTATION_PHASE: Final = f"{GROUP}/phase"
+
+# On PersistentVolumes: the reclaim policy before the exit switched it to Retain.
+ANNOTATION_ORIGINAL_RECLAIM: Final = f"{GROUP}/original-reclaim-policy"
+# On the app-flag ConfigMap: the key's value before the exit set it (JSON).
+ANNOTATION_ORIGINAL_APP_FLAG: Final = f"{GROUP}/original-app-flag"
+
+# On objects the operator creates for an exit (Jobs, copied Secrets, records).
+LABEL_COMPONENT: Final = f"{GROUP}/component"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY: Final = "tenant-exit-operator"
+
+# kopf's finalizer on the TenantExit itself: holds its deletion until a cancel
+# has reverted everything (or, from Deleting on, until the exit completed).
+EXIT_FINALIZER: Final = f"{GROUP}/exit"

@@ -1,0 +1,64 @@
+"""The whole `TenantExit` object, and the one place a kopf body becomes a model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenant_exit.api import names
+from tenant_exit.api.base import ApiModel
+from tenant_exit.api.spec import TenantExitSpec
+from tenant_exit.api.status import TenantExitStatus
+
+
+class ObjectMeta(BaseModel):
+    """The metadata fields the operator reads; the rest is ignored, not refused."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    name: str
+    uid: str = ""
+    generation: int = 0
+    resource_version: str = Field("", alias="resourceVersion")
+    creation_timestamp: datetime | None = Field(None, alias="creationTimestamp")
+    deletion_timestamp: datetime | None = Field(None, alias="deletionTimestamp")
+
+
+class TenantExit(ApiModel):
+    """A tenant's exit: read-only licence, backup, receipt, deletion."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_version: str = names.API_VERSION
+    kind: str = names.KIND
+    metadata: ObjectMeta
+    spec: TenantExitSpec
+    status: TenantExitStatus = TenantExitStatus()
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> TenantExit:
+        """Validate a kopf body (or any dict of the object); raises pydantic.ValidationError.
+
+        `status` is read leniently: fields another version wrote (and kopf's own
+        bookkeeping) must not make an exit unreadable.
+        """
+        status = TenantExitStatus.model_validate(_known_status(body.get("status") or {}))
+        return cls.model_validate(
+            {
+                "metadata": dict(body.get("metadata") or {}),
+                "spec": dict(body.get("spec") or {}),
+                "status": status,
+            }
+        )
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+def _known_status(status: Mapping[str, Any]) -> dict[str, Any]:
+    known = {field.alias or key for key, field in TenantExitStatus.model_fields.items()}
+    return {key: value for key, value in status.items() if key in known}

@@ -1,0 +1,251 @@
+"""`TenantExit.spec`: the tenant and the terms of its exit (ARCHITECTURE §1).
+
+Docstrings below are user documentation: the CRD generator copies them into the
+schema, so `kubectl explain tenantexit.spec.readOnly` prints them.
+Cross-field rules the API server enforces are declared next to the field as CEL
+(`x-kubernetes-validations`), so a bad manifest fails at `kubectl apply`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field, StringConstraints
+
+from tenant_exit.api.base import ApiModel
+from tenant_exit.api.types import (
+    ConfigMapKey,
+    GoDuration,
+    NamespaceName,
+    ObjectName,
+    Port,
+    Sha256Hex,
+)
+
+
+def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
+    """One CEL validation rule with the message `kubectl apply` will print."""
+    return {"rule": rule, "message": message, **extra}
+
+
+def validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+
+
+class DatabaseReadOnlyMode(StrEnum):
+    """How the read-only licence is enforced in the database."""
+
+    REVOKE_WRITES = "RevokeWrites"
+    SERVER_READ_ONLY = "ServerReadOnly"
+    NONE = "None"
+
+
+class AppFlag(ApiModel):
+    """A ConfigMap key the tenant's applications read to switch to read-only mode."""
+
+    config_map: ObjectName
+    """Name of the ConfigMap in the tenant namespace (created if missing)."""
+    key: ConfigMapKey
+    """Key set to `value` while the exit runs; restored (or removed) on cancel."""
+    value: str = "true"
+    """Value written to `key` during the exit."""
+
+
+Account = Annotated[str, StringConstraints(pattern=r"^[^@'`\s]+@[^@'`\s]+$", max_length=350)]
+
+
+class ReadOnly(ApiModel):
+    """The read-only licence period: the tenant may look at, but not change, its data."""
+
+    until: datetime | None = None
+    """End of the licence (RFC 3339). The backup starts once this has passed; when
+    empty the backup starts as soon as read-only is enforced."""
+    database: DatabaseReadOnlyMode = DatabaseReadOnlyMode.REVOKE_WRITES
+    """RevokeWrites: revoke write and DDL privileges of the application accounts on
+    the tenant schemas (prior grants are remembered and restored on cancel).
+    ServerReadOnly: set the server's global read_only (accounts with SUPER or
+    READ_ONLY ADMIN bypass it). None: only the app flag, if any."""
+    accounts: Annotated[list[Account], Field(max_length=64)] = []
+    """Accounts (`user@host`, host may be `%`) whose writes are revoked. Empty means
+    every account holding a write privilege on a tenant schema, except the account
+    in `database.credentialsSecret`."""
+    app_flag: AppFlag | None = None
+    """Optional flag the applications read to show a read-only UI."""
+
+
+ExcludeGlob = Annotated[str, StringConstraints(pattern=r"^[^.\s]+\.[^.\s]+$", max_length=256)]
+SchemaName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^/\\.\s`]+$", max_length=64),
+    Field(
+        json_schema_extra=validations(
+            cel(
+                "!(self in ['mysql', 'information_schema', 'performance_schema', 'sys'])",
+                "system schemas (mysql, information_schema, performance_schema, sys) "
+                "are not tenant data",
+            )
+        )
+    ),
+]
+
+
+class Database(ApiModel):
+    """The tenant's MySQL-compatible database."""
+
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    """Host name of the database server, as seen from the operator and the backup Job."""
+    port: Port = 3306
+    """TCP port of the database server."""
+    credentials_secret: ObjectName
+    """Secret in the tenant namespace with keys `username` and `password`. This account
+    runs the dump and enforces the read-only licence: it needs SELECT, SHOW VIEW,
+    TRIGGER, EVENT, LOCK TABLES and, for RevokeWrites, GRANT OPTION (or CREATE USER);
+    for ServerReadOnly, SUPER or SYSTEM_VARIABLES_ADMIN."""
+    databases: Annotated[
+        list[SchemaName],
+        Field(max_length=64, json_schema_extra={"x-kubernetes-list-type": "set"}),
+    ] = []
+    """Schemas to back up and make read-only. Empty: every non-system schema."""
+    exclude_tables: Annotated[
+        list[ExcludeGlob],
+        Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}),
+    ] = []
+    """`schema.table` globs left out of the dump, e.g. `*.audit_*` for logging and
+    `*.import_*` for import files: the retention duty covers data, not logs."""
+
+
+PathGlob = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class DocumentVolume(ApiModel):
+    """A PersistentVolumeClaim with client documents, archived into the backup."""
+
+    claim_name: ObjectName
+    """Claim in the tenant namespace; mounted read-only into the backup Job."""
+    exclude: Annotated[list[PathGlob], Field(max_length=256)] = []
+    """Globs relative to the volume root left out of the archive (`import/**`)."""
+
+
+class SecretReference(ApiModel):
+    """A Secret outside the tenant namespace."""
+
+    namespace: NamespaceName
+    """Namespace of the Secret; must be the operator's own (or one it is allowed to read)."""
+    name: ObjectName
+    """Name of the Secret."""
+
+
+class S3Destination(ApiModel):
+    """An S3-compatible bucket receiving the backup."""
+
+    bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    """Bucket name."""
+    prefix: Annotated[str, StringConstraints(pattern=r"^[^/].*$|^$", max_length=512)] = ""
+    """Key prefix for every object of this exit (no leading slash)."""
+    endpoint: (
+        Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)] | None
+    ) = None
+    """Endpoint URL of an S3-compatible store; empty for AWS S3."""
+    region: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    """Region of the bucket."""
+    credentials_secret: SecretReference
+    """Secret with keys `accessKeyId` and `secretAccessKey`. The operator copies these
+    two keys into the tenant namespace for the backup Job; they never appear in status,
+    events or logs."""
+
+
+AgeRecipient = Annotated[
+    str,
+    StringConstraints(pattern=r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$"),
+]
+
+
+class Encryption(ApiModel):
+    """Encryption of every object of the backup; the operator never holds a private key."""
+
+    age_recipients: Annotated[list[AgeRecipient], Field(min_length=1, max_length=16)]
+    """The customer's age public keys (`age1...`); any one of them can decrypt."""
+
+
+class Destination(ApiModel):
+    """Where the backup goes."""
+
+    s3: S3Destination
+    """S3-compatible object storage."""
+    encryption: Encryption
+    """Client-side encryption: health records never leave the cluster in plaintext."""
+
+
+class Receipt(ApiModel):
+    """The customer's confirmation that they received the backup. Final once given."""
+
+    confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    """Who confirmed receipt (a name or e-mail address)."""
+    manifest_sha256: Sha256Hex
+    """SHA-256 of the backup's manifest.json; must equal status.backup.manifestSha256."""
+
+
+class Deletion(ApiModel):
+    """The irreversible step after receipt."""
+
+    grace_period: GoDuration = "72h"
+    """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`)."""
+
+
+SPEC_RULES = validations(
+    cel("!has(self.receipt) || has(self.destination)", "receipt requires a destination"),
+    cel(
+        "!has(oldSelf.receipt) || (has(self.receipt) && self.receipt == oldSelf.receipt)",
+        "receipt is final once given",
+    ),
+)
+
+
+class TenantExitSpec(ApiModel):
+    """The tenant and the terms of its exit."""
+
+    model_config = ConfigDict(json_schema_extra=SPEC_RULES)
+
+    tenant_namespace: Annotated[
+        NamespaceName,
+        Field(
+            json_schema_extra=validations(
+                cel(
+                    "self == oldSelf",
+                    "tenantNamespace is immutable; create a new TenantExit instead",
+                ),
+                cel(
+                    "self != 'default' && !self.startsWith('kube-')",
+                    "tenantNamespace must not be a protected namespace (default, kube-*)",
+                ),
+            )
+        ),
+    ]
+    """The tenant's Namespace. Immutable."""
+    read_only: ReadOnly | None = None
+    """The optional read-only licence period. Without it the backup starts at once."""
+    database: Database
+    """The tenant's database."""
+    documents: Annotated[
+        list[DocumentVolume],
+        Field(
+            max_length=32,
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["claimName"],
+            },
+        ),
+    ] = []
+    """Volumes with client documents."""
+    destination: Destination | None = None
+    """Where the backup goes; required before the backup can start."""
+    receipt: Receipt | None = None
+    """Set when the customer confirms receipt of the backup; starts the deletion clock."""
+    deletion: Deletion = Deletion()
+    """Terms of the deletion after receipt."""
+

@@ -1,0 +1,142 @@
+"""`TenantExit.status`: what `kubectl get/describe/wait` read. Never a secret."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from tenant_exit.api.base import ApiModel
+from tenant_exit.api.types import Sha256Hex, Timestamp
+
+
+class Phase(StrEnum):
+    """The phases in order; an exit never moves backwards or skips one."""
+
+    READ_ONLY_LICENSED = "ReadOnlyLicensed"
+    BACKUP_RUNNING = "BackupRunning"
+    AWAITING_RECEIPT = "AwaitingReceipt"
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(ApiModel):
+    """A metav1.Condition."""
+
+    type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]*$", max_length=316)]
+    """Condition type, e.g. Ready or ReadOnlyEnforced."""
+    status: ConditionStatus
+    """True, False or Unknown."""
+    reason: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", max_length=1024)
+    ]
+    """CamelCase reason for the last transition."""
+    message: Annotated[str, StringConstraints(max_length=32768)] = ""
+    """What happened and what to do next."""
+    last_transition_time: Timestamp
+    """When status last changed."""
+    observed_generation: Annotated[int, Field(ge=0)] = 0
+    """metadata.generation this condition was computed for."""
+
+
+class ReadOnlyStatus(ApiModel):
+    """The read-only licence as enforced."""
+
+    enforced_at: Timestamp | None = None
+    """When read-only was first enforced."""
+    until: Timestamp | None = None
+    """When the licence ends and the backup starts."""
+    accounts: list[str] = []
+    """Database accounts whose writes are revoked (names only)."""
+
+
+class DatabaseSize(ApiModel):
+    tables: Annotated[int, Field(ge=0)] = 0
+    """Tables in the dump."""
+    rows: Annotated[int, Field(ge=0)] = 0
+    """Rows in the dump (exact counts)."""
+    bytes: Annotated[int, Field(ge=0)] = 0
+    """Bytes of SQL before compression."""
+
+
+class DocumentsSize(ApiModel):
+    files: Annotated[int, Field(ge=0)] = 0
+    """Files in the archive."""
+    bytes: Annotated[int, Field(ge=0)] = 0
+    """Bytes of file content before compression."""
+
+
+class BackupStatus(ApiModel):
+    """The backup as run."""
+
+    job: str | None = None
+    """Name of the current backup Job in the tenant namespace."""
+    attempts: Annotated[int, Field(ge=0)] = 0
+    """Backup Jobs created so far (the Job name ends in the attempt number)."""
+    started_at: Timestamp | None = None
+    """When the current Job was created."""
+    completed_at: Timestamp | None = None
+    """When the backup and its manifest were complete."""
+    manifest: str | None = None
+    """Object key of manifest.json."""
+    manifest_sha256: Sha256Hex | None = None
+    """SHA-256 of manifest.json; the receipt must quote it."""
+    database: DatabaseSize | None = None
+    """What the database dump holds."""
+    documents: DocumentsSize | None = None
+    """What the documents archive holds."""
+    size: str | None = None
+    """Human-readable total size (printer column)."""
+
+
+class ReceiptStatus(ApiModel):
+    confirmed_at: Timestamp | None = None
+    """When a matching receipt was accepted."""
+    confirmed_by: str | None = None
+    """Who confirmed it."""
+
+
+class DeletionStatus(ApiModel):
+    not_before: Timestamp | None = None
+    """The irreversible step does not start before this time."""
+    completed_at: Timestamp | None = None
+    """When the tenant namespace was gone."""
+    certificate: str | None = None
+    """Certificate of destruction."""
+
+
+class TenantExitStatus(ApiModel):
+    """Observed state of the exit."""
+
+    phase: Phase | None = None
+    """ReadOnlyLicensed, BackupRunning, AwaitingReceipt, Deleting or Deleted."""
+    observed_generation: Annotated[int, Field(ge=0)] | None = None
+    """metadata.generation last acted upon."""
+    conditions: Annotated[
+        list[Condition],
+        Field(
+            json_schema_extra={
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+            }
+        ),
+    ] = []
+    """Ready, ReadOnlyEnforced, BackupComplete, ReceiptConfirmed, Deleted, Stalled."""
+    read_only: ReadOnlyStatus | None = None
+    """The read-only licence as enforced."""
+    backup: BackupStatus | None = None
+    """The backup."""
+    receipt: ReceiptStatus | None = None
+    """The accepted receipt."""
+    deletion: DeletionStatus | None = None
+    """The deletion."""

@@ -1,0 +1,35 @@
+"""Constrained scalar types used by the spec and status models.
+
+Each carries the pattern/format that becomes part of the CRD schema, so the API
+server rejects a malformed value before the operator sees it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer, StringConstraints
+
+# RFC 1123 label: what a Namespace name must be.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# RFC 1123 subdomain: what most object names (Secret, ConfigMap, claim) must be.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+NamespaceName = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+ObjectName = Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN, max_length=253)]
+ConfigMapKey = Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z0-9]+$", max_length=253)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+# Go duration syntax, as `kubectl` and every Kubernetes field use ("72h", "1h30m").
+GoDuration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _rfc3339(value: datetime) -> str:
+    """metav1.Time is second precision and UTC with a `Z`; match it."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]

@@ -1,0 +1,109 @@
+"""BackupRunning: the backup Job runs in the tenant namespace.
+
+Here: create the Job of the current attempt once, deterministically named.
+Issue 5 adds what follows a finished Job (-> AwaitingReceipt, retries) in
+`decide_finished_job`.
+"""
+
+from __future__ import annotations
+
+from tenant_exit.api import conditions as c
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.phases.actions import (
+    Action,
+    CopyS3Credentials,
+    CreateBackupJob,
+    RecordBackupJob,
+    SetCondition,
+    SetPhase,
+)
+from tenant_exit.phases.guards import keep_guards
+from tenant_exit.phases.observed import JobState, Observed
+from tenant_exit.phases.read_only_licensed import keep_read_only
+
+PHASE = Phase.BACKUP_RUNNING
+
+
+def job_name(exit_name: str, attempt: int) -> str:
+    return f"{exit_name}-backup-{attempt}"
+
+
+def current_attempt(exit: TenantExit) -> int:
+    backup = exit.status.backup
+    return backup.attempts if backup is not None and backup.attempts > 0 else 1
+
+
+def enter(exit: TenantExit, seen: Observed) -> list[Action]:
+    return [
+        SetPhase(PHASE, "Backup of database and documents started"),
+        SetCondition(
+            c.BACKUP_COMPLETE, ConditionStatus.FALSE, c.BACKUP_PENDING, "Backup not complete yet"
+        ),
+        *_start_job(exit, seen),
+    ]
+
+
+def decide(exit: TenantExit, seen: Observed) -> list[Action]:
+    actions = [*keep_guards(exit, seen, PHASE), *keep_read_only(exit, seen)]
+    job = seen.backup_job
+    if job is None:
+        return actions + _start_job(exit, seen)
+    recorded = exit.status.backup
+    if recorded is None or recorded.job != job.name:
+        # Created, then killed before the status patch: adopt it, never duplicate it.
+        actions.append(_record(job.name, current_attempt(exit), job, seen))
+    return actions + decide_finished_job(exit, seen, job)
+
+
+def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list[Action]:
+    """Extension point for issue 5 (Job complete -> AwaitingReceipt, failed -> retry)."""
+    return [
+        SetCondition(
+            c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED, f"Backup Job {job.name} is running"
+        )
+    ]
+
+
+def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
+    blocked = start_blocked(exit, seen)
+    if blocked is not None:
+        reason, message = blocked
+        return [
+            SetCondition(c.STALLED, ConditionStatus.TRUE, reason, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, reason, message),
+        ]
+    attempt = current_attempt(exit)
+    name = job_name(exit.name, attempt)
+    return [
+        CopyS3Credentials(),
+        CreateBackupJob(attempt=attempt),
+        RecordBackupJob(job=name, attempt=attempt, started_at=seen.now),
+        SetCondition(
+            c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED, f"Backup Job {name} created"
+        ),
+    ]
+
+
+def _record(name: str, attempt: int, job: JobState, seen: Observed) -> RecordBackupJob:
+    return RecordBackupJob(job=name, attempt=attempt, started_at=job.created_at or seen.now)
+
+
+def start_blocked(exit: TenantExit, seen: Observed) -> tuple[str, str] | None:
+    """A spec problem that stops the Job from being created: (reason, message)."""
+    destination = exit.spec.destination
+    if destination is None:
+        return (
+            c.DESTINATION_MISSING,
+            f"TenantExit {exit.name} has no spec.destination; add the S3 destination "
+            "and encryption recipients to start the backup",
+        )
+    secret = destination.s3.credentials_secret
+    if secret.namespace not in seen.credential_namespaces:
+        allowed = ", ".join(seen.credential_namespaces)
+        return (
+            c.CREDENTIALS_NOT_ALLOWED,
+            f"spec.destination.s3.credentialsSecret is in namespace {secret.namespace}; "
+            f"the operator copies credentials only from: {allowed}",
+        )
+    return None

@@ -1,0 +1,51 @@
+"""Which Kubernetes Events a status change deserves (pure).
+
+Every phase transition and every change of a condition's status or reason
+emits one Event on the TenantExit, so `kubectl describe` tells the story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tenant_exit.api import conditions as c
+from tenant_exit.api.status import ConditionStatus, TenantExitStatus
+
+NORMAL = "Normal"
+WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    reason: str
+    message: str
+
+
+def transition_events(old: TenantExitStatus, new: TenantExitStatus) -> list[EventSpec]:
+    events: list[EventSpec] = []
+    if new.phase is not None and new.phase != old.phase:
+        was = old.phase.value if old.phase else "new"
+        events.append(EventSpec(NORMAL, new.phase.value, f"Phase {was} -> {new.phase.value}"))
+    for condition in new.conditions:
+        before = c.find(old.conditions, condition.type)
+        if before is not None and (before.status, before.reason) == (
+            condition.status,
+            condition.reason,
+        ):
+            continue
+        events.append(
+            EventSpec(
+                _severity(condition.type, condition.status),
+                condition.reason,
+                f"{condition.type}={condition.status.value}: {condition.message}",
+            )
+        )
+    return events
+
+
+def _severity(type: str, status: ConditionStatus) -> str:
+    bad = (type == c.STALLED and status is ConditionStatus.TRUE) or (
+        type == c.READY and status is ConditionStatus.FALSE
+    )
+    return WARNING if bad else NORMAL

@@ -1,0 +1,43 @@
+"""The phase machine: pick the decision module for the exit's phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tenant_exit.api import conditions as c
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.phases import admission, backup_running, cancel, holding, read_only_licensed
+from tenant_exit.phases.actions import Action, SetCondition
+from tenant_exit.phases.observed import Observed
+
+Decide = Callable[[TenantExit, Observed], list[Action]]
+
+PHASES: dict[Phase | None, Decide] = {
+    None: admission.decide,
+    Phase.READ_ONLY_LICENSED: read_only_licensed.decide,
+    Phase.BACKUP_RUNNING: backup_running.decide,
+    Phase.AWAITING_RECEIPT: holding.decide,
+    Phase.DELETING: holding.decide,
+    Phase.DELETED: holding.decide,
+}
+
+
+def decide(exit: TenantExit, seen: Observed) -> list[Action]:
+    actions = PHASES[exit.status.phase](exit, seen)
+    return actions + _clear_stalled(exit, actions)
+
+
+def decide_cancel(exit: TenantExit, seen: Observed) -> list[Action]:
+    return cancel.decide(exit, seen)
+
+
+def _clear_stalled(exit: TenantExit, actions: list[Action]) -> list[Action]:
+    """A pass that did not stall clears a Stalled condition left by an earlier one."""
+    stalls = any(isinstance(a, SetCondition) and a.type == c.STALLED for a in actions)
+    if stalls or (
+        c.find(exit.status.conditions, c.STALLED) is not None
+        and not c.is_true(exit.status.conditions, c.STALLED)
+    ):
+        return []
+    return [SetCondition(c.STALLED, ConditionStatus.FALSE, c.ALL_CLEAR, "Nothing blocks the exit")]
