@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.localcluster.controlplane_fixtures",
+    "tests.localcluster.data_fixtures",
 ]
