@@ -19,7 +19,6 @@ from botocore.exceptions import EndpointConnectionError
 
 from tests.localcluster.mariadb import MariaDBServer, find_binary
 from tests.localcluster.s3server import S3Server, transfer_config
-
 from tests.localcluster.seed import (
     EVENTS,
     EXCLUDED_DIRS,
