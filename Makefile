@@ -21,6 +21,8 @@ unit: bootstrap
 
 crd: bootstrap
 	.venv/bin/tenant-exit crd > crds/tenantexit.io_tenantexits.yaml
+	cp crds/tenantexit.io_tenantexits.yaml charts/tenant-exit-operator/crds/
+	$(PY) -m tests.support.chart_guard
 
 demo: bootstrap
 	$(PY) -m tests.localcluster.demo

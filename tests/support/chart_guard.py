@@ -38,7 +38,8 @@ def render_template() -> str:
     docs = [_with_helm_metadata(d) for d in namespace_guard_policy(_USER)]
     # No line folding: a Helm action must stay on one line inside a YAML scalar.
     body = yaml.safe_dump_all(docs, sort_keys=False, width=1_000_000)
-    body = body.replace(f"labels: {_LABELS}", 'labels:\n    {{- include "tenant-exit.labels" . | nindent 4 }}')
+    helm_labels = 'labels:\n    {{- include "tenant-exit.labels" . | nindent 4 }}'
+    body = body.replace(f"labels: {_LABELS}", helm_labels)
     body = body.replace(_USER, '{{ include "tenant-exit.identity" . }}')
     if _USER in body or _LABELS in body:
         raise AssertionError("a placeholder survived rendering; the policy's shape changed")

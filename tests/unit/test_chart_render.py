@@ -1,0 +1,173 @@
+"""What `helm template` of the chart produces: the objects a platform engineer
+gets, their security settings, and refusals of bad values by values.schema.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tenant_exit.api import names
+from tests.support.helm import CHART, REPO, one, render, template_error
+
+
+@pytest.fixture(scope="module")
+def default() -> list[dict[str, Any]]:
+    return render()
+
+
+def container(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    (c,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+def env(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(docs)["env"]}
+
+
+def test_default_install_has_every_piece(default: list[dict[str, Any]]) -> None:
+    kinds = sorted(d["kind"] for d in default)
+    assert kinds == sorted([
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment",
+        "ClusterKopfPeering", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+    ])
+
+
+def test_pod_meets_the_restricted_pod_security_standard(default: list[dict[str, Any]]) -> None:
+    pod = one(default, "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    sc = container(default)["securityContext"]
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["runAsNonRoot"] is True
+    assert not pod.get("hostNetwork") and not pod.get("hostPID")
+    assert all("hostPath" not in v for v in pod["volumes"])
+
+
+def test_probes_call_the_liveness_endpoint_and_resources_are_set(
+    default: list[dict[str, Any]],
+) -> None:
+    c = container(default)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "health"}, probe
+    assert ports["health"] == 8080
+    assert env(default)["TENANT_EXIT_LIVENESS_PORT"] == "8080"
+    assert c["resources"]["requests"]["memory"] and c["resources"]["limits"]["memory"]
+    assert c["args"] == ["operator"]
+
+
+def test_metrics_service_targets_the_metrics_port(default: list[dict[str, Any]]) -> None:
+    service = one(default, "Service")
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    selector = service["spec"]["selector"]
+    pod_labels = one(default, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= pod_labels.items()
+    assert env(default)["TENANT_EXIT_METRICS_PORT"] == "9090"
+
+
+def test_metrics_disabled_removes_service_and_port() -> None:
+    docs = render({"metrics": {"enabled": False}})
+    assert not [d for d in docs if d["kind"] == "Service"]
+    assert "metrics" not in {p["name"] for p in container(docs)["ports"]}
+    assert env(docs)["TENANT_EXIT_METRICS_PORT"] == "0"
+
+
+def test_service_monitor_and_network_policy_are_optional(default: list[dict[str, Any]]) -> None:
+    assert not [d for d in default if d["kind"] in ("ServiceMonitor", "NetworkPolicy")]
+    docs = render({
+        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "networkPolicy": {
+            "enabled": True,
+            "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
+            "egress": [{"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}]}],
+        },
+    })
+    monitor = one(docs, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    policy = one(docs, "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    (source,) = policy["ingress"][0]["from"]
+    assert source["namespaceSelector"]["matchLabels"]["name"] == "monitoring"
+    assert {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}]} in policy["egress"]
+
+
+def test_network_policy_without_egress_rules_leaves_egress_open() -> None:
+    policy = one(render({"networkPolicy": {"enabled": True}}), "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+
+
+def test_operator_identity_and_peering_are_templated() -> None:
+    docs = render(release="exits", namespace="ops")
+    sa = one(docs, "ServiceAccount")["metadata"]
+    assert (sa["name"], sa["namespace"]) == ("exits-tenant-exit-operator", "ops")
+    subject = one(docs, "ClusterRoleBinding")["subjects"][0]
+    assert subject == {"kind": "ServiceAccount", "name": sa["name"], "namespace": "ops"}
+    assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
+    identity = "system:serviceaccount:ops:exits-tenant-exit-operator"
+    guard = one(docs, "ValidatingAdmissionPolicy")["spec"]["matchConditions"]
+    assert f"request.userInfo.username != '{identity}'" in [m["expression"] for m in guard]
+    peering = one(docs, "ClusterKopfPeering")["metadata"]["name"]
+    variables = env(docs)
+    assert variables["TENANT_EXIT_PEERING_NAME"] == peering
+    assert variables["POD_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert variables["TENANT_EXIT_SERVICE_ACCOUNT"] == sa["name"]
+
+
+def test_default_identity_is_the_one_the_shipped_policy_names(
+    default: list[dict[str, Any]],
+) -> None:
+    from tenant_exit.api.admission import DEFAULT_OPERATOR_USER
+
+    sa = one(default, "ServiceAccount")["metadata"]
+    assert f"system:serviceaccount:{sa['namespace']}:{sa['name']}" == DEFAULT_OPERATOR_USER
+
+
+def test_image_defaults_to_app_version_and_digest_wins() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert container(render())["image"] == f"tenant-exit-operator:{chart['appVersion']}"
+    digest = "sha256:" + "a" * 64
+    docs = render({"image": {"repository": "registry.example/te", "digest": digest}})
+    assert container(docs)["image"] == f"registry.example/te@{digest}"
+    assert env(docs)["TENANT_EXIT_WORKER_IMAGE"] == f"registry.example/te@{digest}"
+
+
+def test_chart_crds_are_the_generated_ones() -> None:
+    """Helm installs crds/ of the chart; they must be the CRDs `make crd` generates."""
+    generated = (REPO / "crds" / "tenantexit.io_tenantexits.yaml").read_text()
+    assert (CHART / "crds" / "tenantexit.io_tenantexits.yaml").read_text() == generated, (
+        "the chart's CRD is stale: `make crd` copies crds/*.yaml into the chart"
+    )
+    docs = render(include_crds=True)
+    crd_names = {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"}
+    assert crd_names == {names.CRD_NAME, "clusterkopfpeerings.kopf.dev"}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"replicaCount": 3}, "/replicaCount"),
+        ({"podSecurityContext": {"runAsNonRoot": False, "runAsUser": 65532,
+                                 "seccompProfile": {"type": "RuntimeDefault"}}},
+         "/podSecurityContext/runAsNonRoot"),
+        ({"podSecurityContext": {"runAsNonRoot": True, "runAsUser": 0,
+                                 "seccompProfile": {"type": "RuntimeDefault"}}},
+         "/podSecurityContext/runAsUser"),
+        ({"image": {"repository": "x", "digest": "latest"}}, "/image/digest"),
+        ({"metrcs": {"enabled": True}}, "'metrcs' not allowed"),
+        ({"health": {"port": 70000, "path": "/healthz"}}, "/health/port"),
+        ({"operator": {"logLevel": "verbose"}}, "/operator/logLevel"),
+        ({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory"),
+    ],
+)
+def test_schema_refuses_bad_values_naming_the_key(values: dict[str, Any], message: str) -> None:
+    stderr = template_error(values)
+    assert "values don't meet the specifications of the schema" in stderr
+    assert message in stderr
