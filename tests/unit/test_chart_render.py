@@ -18,7 +18,7 @@ def default() -> list[dict[str, Any]]:
 
 
 def container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    (c,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    (c,) = one(docs, "StatefulSet")["spec"]["template"]["spec"]["containers"]
     return c
 
 
@@ -29,13 +29,16 @@ def env(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def test_default_install_has_every_piece(default: list[dict[str, Any]]) -> None:
     kinds = sorted(d["kind"] for d in default)
     assert kinds == sorted([
-        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment",
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "StatefulSet",
         "ClusterKopfPeering", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ])
+    (peers,) = [d for d in default if d["kind"] == "Service"]
+    assert peers["spec"]["clusterIP"] == "None"
+    assert one(default, "StatefulSet")["spec"]["serviceName"] == peers["metadata"]["name"]
 
 
 def test_pod_meets_the_restricted_pod_security_standard(default: list[dict[str, Any]]) -> None:
-    pod = one(default, "Deployment")["spec"]["template"]["spec"]
+    pod = one(default, "StatefulSet")["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] > 0
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -61,28 +64,34 @@ def test_probes_call_the_liveness_endpoint_and_resources_are_set(
     assert c["args"] == ["operator"]
 
 
-def test_metrics_service_targets_the_metrics_port(default: list[dict[str, Any]]) -> None:
-    service = one(default, "Service")
+METRICS = {"metrics": {"enabled": True}}
+
+
+def test_metrics_service_targets_the_metrics_port() -> None:
+    docs = render(METRICS)
+    (service,) = [d for d in docs if d["metadata"]["name"].endswith("-metrics")]
     assert service["spec"]["ports"] == [
         {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
     ]
     selector = service["spec"]["selector"]
-    pod_labels = one(default, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    pod_labels = one(docs, "StatefulSet")["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= pod_labels.items()
-    assert env(default)["TENANT_EXIT_METRICS_PORT"] == "9090"
+    assert env(docs)["TENANT_EXIT_METRICS_PORT"] == "9090"
+    assert "metrics" in {p["name"] for p in container(docs)["ports"]}
 
 
 def test_metrics_disabled_removes_service_and_port() -> None:
     docs = render({"metrics": {"enabled": False}})
-    assert not [d for d in docs if d["kind"] == "Service"]
+    assert not [d for d in docs if d["metadata"]["name"].endswith("-metrics")]
     assert "metrics" not in {p["name"] for p in container(docs)["ports"]}
-    assert env(docs)["TENANT_EXIT_METRICS_PORT"] == "0"
+    assert "TENANT_EXIT_METRICS_PORT" not in env(docs)
 
 
 def test_service_monitor_and_network_policy_are_optional(default: list[dict[str, Any]]) -> None:
     assert not [d for d in default if d["kind"] in ("ServiceMonitor", "NetworkPolicy")]
     docs = render({
-        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+        "metrics": {"enabled": True,
+                    "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
         "networkPolicy": {
             "enabled": True,
             "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
@@ -100,7 +109,7 @@ def test_service_monitor_and_network_policy_are_optional(default: list[dict[str,
 
 
 def test_network_policy_without_egress_rules_leaves_egress_open() -> None:
-    policy = one(render({"networkPolicy": {"enabled": True}}), "NetworkPolicy")["spec"]
+    policy = one(render({**METRICS, "networkPolicy": {"enabled": True}}), "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress"]
 
 
@@ -110,7 +119,7 @@ def test_operator_identity_and_peering_are_templated() -> None:
     assert (sa["name"], sa["namespace"]) == ("exits-tenant-exit-operator", "ops")
     subject = one(docs, "ClusterRoleBinding")["subjects"][0]
     assert subject == {"kind": "ServiceAccount", "name": sa["name"], "namespace": "ops"}
-    assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
+    assert one(docs, "StatefulSet")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
     identity = "system:serviceaccount:ops:exits-tenant-exit-operator"
     guard = one(docs, "ValidatingAdmissionPolicy")["spec"]["matchConditions"]
     assert f"request.userInfo.username != '{identity}'" in [m["expression"] for m in guard]
@@ -118,7 +127,36 @@ def test_operator_identity_and_peering_are_templated() -> None:
     variables = env(docs)
     assert variables["TENANT_EXIT_PEERING_NAME"] == peering
     assert variables["POD_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
-    assert variables["TENANT_EXIT_SERVICE_ACCOUNT"] == sa["name"]
+
+
+def test_replicas_get_distinct_peering_priorities() -> None:
+    """kopf pauses every replica when two share a priority: the pod index is unique."""
+    docs = render({"replicaCount": 2})
+    workload = one(docs, "StatefulSet")["spec"]
+    assert workload["replicas"] == 2
+    assert env(docs)["TENANT_EXIT_PRIORITY"] == {
+        "fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}
+    }
+    assert workload["updateStrategy"] == {"type": "RollingUpdate"}
+
+
+def test_every_operator_setting_the_chart_sets_exists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A TENANT_EXIT_* variable the operator does not read is a silent misconfiguration."""
+    from tenant_exit.settings import OperatorSettings
+
+    docs = render({**METRICS, "operator": {"credentialNamespaces": ["vault-copies"]}})
+    fields = {f"TENANT_EXIT_{name.upper()}" for name in OperatorSettings.model_fields}
+    ours = {name for name in env(docs) if name.startswith("TENANT_EXIT_")}
+    # TENANT_EXIT_METRICS_PORT: requested from the operator (metrics are off by default).
+    assert ours - fields <= {"TENANT_EXIT_METRICS_PORT"}, ours - fields
+    # Read them the way the operator does: from its environment.
+    for name, value in env(docs).items():
+        if name in fields and isinstance(value, str):
+            monkeypatch.setenv(name, value)
+    settings = OperatorSettings()
+    assert settings.credential_namespaces == ["vault-copies"]
+    assert settings.worker_user == one(docs, "StatefulSet")["spec"]["template"]["spec"][
+        "securityContext"]["runAsUser"]
 
 
 def test_default_identity_is_the_one_the_shipped_policy_names(
@@ -163,7 +201,7 @@ def test_chart_crds_are_the_generated_ones() -> None:
         ({"image": {"repository": "x", "digest": "latest"}}, "/image/digest"),
         ({"metrcs": {"enabled": True}}, "'metrcs' not allowed"),
         ({"health": {"port": 70000, "path": "/healthz"}}, "/health/port"),
-        ({"operator": {"logLevel": "verbose"}}, "/operator/logLevel"),
+        ({"operator": {"logFormat": "xml"}}, "/operator/logFormat"),
         ({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory"),
     ],
 )
