@@ -1,0 +1,276 @@
+"""The backup's manifest: what was stored, with digests, and how to check it.
+
+`manifest.json` is written LAST and in plaintext: it names objects, counts and
+digests — schema and table names, never file names or row data (document file
+names can carry a client's name). An exit without a manifest is not complete.
+Its SHA-256 is what the customer's receipt quotes, so the exact bytes written
+are the contract: `Manifest.to_bytes()` is the one serialisation.
+
+`verify_backup` is what the operator runs after the Job and what a customer runs
+(`tenant-exit verify`): every object must exist with the recorded size and
+SHA-256 of its stored (encrypted) bytes. Plaintext digests are recorded too, for
+whoever holds the age identity and wants to check after decrypting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from tenant_exit.storage.multipart import describe_error
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+FORMAT = "tenant-exit-backup/v1"
+MANIFEST_NAME = "manifest.json"
+NOT_A_RESTORE_POINT = (
+    "This backup is an archive for the legal retention duty (medical records) and for "
+    "analysis. It is NOT a restore point: it cannot restore or restart the application. "
+    "Logging (audit tables), import/export tables and files, and temporary files are "
+    "left out on purpose."
+)
+HOW_TO_READ = (
+    "Each object is compressed with zstd, then encrypted with age to the recipients below. "
+    "Read one with: age --decrypt -i <identity file> <object> | zstd -d > <file>. "
+    "database-*.sql: SQL dump in MySQL 5.7/8.0 dialect (load with the mysql client into an "
+    "empty schema). documents-*.tar: POSIX pax tar of the document volume. "
+    "data-dictionary.*: description of every table and column."
+)
+_CHUNK = 1 << 20
+
+
+class _Model(BaseModel):
+    # camelCase like the rest of the API; unknown fields are ignored on read so an
+    # older `tenant-exit verify` can still check a newer manifest's objects.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              use_attribute_docstrings=True)
+
+
+class ObjectKind(StrEnum):
+    DATABASE = "database"
+    DOCUMENTS = "documents"
+    DATA_DICTIONARY = "dataDictionary"
+
+
+class StoredObject(_Model):
+    key: str
+    """Object key in the bucket."""
+    kind: ObjectKind
+    name: str
+    """Schema name (database), claim name (documents) or format (data dictionary)."""
+    content: str
+    """What the plaintext is, e.g. `application/sql`."""
+    encoding: list[str] = ["zstd", "age"]
+    """Transformations applied to the plaintext, in order; undo them in reverse."""
+    size: int
+    """Stored (encrypted) bytes."""
+    sha256: str
+    """SHA-256 of the stored bytes: what `verify` checks."""
+    plaintext_bytes: int
+    plaintext_sha256: str
+
+
+class TableRows(_Model):
+    name: str
+    rows: int
+
+
+class ExcludedTable(_Model):
+    name: str
+    pattern: str
+    """The exclude glob (`schema.table`) that matched."""
+
+
+class SchemaRecord(_Model):
+    name: str
+    object_key: str
+    tables: list[TableRows]
+    """Base tables in the dump with their exact row counts (one consistent snapshot)."""
+    views: list[str] = []
+    routines: list[str] = []
+    triggers: list[str] = []
+    events: list[str] = []
+    excluded_tables: list[ExcludedTable] = []
+
+
+class DatabaseRecord(_Model):
+    server_version: str
+    dump_tool: str
+    dump_options: list[str]
+    """mysqldump options used (without host, user or password)."""
+    exclude_patterns: list[str]
+    exclusion_reason: str
+    schemas: list[SchemaRecord]
+
+
+class DocumentsRecord(_Model):
+    claim: str
+    object_key: str
+    files: int
+    """Regular files in the archive."""
+    bytes: int
+    """Sum of the regular files' sizes."""
+    directories: int = 0
+    symlinks: int = 0
+    exclude_patterns: list[str]
+    exclusion_reason: str
+
+
+class Encryption(_Model):
+    format: str = "age-encryption.org/v1"
+    recipients: list[str]
+    """Public keys; any matching identity decrypts every object."""
+
+
+class Totals(_Model):
+    tables: int
+    rows: int
+    database_bytes: int
+    """Plaintext bytes of the SQL dumps."""
+    files: int
+    document_bytes: int
+
+
+class Manifest(_Model):
+    format: str = FORMAT
+    exit_name: str
+    attempt: int
+    started_at: datetime
+    completed_at: datetime
+    notice: str = NOT_A_RESTORE_POINT
+    how_to_read: str = HOW_TO_READ
+    encryption: Encryption
+    objects: list[StoredObject]
+    database: DatabaseRecord | None = None
+    documents: list[DocumentsRecord] = []
+    totals: Totals
+    tools: dict[str, str] = Field(default_factory=dict)
+    """Versions of the worker, mysqldump, tar, zstd and age that produced the backup."""
+
+    def to_bytes(self) -> bytes:
+        return (self.model_dump_json(by_alias=True, indent=2) + "\n").encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        return cls.model_validate_json(data)
+
+
+def manifest_key(object_prefix: str) -> str:
+    return f"{object_prefix}{MANIFEST_NAME}"
+
+
+def read_manifest(client: S3Client, bucket: str, key: str) -> tuple[Manifest, str]:
+    """The manifest at `key` and the SHA-256 of its stored bytes."""
+    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return Manifest.from_bytes(data), hashlib.sha256(data).hexdigest()
+
+
+# -- verification --------------------------------------------------------
+class ObjectCheck(_Model):
+    key: str
+    ok: bool
+    problem: str | None = None
+    """Why the object does not match (missing, size, digest); None when it does."""
+
+
+class VerificationReport(_Model):
+    manifest_key: str
+    manifest_sha256: str
+    checks: list[ObjectCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{c.key}: {c.problem}" for c in self.checks if not c.ok]
+
+    def summary(self) -> str:
+        """One sentence for a status condition: counts and the first problem, no links."""
+        bad = [c for c in self.checks if not c.ok]
+        if not bad:
+            return f"all {len(self.checks)} objects match the manifest"
+        return (f"{len(bad)} of {len(self.checks)} objects do not match the manifest; "
+                f"first: {bad[0].key}: {bad[0].problem}")
+
+
+def _digest(chunks: Iterable[bytes]) -> tuple[int, str]:
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        size += len(chunk)
+    return size, hasher.hexdigest()
+
+
+def _file_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(_CHUNK):
+        yield chunk
+
+
+def check_object(expected: StoredObject, size: int | None, sha256: str | None) -> ObjectCheck:
+    """Pure comparison of one object's observed size/digest with the manifest."""
+    if size is None:
+        return ObjectCheck(key=expected.key, ok=False, problem="missing")
+    if size != expected.size:
+        return ObjectCheck(key=expected.key, ok=False,
+                           problem=f"size {size} bytes, manifest says {expected.size}")
+    if sha256 != expected.sha256:
+        return ObjectCheck(key=expected.key, ok=False,
+                           problem=f"SHA-256 {sha256}, manifest says {expected.sha256}")
+    return ObjectCheck(key=expected.key, ok=True)
+
+
+def verify_backup(client: S3Client, bucket: str, manifest_key: str) -> VerificationReport:
+    """Check every object of the manifest at `manifest_key`: exists, size, stored SHA-256.
+
+    Reads every object once (streamed, 1 MiB at a time). Raises `LookupError` when
+    the manifest itself cannot be read — a backup without one is not complete.
+    """
+    try:
+        manifest, digest = read_manifest(client, bucket, manifest_key)
+    except (ClientError, BotoCoreError) as err:
+        raise LookupError(
+            f"cannot read manifest s3://{bucket}/{manifest_key}: {describe_error(err)}"
+        ) from err
+    checks: list[ObjectCheck] = []
+    for obj in manifest.objects:
+        try:
+            body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
+            size, sha = _digest(body.iter_chunks(_CHUNK))
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                checks.append(check_object(obj, None, None))
+                continue
+            checks.append(ObjectCheck(key=obj.key, ok=False, problem=describe_error(err)))
+            continue
+        checks.append(check_object(obj, size, sha))
+    return VerificationReport(manifest_key=manifest_key, manifest_sha256=digest, checks=checks)
+
+
+def verify_directory(manifest_path: Path, directory: Path) -> VerificationReport:
+    """The same check for downloaded files: each object by its key's last segment."""
+    data = manifest_path.read_bytes()
+    manifest = Manifest.from_bytes(data)
+    checks: list[ObjectCheck] = []
+    for obj in manifest.objects:
+        path = directory / obj.key.rsplit("/", 1)[-1]
+        if not path.is_file():
+            checks.append(check_object(obj, None, None))
+            continue
+        with path.open("rb") as stream:
+            size, sha = _digest(_file_chunks(stream))
+        checks.append(check_object(obj, size, sha))
+    return VerificationReport(manifest_key=str(manifest_path),
+                              manifest_sha256=hashlib.sha256(data).hexdigest(), checks=checks)

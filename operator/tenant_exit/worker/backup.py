@@ -1,0 +1,214 @@
+"""One backup attempt, start to manifest: the order of the stages lives here.
+
+1. If this attempt already has a manifest whose objects verify (the pod ran to
+   the end before and only its report was lost), report it again — idempotent.
+2. Abort unfinished multipart uploads of earlier, killed attempts of this exit.
+3. Inventory + exact row counts + data dictionary (pymysql).
+4. One encrypted dump object per schema, one encrypted tar per document claim,
+   the data dictionary (JSON and Markdown).
+5. manifest.json, last. No manifest means no backup: every failure above
+   raises before it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from tenant_exit import __name__ as _package
+from tenant_exit.mysql.connect import connect
+from tenant_exit.mysql.dictionary import read_dictionary, render_markdown
+from tenant_exit.mysql.inventory import count_rows, read_inventory
+from tenant_exit.storage.manifest import (
+    DatabaseRecord,
+    DocumentsRecord,
+    Encryption,
+    ExcludedTable,
+    Manifest,
+    ObjectKind,
+    SchemaRecord,
+    StoredObject,
+    TableRows,
+    Totals,
+    manifest_key,
+    read_manifest,
+    verify_backup,
+)
+from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
+from tenant_exit.worker.documents import TarProducer
+from tenant_exit.worker.dump import (
+    DumpProducer,
+    client_flavour,
+    dump_argv,
+    dump_binary,
+    dump_options,
+)
+from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
+from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
+from tenant_exit.worker.pipeline import BytesProducer, Producer, StreamDigests, stream_object
+from tenant_exit.worker.plan import plan_database
+from tenant_exit.worker.processes import find_tool, tool_version
+from tenant_exit.worker.progress import ProgressLog
+from tenant_exit.worker.settings import WorkerSettings
+from tenant_exit.worker.summary import Summary
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tenant-exit-operator")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class BackupRun:
+    """Streams objects of one attempt and remembers what it stored."""
+
+    def __init__(self, settings: WorkerSettings, client: S3Client, log: ProgressLog) -> None:
+        self.settings = settings
+        self.client = client
+        self.log = log
+        self.objects: list[StoredObject] = []
+
+    def store(self, producer: Producer, key: str, kind: ObjectKind, name: str,
+              content: str) -> StreamDigests:
+        s = self.settings
+        self.log.event("object-start", object=producer.label, key=key)
+        with MultipartUpload(self.client, s.s3_bucket, key,
+                             part_size=s.part_size_mib << 20) as upload:
+            digests = stream_object(producer, upload, zstd_level=s.zstd_level,
+                                    recipients=s.age_recipients, log=self.log)
+            upload.complete()
+        self.objects.append(StoredObject(
+            key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
+            sha256=digests.stored_sha256, plaintext_bytes=digests.plaintext_bytes,
+            plaintext_sha256=digests.plaintext_sha256))
+        mbps = digests.plaintext_bytes / max(digests.seconds, 1e-6) / 1e6
+        self.log.event("object-done", object=producer.label, key=key,
+                       plaintextBytes=digests.plaintext_bytes, storedBytes=digests.stored_bytes,
+                       seconds=round(digests.seconds, 2), plaintextMBps=round(mbps, 1))
+        return digests
+
+
+def existing_backup(settings: WorkerSettings, client: S3Client,
+                    log: ProgressLog) -> Summary | None:
+    """The summary of this attempt's manifest if it exists and every object verifies."""
+    key = manifest_key(settings.object_prefix)
+    try:
+        manifest, sha = read_manifest(client, settings.s3_bucket, key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    report = verify_backup(client, settings.s3_bucket, key)
+    if not report.ok:
+        log.event("existing-manifest-invalid", key=key, reason=report.summary())
+        return None
+    log.event("existing-manifest-verified", key=key, manifestSha256=sha)
+    return Summary.of(manifest, key, sha)
+
+
+def run_backup_attempt(settings: WorkerSettings, client: S3Client,
+                       log: ProgressLog) -> Summary:
+    s = settings
+    prefix = s.object_prefix
+    started_at = datetime.now(UTC)
+    log.event("start", exit=s.exit_name, attempt=s.attempt, bucket=s.s3_bucket, prefix=prefix)
+
+    previous = existing_backup(s, client, log)
+    if previous is not None:
+        return previous
+    stale = abort_stale_uploads(client, s.s3_bucket, s.exit_prefix)
+    if stale:
+        log.event("aborted-stale-uploads", count=stale)
+
+    # -- inventory, counts, dictionary (one connection, closed before the dump) --
+    password = s.db_password.get_secret_value()
+    conn = connect(s.db_host, s.db_port, s.db_user, password)
+    with conn:
+        inventory = read_inventory(conn, s.db_databases)
+        plans = plan_database(inventory, s.db_exclude_tables)
+        counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
+        log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
+                  tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
+        counts = count_rows(conn, counted)
+        excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
+        dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
+                                     server_version=inventory.server_version,
+                                     row_counts=counts, excluded=excluded)
+    log.event("counted", tables=len(counts), rows=sum(counts.values()))
+
+    run = BackupRun(s, client, log)
+    binary = dump_binary()
+    dump_version = tool_version([binary, "--version"])
+    flavour = client_flavour(dump_version)
+
+    schema_records = []
+    database_bytes = 0
+    for plan in plans:
+        key = database_key(prefix, plan.schema)
+        argv = dump_argv(binary, flavour, host=s.db_host, port=s.db_port, user=s.db_user,
+                         schema=plan.schema, ignore_tables=plan.ignore_tables)
+        digests = run.store(DumpProducer(argv, password, plan.schema), key,
+                            ObjectKind.DATABASE, plan.schema, "application/sql")
+        database_bytes += digests.plaintext_bytes
+        objects = inventory.objects.get(plan.schema)
+        schema_records.append(SchemaRecord(
+            name=plan.schema, object_key=key,
+            tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
+                    for t in plan.data_tables],
+            views=[t.name for t in plan.included if t.type == "VIEW"],
+            routines=objects.routines if objects else [],
+            triggers=objects.triggers if objects else [],
+            events=objects.events if objects else [],
+            excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded]))
+
+    document_records = []
+    for source in s.documents:
+        key = documents_key(prefix, source.name)
+        tar = TarProducer(source, log)
+        run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar")
+        document_records.append(DocumentsRecord(
+            claim=source.name, object_key=key, files=tar.stats.files, bytes=tar.stats.bytes,
+            directories=tar.stats.directories, symlinks=tar.stats.symlinks,
+            exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
+
+    run.store(BytesProducer("data-dictionary-json", dictionary.to_json_bytes()),
+              dictionary_key(prefix, "json"), ObjectKind.DATA_DICTIONARY, "json",
+              "application/json")
+    run.store(BytesProducer("data-dictionary-md", render_markdown(dictionary).encode()),
+              dictionary_key(prefix, "md"), ObjectKind.DATA_DICTIONARY, "markdown",
+              "text/markdown")
+
+    manifest = Manifest(
+        exit_name=s.exit_name, attempt=s.attempt, started_at=started_at,
+        completed_at=datetime.now(UTC),
+        encryption=Encryption(recipients=list(s.age_recipients)),
+        objects=run.objects,
+        database=DatabaseRecord(
+            server_version=inventory.server_version, dump_tool=dump_version,
+            dump_options=dump_options(flavour), exclude_patterns=list(s.db_exclude_tables),
+            exclusion_reason=TABLE_EXCLUSION_REASON, schemas=schema_records),
+        documents=document_records,
+        totals=Totals(tables=len(counts), rows=sum(counts.values()),
+                      database_bytes=database_bytes,
+                      files=sum(d.files for d in document_records),
+                      document_bytes=sum(d.bytes for d in document_records)),
+        tools={"tenant-exit": f"{_package} {_package_version()}", "mysqldump": dump_version,
+               "tar": tool_version([find_tool("tar"), "--version"]),
+               "zstd": tool_version([find_tool("zstd"), "--version"]),
+               "age": tool_version([find_tool("age"), "--version"])},
+    )
+    data = manifest.to_bytes()
+    key = manifest_key(prefix)
+    client.put_object(Bucket=s.s3_bucket, Key=key, Body=data, ContentType="application/json")
+    sha = hashlib.sha256(data).hexdigest()
+    log.event("manifest", key=key, manifestSha256=sha)
+    return Summary.of(manifest, key, sha)

@@ -1,0 +1,141 @@
+"""The database source: one mysqldump process per schema, checked for completeness.
+
+Flags, and why:
+- `--single-transaction`: a consistent InnoDB snapshot without locking tables
+  (it turns `--lock-tables` off); consistent only while no DDL runs, which the
+  read-only licence guarantees.
+- `--quick`: stream rows (mysql_use_result) instead of buffering whole tables in
+  the client.
+- `--routines --triggers --events`: the schema's code is part of the record.
+- `--hex-blob`: binary columns as hex literals, safe through any text tool.
+- `--no-tablespaces`: MySQL >= 8.0.21 otherwise needs the PROCESS privilege.
+- `--default-character-set=utf8mb4`: no silent loss of non-BMP characters.
+- `--max-allowed-packet=1G`: rows with large documents in BLOBs.
+- The schema is passed without `--databases`, so the dump has no
+  `CREATE DATABASE`/`USE` and loads into any schema the customer chooses.
+- MySQL's own client (not MariaDB's) additionally needs `--set-gtid-purged=OFF`
+  (no GTID statements that fail on load) and `--column-statistics=0` (it would
+  query a table MariaDB and 5.7 lack).
+The password reaches mysqldump only through MYSQL_PWD in its environment — not
+argv, which every process on the node can read in /proc.
+
+mysqldump writes `-- Dump completed` as its last line only when it finished;
+a stream without it is truncated even if the exit status was lost.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tenant_exit.worker.pipeline import PipelineError, PlainStats
+from tenant_exit.worker.processes import StderrTail, find_tool, read_chunks, spawn, stop
+
+TRAILER = b"-- Dump completed"
+
+
+class ClientFlavour(StrEnum):
+    MARIADB = "mariadb"
+    MYSQL = "mysql"
+
+
+def dump_binary() -> str:
+    # Debian's MariaDB client ships mariadb-dump (mysqldump is a compatibility
+    # name, deprecated in 11.x); MySQL images ship only mysqldump.
+    return find_tool("mariadb-dump", "mysqldump")
+
+
+def client_flavour(version_line: str) -> ClientFlavour:
+    """From `mysqldump --version`: MariaDB's says 'MariaDB' somewhere in it."""
+    return ClientFlavour.MARIADB if "mariadb" in version_line.lower() else ClientFlavour.MYSQL
+
+
+def dump_options(flavour: ClientFlavour) -> list[str]:
+    """The options recorded in the manifest (no host, user or password)."""
+    options = [
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--no-tablespaces",
+        "--default-character-set=utf8mb4",
+        "--max-allowed-packet=1G",
+    ]
+    if flavour is ClientFlavour.MYSQL:
+        options += ["--set-gtid-purged=OFF", "--column-statistics=0"]
+    return options
+
+
+def dump_argv(binary: str, flavour: ClientFlavour, *, host: str, port: int, user: str,
+              schema: str, ignore_tables: list[str]) -> list[str]:
+    """The full mysqldump command for one schema; `ignore_tables` are table names."""
+    argv = [binary, f"--host={host}", f"--port={port}", f"--user={user}", "--protocol=TCP"]
+    argv += dump_options(flavour)
+    argv += [f"--ignore-table={schema}.{table}" for table in ignore_tables]
+    argv.append(schema)
+    return argv
+
+
+def dump_is_complete(tail: bytes) -> bool:
+    """True when the last non-empty line is mysqldump's completion trailer."""
+    lines = [line for line in tail.splitlines() if line.strip()]
+    return bool(lines) and lines[-1].startswith(TRAILER)
+
+
+_NOISE = re.compile(r"^(mysqldump|mariadb-dump): \[Warning\].*$", re.MULTILINE)
+
+
+def _clean_stderr(text: str) -> str:
+    """mysqldump's error lines without deprecation warnings, on one line."""
+    text = _NOISE.sub("", text)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())[-600:]
+
+
+@dataclass
+class DumpProducer:
+    """mysqldump of one schema as a pipeline producer."""
+
+    argv: list[str]
+    password: str
+    schema: str
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        self.label = self.label or f"database-{self.schema}"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: StderrTail | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env["MYSQL_PWD"] = self.password
+        # Nothing of ours in the child's environment beyond what it needs.
+        for key in ("TENANT_EXIT_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            env.pop(key, None)
+        self._proc, self._stderr = spawn(self.argv, stdin=subprocess.DEVNULL, env=env)
+
+    def chunks(self) -> Iterator[bytes]:
+        assert self._proc is not None and self._proc.stdout is not None
+        yield from read_chunks(self._proc.stdout.fileno())
+
+    def finish(self, plain: PlainStats) -> None:
+        assert self._proc is not None and self._stderr is not None
+        code = self._proc.wait()
+        if code != 0:
+            raise PipelineError(
+                f"mysqldump of schema '{self.schema}' failed (exit {code}): "
+                f"{_clean_stderr(self._stderr.text()) or 'no error text'}")
+        if plain.size == 0:
+            raise PipelineError(f"mysqldump of schema '{self.schema}' produced no output")
+        if not dump_is_complete(plain.tail):
+            raise PipelineError(
+                f"mysqldump of schema '{self.schema}' is truncated: the stream lacks the "
+                f"'-- Dump completed' trailer ({plain.size} bytes read)")
+
+    def kill(self) -> None:
+        stop(self._proc)

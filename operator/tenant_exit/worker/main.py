@@ -1,0 +1,69 @@
+"""`tenant-exit worker backup`: the backup Job's entry point.
+
+Reads `WorkerSettings` from the environment, runs one attempt, and reports
+through the termination message and JSON lines on stderr. Exit status 0 means
+the manifest is written; anything else means no manifest was written by this
+run. Every message leaving the process passes the redactor first.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from tenant_exit.mysql.connect import DatabaseUnavailable
+from tenant_exit.storage.multipart import UploadError, describe_error
+from tenant_exit.storage.s3client import make_client
+from tenant_exit.worker.backup import run_backup_attempt
+from tenant_exit.worker.pipeline import PipelineError
+from tenant_exit.worker.processes import ToolMissing
+from tenant_exit.worker.progress import ProgressLog, secrets_from_env
+from tenant_exit.worker.settings import WorkerSettings
+from tenant_exit.worker.summary import failure_json, write_termination_message
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+# Failures whose message we wrote ourselves and which read as a sentence.
+_OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, LookupError)
+
+
+def describe_failure(err: BaseException) -> str:
+    if isinstance(err, _OWN_ERRORS):
+        return str(err)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(err, ClientError | BotoCoreError):
+        return f"object storage request failed: {describe_error(err)}"
+    return f"unexpected {type(err).__name__}: {err}"
+
+
+def _config_problems(err: ValidationError) -> str:
+    # Never echo input values: a malformed variable could contain a secret.
+    return "; ".join(f"TENANT_EXIT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                     for e in err.errors())
+
+
+def run_backup() -> int:
+    redact = secrets_from_env()
+    try:
+        settings = WorkerSettings()  # type: ignore[call-arg]  # fields come from env
+    except ValidationError as err:
+        message = redact(f"invalid worker configuration: {_config_problems(err)}")
+        ProgressLog(redact=redact).event("failed", error=message)
+        from pathlib import Path
+
+        write_termination_message(Path("/dev/termination-log"), failure_json(message))
+        return EXIT_CONFIG
+    log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
+    client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region,
+                         max_attempts=settings.s3_max_attempts)
+    try:
+        summary = run_backup_attempt(settings, client, log)
+    except Exception as err:
+        message = redact(describe_failure(err))
+        log.event("failed", error=message)
+        write_termination_message(settings.termination_log, failure_json(message))
+        return EXIT_FAILED
+    write_termination_message(settings.termination_log, summary.to_json())
+    log.event("done", summary=summary.to_json())
+    return 0

@@ -1,0 +1,195 @@
+"""plaintext producer -> zstd -> age -> S3 multipart upload, streamed.
+
+Layout (chosen by measurement, see bench/ and the issue-4 note): the producer
+(mysqldump or GNU tar) and the `zstd` and `age` binaries are separate processes
+joined by OS pipes, so compression and encryption run in parallel on other
+cores without the GIL. Python touches the stream twice, both cheap and
+GIL-free in the hot path (os.read, hashlib on 1 MiB chunks, os.write):
+
+  producer ──► [pump thread: SHA-256 + count + tail of the plaintext] ──► zstd ──► age
+           ──► [caller thread: SHA-256 of stored bytes, multipart parts] ──► S3
+
+Memory is bounded by pipe buffers plus the multipart part size (parts in flight
++ the one filling); nothing is spooled to disk. Any failure kills every stage
+and aborts the upload — and a producer that *ended* but failed (non-zero exit,
+truncated dump) is checked BEFORE the upload is completed, so a broken stream
+never becomes an object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from tenant_exit.storage.multipart import MultipartUpload
+from tenant_exit.worker.processes import find_tool, read_chunks, spawn, stop, widen_pipe
+from tenant_exit.worker.progress import ProgressLog
+
+TAIL_BYTES = 4096
+
+
+class PipelineError(RuntimeError):
+    """A stage failed; the message says which and why, without secrets."""
+
+
+@dataclass
+class PlainStats:
+    """What the pump saw of the plaintext."""
+
+    size: int = 0
+    sha256: str = ""
+    tail: bytes = b""
+
+
+@dataclass(frozen=True)
+class StreamDigests:
+    plaintext_bytes: int
+    plaintext_sha256: str
+    stored_bytes: int
+    stored_sha256: str
+    seconds: float
+
+
+class Producer(Protocol):
+    """A plaintext source: a running process (or an in-memory document)."""
+
+    label: str
+
+    def start(self) -> None: ...
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def finish(self, plain: PlainStats) -> None:
+        """Wait for the source to end; raise PipelineError if it failed or the
+        stream it produced is incomplete."""
+
+    def kill(self) -> None: ...
+
+
+class BytesProducer:
+    """A small in-memory plaintext (the data dictionary)."""
+
+    def __init__(self, label: str, data: bytes) -> None:
+        self.label = label
+        self._data = data
+
+    def start(self) -> None:
+        return None
+
+    def chunks(self) -> Iterator[bytes]:
+        view = memoryview(self._data)
+        for offset in range(0, len(view), 1 << 20):
+            yield bytes(view[offset:offset + (1 << 20)])
+
+    def finish(self, plain: PlainStats) -> None:
+        return None
+
+    def kill(self) -> None:
+        return None
+
+
+def zstd_argv(level: int) -> list[str]:
+    # -T1: one compression thread; the other core is busy with the producer
+    # (mysqldump/mariadbd or tar). --no-progress/-q: keep stderr for errors.
+    return [find_tool("zstd"), f"-{level}", "-T1", "-q", "-c", "--no-progress"]
+
+
+def age_argv(recipients: list[str]) -> list[str]:
+    argv = [find_tool("age"), "--encrypt"]
+    for recipient in recipients:
+        argv += ["--recipient", recipient]
+    return argv
+
+
+class _Pump(threading.Thread):
+    """Copies producer output into zstd's stdin, hashing and counting on the way."""
+
+    def __init__(self, producer: Producer, sink: subprocess.Popen[bytes]) -> None:
+        super().__init__(name=f"pump-{producer.label}", daemon=True)
+        self._producer = producer
+        self._sink = sink
+        self.stats = PlainStats()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        hasher = hashlib.sha256()
+        tail = b""
+        stdin = self._sink.stdin
+        assert stdin is not None
+        try:
+            for chunk in self._producer.chunks():
+                hasher.update(chunk)
+                self.stats.size += len(chunk)
+                tail = (tail + chunk[-TAIL_BYTES:])[-TAIL_BYTES:]
+                stdin.write(chunk)
+        except BaseException as err:  # re-raised by the caller thread
+            self.error = err
+        finally:
+            self.stats.sha256 = hasher.hexdigest()
+            self.stats.tail = tail
+            try:
+                stdin.close()
+            except OSError as err:
+                self.error = self.error or err
+
+
+def stream_object(producer: Producer, upload: MultipartUpload, *, zstd_level: int,
+                  recipients: list[str], log: ProgressLog) -> StreamDigests:
+    """Run one producer through zstd and age into `upload` (started, not completed).
+
+    Returns the digests; the caller completes the upload afterwards. On any error
+    every stage is stopped and the exception propagates (the caller's `with
+    MultipartUpload` aborts the upload).
+    """
+    started = time.monotonic()
+    zstd = age = None
+    pump: _Pump | None = None
+    try:
+        producer.start()
+        zstd, zstd_err = spawn(zstd_argv(zstd_level), stdin=subprocess.PIPE)
+        assert zstd.stdin is not None and zstd.stdout is not None
+        widen_pipe(zstd.stdin.fileno())
+        age, age_err = spawn(age_argv(recipients), stdin=zstd.stdout.fileno())
+        zstd.stdout.close()  # age owns the read end now; EOF propagates when zstd exits
+        assert age.stdout is not None
+        pump = _Pump(producer, zstd)
+        pump.start()
+
+        hasher = hashlib.sha256()
+        stored = 0
+        for chunk in read_chunks(age.stdout.fileno()):
+            hasher.update(chunk)
+            stored += len(chunk)
+            upload.write(chunk)
+            log.progress(producer.label, plaintextBytes=pump.stats.size, storedBytes=stored,
+                         seconds=round(time.monotonic() - started, 1))
+        pump.join()
+        if pump.error is not None:
+            if isinstance(pump.error, PipelineError):
+                raise pump.error
+            raise PipelineError(f"{producer.label}: reading the source failed: "
+                                f"{type(pump.error).__name__}: {pump.error}") from pump.error
+        producer.finish(pump.stats)
+        for name, proc, err in (("zstd", zstd, zstd_err), ("age", age, age_err)):
+            if proc.wait() != 0:
+                raise PipelineError(f"{producer.label}: {name} exited with {proc.returncode}: "
+                                    f"{err.text().strip()[-500:]}")
+        digests = StreamDigests(
+            plaintext_bytes=pump.stats.size, plaintext_sha256=pump.stats.sha256,
+            stored_bytes=stored, stored_sha256=hasher.hexdigest(),
+            seconds=time.monotonic() - started)
+        log.progress(producer.label, force=True, plaintextBytes=digests.plaintext_bytes,
+                     storedBytes=stored, seconds=round(digests.seconds, 1))
+        return digests
+    except BaseException:
+        producer.kill()
+        stop(zstd)
+        stop(age)
+        if pump is not None:
+            pump.join(10)
+        raise

@@ -1,0 +1,119 @@
+"""Configuration of the backup worker: one typed object read from the environment.
+
+The operator's Job builder sets exactly these variables (prefix `TENANT_EXIT_`);
+list-valued ones are JSON. S3 credentials are NOT here: boto3 reads
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY itself, so they never pass through our
+code. The database password is a `SecretStr`: its repr and str are masked, so a
+logged settings object shows `**********`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
+DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
+_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
+
+
+class DocumentSource(BaseModel):
+    """One mounted document claim (an item of TENANT_EXIT_DOCUMENTS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    """The claim name; names the object `documents-<name>.tar.zst.age`."""
+    path: Path
+    """Where the claim is mounted in the worker's container."""
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_DOCUMENT_EXCLUDES))
+    """Globs relative to the volume root: `*` within a path segment, `**` across
+    segments; a pattern without `/` matches a name at any depth."""
+
+
+class WorkerSettings(BaseSettings):
+    """Everything `tenant-exit worker backup` needs, from `TENANT_EXIT_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TENANT_EXIT_", extra="ignore",
+                                      use_attribute_docstrings=True)
+
+    exit_name: Annotated[str, Field(min_length=1, max_length=253)]
+    """TENANT_EXIT_EXIT_NAME: the TenantExit's name; first segment of every key."""
+    attempt: Annotated[int, Field(ge=1)]
+    """TENANT_EXIT_ATTEMPT: backup attempt number; keys are per attempt so a retry never
+    mixes its objects with those of a failed attempt."""
+
+    db_host: Annotated[str, Field(min_length=1)]
+    """TENANT_EXIT_DB_HOST: database server host name."""
+    db_port: Annotated[int, Field(ge=1, le=65535)] = 3306
+    """TENANT_EXIT_DB_PORT: database server TCP port."""
+    db_user: Annotated[str, Field(min_length=1)]
+    """TENANT_EXIT_DB_USER: the dump account."""
+    db_password: SecretStr
+    """TENANT_EXIT_DB_PASSWORD: the dump account's password (from a Secret). Passed to
+    mysqldump via MYSQL_PWD in its environment only, never on a command line."""
+    db_databases: list[str] = []
+    """TENANT_EXIT_DB_DATABASES: JSON list of schemas; empty = every non-system schema."""
+    db_exclude_tables: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDE_TABLES))
+    """TENANT_EXIT_DB_EXCLUDE_TABLES: JSON list of `schema.table` globs left out of the
+    dump (logging, import/export); `*` matches any run of characters."""
+
+    documents: list[DocumentSource] = []
+    """TENANT_EXIT_DOCUMENTS: JSON list of {"name", "path", "exclude"} per mounted claim."""
+
+    s3_bucket: Annotated[str, Field(min_length=1)]
+    """TENANT_EXIT_S3_BUCKET: destination bucket."""
+    s3_prefix: str = ""
+    """TENANT_EXIT_S3_PREFIX: key prefix; objects go to `<prefix><exit>/attempt-<n>/`
+    (a `/` is added after a non-empty prefix that lacks one)."""
+    s3_endpoint: str | None = None
+    """TENANT_EXIT_S3_ENDPOINT: endpoint URL of an S3-compatible store; unset for AWS."""
+    s3_region: str | None = None
+    """TENANT_EXIT_S3_REGION: bucket region."""
+    s3_max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
+    """TENANT_EXIT_S3_MAX_ATTEMPTS: attempts per S3 request (retries with backoff on
+    5xx, throttling and timeouts)."""
+
+    age_recipients: Annotated[list[str], Field(min_length=1)]
+    """TENANT_EXIT_AGE_RECIPIENTS: JSON list of the customer's age public keys."""
+
+    termination_log: Path = Path("/dev/termination-log")
+    """TENANT_EXIT_TERMINATION_LOG: where the one-line JSON summary goes (the container's
+    terminationMessagePath)."""
+
+    part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 16
+    """TENANT_EXIT_PART_SIZE_MIB: first multipart part size; memory is about
+    (2 in flight + 1 filling) x this."""
+    zstd_level: Annotated[int, Field(ge=1, le=19)] = 3
+    """TENANT_EXIT_ZSTD_LEVEL: zstd compression level."""
+    progress_interval_seconds: Annotated[float, Field(gt=0)] = 10.0
+    """TENANT_EXIT_PROGRESS_INTERVAL_SECONDS: seconds between progress lines on stderr."""
+
+    @field_validator("age_recipients")
+    @classmethod
+    def _recipients_are_age_keys(cls, value: list[str]) -> list[str]:
+        for recipient in value:
+            if not _AGE_RECIPIENT.match(recipient):
+                # A public key is not secret, but keep the message short.
+                raise ValueError(f"not an age X25519 recipient (age1...): {recipient[:12]}...")
+        return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _prefix_ends_with_slash(cls, value: str) -> str:
+        value = value.lstrip("/")
+        return value if not value or value.endswith("/") else value + "/"
+
+    @property
+    def object_prefix(self) -> str:
+        """`<prefix><exit>/attempt-<n>/`: every object of this attempt lives below it."""
+        return f"{self.s3_prefix}{self.exit_name}/attempt-{self.attempt}/"
+
+    @property
+    def exit_prefix(self) -> str:
+        """`<prefix><exit>/`: every attempt of this exit."""
+        return f"{self.s3_prefix}{self.exit_name}/"

@@ -1,0 +1,141 @@
+"""Helpers for tests of the backup worker: run it like the Job does, read back what
+it stored the way a customer would (age identity -> zstd -> SQL / tar)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyrage
+import zstandard
+
+from tests.localcluster.mariadb import MariaDBServer, find_binary
+from tests.localcluster.s3server import S3Server
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(*, mariadb: MariaDBServer, s3: S3Server, bucket: str, exit_name: str,
+               recipients: list[str], termination_log: Path, attempt: int = 1,
+               databases: list[str] | None = None, documents: list[dict[str, Any]] | None = None,
+               password: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment the operator's Job builder sets, pointing at the test servers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TENANT_EXIT_", "AWS_"))}
+    env.update(s3.env())
+    env.update({
+        "TENANT_EXIT_EXIT_NAME": exit_name,
+        "TENANT_EXIT_ATTEMPT": str(attempt),
+        "TENANT_EXIT_DB_HOST": mariadb.host,
+        "TENANT_EXIT_DB_PORT": str(mariadb.port),
+        "TENANT_EXIT_DB_USER": mariadb.root_user,
+        "TENANT_EXIT_DB_PASSWORD": mariadb.root_password if password is None else password,
+        "TENANT_EXIT_DB_DATABASES": json.dumps(databases or []),
+        "TENANT_EXIT_DOCUMENTS": json.dumps(documents or []),
+        "TENANT_EXIT_S3_BUCKET": bucket,
+        "TENANT_EXIT_S3_PREFIX": "exits/",
+        "TENANT_EXIT_S3_ENDPOINT": s3.endpoint_url,
+        "TENANT_EXIT_S3_REGION": s3.region,
+        "TENANT_EXIT_AGE_RECIPIENTS": json.dumps(recipients),
+        "TENANT_EXIT_TERMINATION_LOG": str(termination_log),
+        "TENANT_EXIT_PROGRESS_INTERVAL_SECONDS": "0.5",
+    })
+    env.update(extra)
+    return env
+
+
+def run_worker(env: Mapping[str, str], *, timeout: float = 300,
+               prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`tenant-exit worker backup` as a child process, as the Job runs it."""
+    argv = [*(prefix or []), sys.executable, "-m", "tenant_exit.cli", "worker", "backup"]
+    return subprocess.run(argv, env=dict(env), capture_output=True, text=True, timeout=timeout,
+                          check=False, cwd=REPO_ROOT)
+
+
+def log_events(stderr: str) -> list[dict[str, Any]]:
+    """The worker's JSON-lines log, parsed (non-JSON lines are a test failure)."""
+    return [json.loads(line) for line in stderr.splitlines() if line.strip()]
+
+
+def decode_object(s3: S3Client, bucket: str, key: str, identity: pyrage.x25519.Identity
+                  ) -> bytes:
+    """Download, decrypt with the customer's identity, decompress (small test objects)."""
+    stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    compressed = pyrage.decrypt(stored, [identity])
+    return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed)).read()
+
+
+def load_sql(mariadb: MariaDBServer, schema: str, sql: bytes) -> None:
+    """Load a dump with the `mariadb` command-line client into a new schema."""
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4")
+    client = find_binary("mariadb", "mysql")
+    env = dict(os.environ, MYSQL_PWD=mariadb.root_password)
+    result = subprocess.run(
+        [client, f"--host={mariadb.host}", f"--port={mariadb.port}", "--protocol=TCP",
+         f"--user={mariadb.root_user}", "--default-character-set=utf8mb4", schema],
+        input=sql, env=env, capture_output=True, timeout=300, check=False)
+    if result.returncode != 0:
+        raise AssertionError(f"loading the dump failed: {result.stderr.decode()[-2000:]}")
+
+
+def table_fingerprints(mariadb: MariaDBServer, schema: str) -> dict[str, tuple[int, int]]:
+    """(row count, CHECKSUM TABLE) of every base table of `schema`."""
+    result: dict[str, tuple[int, int]] = {}
+    with mariadb.connect(database=schema) as conn, conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                    "AND TABLE_TYPE = 'BASE TABLE'", (schema,))
+        for (table,) in cur.fetchall():
+            cur.execute(f"SELECT COUNT(*) FROM `{table}`")
+            (count,) = cur.fetchone()
+            cur.execute(f"CHECKSUM TABLE `{table}`")
+            checksum = cur.fetchone()[1]
+            result[str(table)] = (int(count), int(checksum))
+    return result
+
+
+def schema_objects(mariadb: MariaDBServer, schema: str) -> dict[str, set[str]]:
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        out: dict[str, set[str]] = {}
+        for kind, sql in (
+            ("views", "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s"),
+            ("triggers", "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                         "WHERE TRIGGER_SCHEMA=%s"),
+            ("routines", "SELECT ROUTINE_NAME FROM information_schema.ROUTINES "
+                         "WHERE ROUTINE_SCHEMA=%s"),
+            ("events", "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s"),
+        ):
+            cur.execute(sql, (schema,))
+            out[kind] = {str(r[0]) for r in cur.fetchall()}
+        return out
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every regular file under `root`, by relative POSIX path."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def extract_tar(data: bytes, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        archive.extractall(target, filter="tar")
+
+
+def multipart_uploads(s3: S3Client, bucket: str) -> list[str]:
+    return [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
+
+
+def object_keys(s3: S3Client, bucket: str, prefix: str = "") -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
