@@ -1,0 +1,31 @@
+"""Dropping the tenant's schemas on an external database server: the last,
+irreversible part of the deletion for databases that do not live (and die)
+inside the tenant namespace.
+"""
+
+from __future__ import annotations
+
+from tenant_exit.mysql.connect import Connection, fetch_all, placeholders
+
+
+def existing_schemas(conn: Connection, schemas: list[str]) -> list[str]:
+    if not schemas:
+        return []
+    rows = fetch_all(
+        conn,
+        "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+        f"WHERE SCHEMA_NAME IN ({placeholders(schemas)}) ORDER BY SCHEMA_NAME",
+        schemas,
+    )
+    return [str(r[0]) for r in rows]
+
+
+def drop_schemas(conn: Connection, schemas: list[str]) -> list[str]:
+    """Drops each schema that still exists and returns those it dropped.
+    Idempotent: a retried call after a crash drops what is left."""
+    present = existing_schemas(conn, schemas)
+    with conn.cursor() as cur:
+        for schema in present:
+            quoted = schema.replace("`", "``")
+            cur.execute(f"DROP DATABASE IF EXISTS `{quoted}`")
+    return present

@@ -1,0 +1,98 @@
+"""README.txt for the customer, stored next to the backup.
+
+The receiving care organisation may have no one who knows this platform: the
+file says what is inside, how to verify it, how to decrypt it, and — plainly —
+that it cannot restore the application. Pure rendering plus one upload.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tenant_exit.storage.manifest import Manifest
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+README_NAME = "README.txt"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str) -> str:
+    objects = "\n".join(
+        f"  {obj.key.rsplit('/', 1)[-1]:<48} {_size(obj.size):>10}  sha256 {obj.sha256}"
+        for obj in manifest.objects
+    )
+    totals = manifest.totals
+    excluded = []
+    if manifest.database:
+        excluded.append(
+            "  database tables matching " + ", ".join(manifest.database.exclude_patterns)
+            + f" ({manifest.database.exclusion_reason})"
+        )
+    for docs in manifest.documents:
+        excluded.append(
+            f"  files in {docs.claim} matching " + ", ".join(docs.exclude_patterns)
+            + f" ({docs.exclusion_reason})"
+        )
+    excluded_text = "\n".join(excluded) or "  nothing"
+    return f"""\
+BACKUP OF YOUR DATA — {manifest.exit_name}
+{"=" * (18 + len(manifest.exit_name))}
+
+THIS BACKUP CANNOT RESTORE THE APPLICATION.
+It is an archive for your legal retention duty (medical records must be kept
+for many years) and for analysis. It is not a restore point: there is no way
+to restart or restore the application from it.
+
+What is inside ({totals.tables} tables, {totals.rows} rows, {totals.files} documents)
+  manifest.json                                    (this backup's table of contents)
+{objects}
+
+Left out on purpose
+{excluded_text}
+
+1. Verify what you downloaded
+   The SHA-256 of manifest.json is:
+     {manifest_sha256}
+   Check it:   sha256sum manifest.json
+   Then check every file against the manifest, either with the operator's tool:
+     tenant-exit verify --directory . manifest.json
+   or by comparing `sha256sum <file>` with the "sha256" of each object in
+   manifest.json. When everything matches, confirm receipt by quoting the
+   manifest digest above: only then will the platform delete your environment.
+
+2. Decrypt and decompress (tools: age, https://age-encryption.org, and zstd)
+     age --decrypt -i your-identity.txt database-<schema>.sql.zst.age | zstd -d > <schema>.sql
+     age --decrypt -i your-identity.txt documents-<claim>.tar.zst.age | zstd -d | tar -x
+   Only the holder of the private age identity matching the recipients in
+   manifest.json can decrypt; the platform never had that key.
+
+3. Read the data
+   The SQL dump is in MySQL 5.7/8.0 dialect: load it into an empty schema of a
+   MySQL or MariaDB server (mysql <schema> < <schema>.sql). The data dictionary
+   (data-dictionary.md / .json) describes every table and column.
+
+Manifest: {manifest_key}
+Backup completed: {manifest.completed_at.isoformat()}
+"""
+
+
+def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,
+                 manifest_sha256: str) -> str:
+    """Stores README.txt next to the manifest; returns its key."""
+    key = manifest_key.rsplit("/", 1)[0] + "/" + README_NAME if "/" in manifest_key \
+        else README_NAME
+    client.put_object(
+        Bucket=bucket, Key=key, ContentType="text/plain; charset=utf-8",
+        Body=render_readme(manifest, manifest_key, manifest_sha256).encode(),
+    )
+    return key
