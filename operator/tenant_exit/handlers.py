@@ -1,0 +1,118 @@
+"""kopf wiring only: every handler validates, then hands one pass to `reconcile`.
+
+- create/resume/update(spec) react at once; a timer re-runs the pass every
+  `resync_seconds` (waiting for readOnly.until, re-applying drifted guards).
+- The timer and the change handlers may fire together; a per-exit lock makes
+  the passes of one exit sequential inside this process. Across processes kopf
+  peering keeps one replica active (peering is not leader election: give
+  standby replicas a lower priority).
+- Handlers return None: kopf would store a return value in the status.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from tenant_exit.api import names
+from tenant_exit.api.conditions import STALLED, find
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.reconcile.context import Context
+from tenant_exit.reconcile.failures import ExitError
+from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
+from tenant_exit.settings import OperatorSettings
+
+SETTINGS = OperatorSettings()
+RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
+
+_context: Context | None = None
+_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
+def context() -> Context:
+    global _context
+    if _context is None:
+        _context = Context.connect(SETTINGS)
+    return _context
+
+
+@contextmanager
+def one_pass_at_a_time(uid: str) -> Iterator[None]:
+    with _locks_guard:
+        lock = _locks[uid]
+    with lock:
+        yield
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # Progress in annotations: the structural schema prunes unknown status fields.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=names.GROUP)
+    settings.persistence.finalizer = names.EXIT_FINALIZER
+    settings.posting.level = 30  # our own Events tell the story; kopf posts only warnings
+    settings.peering.priority = SETTINGS.priority
+    settings.execution.max_workers = 8
+
+
+@kopf.on.create(*RESOURCE)
+@kopf.on.resume(*RESOURCE)
+@kopf.on.update(*RESOURCE, field="spec")
+def handle_change(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
+    _run_pass(body, uid, retry)
+
+
+@kopf.timer(*RESOURCE, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds)
+def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, **_: Any) -> None:
+    if meta.get("deletionTimestamp") or _waits_for_spec_change(body):
+        return
+    _run_pass(body, uid, retry=0)
+
+
+@kopf.on.delete(*RESOURCE)
+def handle_delete(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
+    with one_pass_at_a_time(uid):
+        try:
+            cancel(_valid(body), context())
+        except DeletionHeld as held:
+            raise kopf.TemporaryError(str(held), delay=SETTINGS.resync_seconds) from None
+        except ExitError as error:
+            raise kopf.TemporaryError(str(error), delay=SETTINGS.retry_delay(retry)) from None
+
+
+def _run_pass(body: kopf.Body, uid: str, retry: int) -> None:
+    with one_pass_at_a_time(uid):
+        try:
+            reconcile(_valid(body), context())
+        except ExitError as error:
+            if error.permanent:
+                raise kopf.PermanentError(str(error)) from None
+            raise kopf.TemporaryError(str(error), delay=SETTINGS.retry_delay(retry)) from None
+
+
+def _valid(body: kopf.Body) -> Mapping[str, Any]:
+    """The boundary: a body the models reject is a permanent error, not a crash loop."""
+    try:
+        TenantExit.from_body(body)
+    except ValidationError as error:
+        raise kopf.PermanentError(f"TenantExit does not validate: {error}") from None
+    return body
+
+
+def _waits_for_spec_change(body: kopf.Body) -> bool:
+    """A permanent failure is retried on the next spec change (or restart), not on the timer."""
+    exit = TenantExit.from_body(body)
+    stalled = find(exit.status.conditions, STALLED)
+    return (
+        stalled is not None
+        and stalled.status.value == "True"
+        and stalled.observed_generation == exit.metadata.generation
+        and stalled.reason.endswith("Failed")
+    )

@@ -1,0 +1,194 @@
+"""The backup Job: a pure builder and an idempotent create-or-get.
+
+The Job runs in the tenant namespace because a pod can mount only its own
+namespace's claims (ARCHITECTURE §4). Its environment is the worker's contract:
+the worker's settings read exactly these TENANT_EXIT_* variables.
+"""
+
+from __future__ import annotations
+
+import json
+
+from kubernetes import client
+from kubernetes.client import models as k
+
+from tenant_exit.api import names
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.kube.errors import tolerate
+from tenant_exit.settings import OperatorSettings
+
+CONTAINER = "backup"
+DOCUMENTS_ROOT = "/data/documents"
+TERMINATION_LOG = "/dev/termination-log"
+S3_ACCESS_KEY = "accessKeyId"
+S3_SECRET_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
+
+
+def backup_job_name(exit_name: str, attempt: int) -> str:
+    return f"{exit_name}-backup-{attempt}"
+
+
+def s3_secret_name(exit_name: str) -> str:
+    """The copy of the destination credentials in the tenant namespace."""
+    return f"{exit_name}-destination-credentials"
+
+
+def owner_reference(exit: TenantExit) -> k.V1OwnerReference:
+    # A namespaced dependent may have a cluster-scoped owner (not the reverse):
+    # deleting the TenantExit garbage-collects its Jobs and copied Secrets.
+    return k.V1OwnerReference(
+        api_version=names.API_VERSION,
+        kind=names.KIND,
+        name=exit.name,
+        uid=exit.metadata.uid,
+        controller=True,
+        block_owner_deletion=True,
+    )
+
+
+def exit_labels(exit: TenantExit, component: str) -> dict[str, str]:
+    return {
+        names.LABEL_EXIT: exit.name,
+        names.LABEL_COMPONENT: component,
+        names.LABEL_MANAGED_BY: names.MANAGED_BY,
+    }
+
+
+def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings) -> k.V1Job:
+    """The Job of one backup attempt; pure, so the same inputs give the same Job."""
+    labels = exit_labels(exit, CONTAINER)
+    claims = [d.claim_name for d in exit.spec.documents]
+    volumes = [k.V1Volume(name="tmp", empty_dir=k.V1EmptyDirVolumeSource())]
+    mounts = [k.V1VolumeMount(name="tmp", mount_path="/tmp")]  # noqa: S108 - read-only root fs
+    for index, claim in enumerate(claims):
+        volumes.append(
+            k.V1Volume(
+                name=f"documents-{index}",
+                persistent_volume_claim=k.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=claim, read_only=True
+                ),
+            )
+        )
+        mounts.append(
+            k.V1VolumeMount(
+                name=f"documents-{index}", mount_path=f"{DOCUMENTS_ROOT}/{claim}", read_only=True
+            )
+        )
+    container = k.V1Container(
+        name=CONTAINER,
+        image=settings.worker_image,
+        image_pull_policy="IfNotPresent",
+        command=list(settings.worker_command),
+        env=worker_env(exit, attempt),
+        volume_mounts=mounts,
+        termination_message_path=TERMINATION_LOG,
+        termination_message_policy="File",
+        resources=k.V1ResourceRequirements(
+            requests={"cpu": settings.worker_cpu, "memory": settings.worker_memory},
+            limits={"memory": settings.worker_memory},
+        ),
+        security_context=k.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            capabilities=k.V1Capabilities(drop=["ALL"]),
+        ),
+    )
+    pod = k.V1PodSpec(
+        restart_policy="Never",
+        automount_service_account_token=False,  # the worker never calls the API
+        containers=[container],
+        volumes=volumes,
+        security_context=k.V1PodSecurityContext(
+            run_as_non_root=True,
+            run_as_user=settings.worker_user,
+            run_as_group=settings.worker_user,
+            supplemental_groups=list(settings.worker_supplemental_groups) or None,
+            seccomp_profile=k.V1SeccompProfile(type="RuntimeDefault"),
+        ),
+    )
+    return k.V1Job(
+        api_version="batch/v1",
+        kind="Job",
+        metadata=k.V1ObjectMeta(
+            name=backup_job_name(exit.name, attempt),
+            namespace=exit.spec.tenant_namespace,
+            labels=labels,
+            owner_references=[owner_reference(exit)],
+        ),
+        spec=k.V1JobSpec(
+            backoff_limit=settings.job_backoff_limit,
+            active_deadline_seconds=settings.job_deadline_seconds,
+            # A pod evicted by a drain must not burn the backoff budget.
+            pod_failure_policy=k.V1PodFailurePolicy(
+                rules=[
+                    k.V1PodFailurePolicyRule(
+                        action="Ignore",
+                        on_pod_conditions=[
+                            k.V1PodFailurePolicyOnPodConditionsPattern(
+                                type="DisruptionTarget", status="True"
+                            )
+                        ],
+                    )
+                ]
+            ),
+            template=k.V1PodTemplateSpec(metadata=k.V1ObjectMeta(labels=labels), spec=pod),
+        ),
+    )
+
+
+def worker_env(exit: TenantExit, attempt: int) -> list[k.V1EnvVar]:
+    spec = exit.spec
+    db = spec.database
+    destination = spec.destination
+    assert destination is not None, "the backup Job is built only with a destination"
+    s3 = destination.s3
+    documents = [
+        {"name": d.claim_name, "path": f"{DOCUMENTS_ROOT}/{d.claim_name}", "exclude": d.exclude}
+        for d in spec.documents
+    ]
+    plain: list[tuple[str, str | None]] = [
+        ("TENANT_EXIT_EXIT_NAME", exit.name),
+        ("TENANT_EXIT_ATTEMPT", str(attempt)),
+        ("TENANT_EXIT_DB_HOST", db.host),
+        ("TENANT_EXIT_DB_PORT", str(db.port)),
+        ("TENANT_EXIT_DB_DATABASES", json.dumps(db.databases)),
+        ("TENANT_EXIT_DB_EXCLUDE_TABLES", json.dumps(db.exclude_tables)),
+        ("TENANT_EXIT_DOCUMENTS", json.dumps(documents)),
+        ("TENANT_EXIT_S3_BUCKET", s3.bucket),
+        ("TENANT_EXIT_S3_PREFIX", s3.prefix),
+        ("TENANT_EXIT_S3_ENDPOINT", s3.endpoint),
+        ("TENANT_EXIT_S3_REGION", s3.region),
+        ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
+        ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
+    ]
+    env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
+    secret_refs = [
+        ("TENANT_EXIT_DB_USER", db.credentials_secret, "username"),
+        ("TENANT_EXIT_DB_PASSWORD", db.credentials_secret, "password"),
+        ("AWS_ACCESS_KEY_ID", s3_secret_name(exit.name), S3_ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", s3_secret_name(exit.name), S3_SECRET_KEY),
+    ]
+    env += [
+        k.V1EnvVar(
+            name=name,
+            value_from=k.V1EnvVarSource(
+                secret_key_ref=k.V1SecretKeySelector(name=secret, key=key)
+            ),
+        )
+        for name, secret, key in secret_refs
+    ]
+    return env
+
+
+def ensure_job(batch: client.BatchV1Api, job: k.V1Job) -> None:
+    """Create the Job unless it exists (a re-run after a crash finds it: 409)."""
+    with tolerate(409):
+        batch.create_namespaced_job(job.metadata.namespace, job)
+
+
+def read_job(batch: client.BatchV1Api, namespace: str, name: str) -> k.V1Job | None:
+    with tolerate(404):
+        job: k.V1Job = batch.read_namespaced_job(name, namespace)
+        return job
+    return None

@@ -1,0 +1,73 @@
+"""Revert records: what the exit changed and must restore on cancel.
+
+Kept in a Secret in the operator's namespace, not in status: the prior grants of
+an account can include its password hash (MariaDB's SHOW GRANTS prints it), and
+status is readable by everyone who can read the TenantExit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client import models as k
+
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.kube.errors import tolerate
+from tenant_exit.kube.jobs import exit_labels, owner_reference
+
+
+def record_name(exit_name: str) -> str:
+    return f"{exit_name}-revert"
+
+
+def read_record(core: client.CoreV1Api, namespace: str, exit_name: str, key: str) -> Any | None:
+    with tolerate(404):
+        secret = core.read_namespaced_secret(record_name(exit_name), namespace)
+        raw = (secret.data or {}).get(key)
+        return None if raw is None else json.loads(base64.b64decode(raw))
+    return None
+
+
+def write_record_once(
+    core: client.CoreV1Api, namespace: str, exit: TenantExit, key: str, value: Any
+) -> Any:
+    """Store `value` under `key` unless a value is already there; return the stored one.
+
+    The first value wins: a pass re-run after a crash must not overwrite the
+    original grants with the already-revoked ones."""
+    existing = read_record(core, namespace, exit.name, key)
+    if existing is not None:
+        return existing
+    encoded = base64.b64encode(json.dumps(value).encode()).decode()
+    secret = k.V1Secret(
+        metadata=k.V1ObjectMeta(
+            name=record_name(exit.name),
+            namespace=namespace,
+            labels=exit_labels(exit, "revert-record"),
+            owner_references=[owner_reference(exit)],
+        ),
+        type="Opaque",
+        data={key: encoded},
+    )
+    try:
+        core.create_namespaced_secret(namespace, secret)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        core.patch_namespaced_secret(record_name(exit.name), namespace, {"data": {key: encoded}})
+    return value
+
+
+def forget_record(core: client.CoreV1Api, namespace: str, exit_name: str, key: str) -> None:
+    with tolerate(404):
+        core.patch_namespaced_secret(record_name(exit_name), namespace, {"data": {key: None}})
+
+
+def delete_record(core: client.CoreV1Api, namespace: str, exit_name: str) -> None:
+    with tolerate(404):
+        core.delete_namespaced_secret(record_name(exit_name), namespace)
+
+

@@ -1,0 +1,88 @@
+"""Secrets the exit reads or copies. Values never leave this module except to the
+API server or the database driver; errors name the Secret and key, not the value."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from kubernetes import client
+from kubernetes.client import models as k
+
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.kube.errors import tolerate
+from tenant_exit.kube.jobs import (
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    exit_labels,
+    owner_reference,
+    s3_secret_name,
+)
+
+
+class SecretProblem(Exception):
+    """A Secret is missing or lacks a key: fixed by the user, not by retrying soon."""
+
+
+@dataclass(frozen=True)
+class DatabaseCredentials:
+    username: str
+    password: str = field(repr=False)
+
+
+def _read_keys(core: client.CoreV1Api, namespace: str, name: str, keys: list[str]) -> list[str]:
+    try:
+        secret = core.read_namespaced_secret(name, namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            raise SecretProblem(f"Secret {namespace}/{name} does not exist") from None
+        raise
+    data = secret.data or {}
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise SecretProblem(f"Secret {namespace}/{name} has no key {missing[0]!r}")
+    return [base64.b64decode(data[key]).decode() for key in keys]
+
+
+def database_credentials(core: client.CoreV1Api, exit: TenantExit) -> DatabaseCredentials:
+    username, password = _read_keys(
+        core,
+        exit.spec.tenant_namespace,
+        exit.spec.database.credentials_secret,
+        ["username", "password"],
+    )
+    return DatabaseCredentials(username=username, password=password)
+
+
+def copy_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
+    """Copy the two destination keys into the tenant namespace for the backup Job.
+
+    The source lives outside the tenant namespace (ARCHITECTURE §7); only the two
+    keys the Job uses are copied, owned by the TenantExit so a cancel removes them."""
+    assert exit.spec.destination is not None
+    source = exit.spec.destination.s3.credentials_secret
+    access_key, secret_key = _read_keys(
+        core, source.namespace, source.name, [S3_ACCESS_KEY, S3_SECRET_KEY]
+    )
+    copy = k.V1Secret(
+        metadata=k.V1ObjectMeta(
+            name=s3_secret_name(exit.name),
+            namespace=exit.spec.tenant_namespace,
+            labels=exit_labels(exit, "destination-credentials"),
+            owner_references=[owner_reference(exit)],
+        ),
+        type="Opaque",
+        string_data={S3_ACCESS_KEY: access_key, S3_SECRET_KEY: secret_key},
+    )
+    try:
+        core.create_namespaced_secret(exit.spec.tenant_namespace, copy)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        # Rotated at the source since the last copy: bring the copy up to date.
+        core.replace_namespaced_secret(copy.metadata.name, exit.spec.tenant_namespace, copy)
+
+
+def remove_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
+    with tolerate(404):
+        core.delete_namespaced_secret(s3_secret_name(exit.name), exit.spec.tenant_namespace)

@@ -1,0 +1,120 @@
+"""Execute side-effect actions through the adapters, in order.
+
+Returns status facts learnt on the way (which accounts lost their writes).
+The first failure stops the pass and is raised as an ExitError; because every
+action is idempotent the next pass simply starts again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import DatabaseReadOnlyMode
+from tenant_exit.kube import appflag, guards, jobs, records, secrets
+from tenant_exit.mysql import grants, readonly
+from tenant_exit.mysql.connect import connect
+from tenant_exit.phases import actions as a
+from tenant_exit.reconcile.context import Context
+from tenant_exit.reconcile.failures import classify
+
+log = logging.getLogger(__name__)
+
+GRANTS_RECORD = "grants.json"
+SERVER_RECORD = "server-read-only.json"
+
+
+def execute(exit: TenantExit, actions: list[a.SideEffect], ctx: Context) -> list[a.StatusAction]:
+    facts: list[a.StatusAction] = []
+    for action in actions:
+        try:
+            facts += _run(exit, action, ctx)
+        except Exception as error:
+            failure = classify(action, exit.name, error)
+            if failure.message.endswith(type(error).__name__):
+                log.exception("unexpected failure of %s", type(action).__name__)
+            raise failure from None
+    return facts
+
+
+def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusAction]:
+    namespace = exit.spec.tenant_namespace
+    match action:
+        case a.ApplyGuards(phase=phase):
+            guards.apply_guards(ctx.core, namespace, exit.name, phase.value)
+        case a.RemoveGuards():
+            guards.remove_guards(ctx.core, namespace, exit.name)
+        case a.EnforceReadOnly(mode=mode):
+            return _enforce_read_only(exit, mode, ctx)
+        case a.RevertReadOnly():
+            _revert_read_only(exit, ctx)
+        case a.SetAppFlag(flag=flag):
+            appflag.set_flag(ctx.core, namespace, flag)
+        case a.ResetAppFlag(flag=flag):
+            appflag.reset_flag(ctx.core, namespace, flag)
+        case a.CopyS3Credentials():
+            secrets.copy_s3_credentials(ctx.core, exit)
+        case a.RemoveS3Credentials():
+            secrets.remove_s3_credentials(ctx.core, exit)
+        case a.CreateBackupJob(attempt=attempt):
+            jobs.ensure_job(ctx.batch, jobs.build_backup_job(exit, attempt, ctx.settings))
+    return []
+
+
+@contextmanager
+def _database(exit: TenantExit, ctx: Context) -> Iterator[Any]:
+    creds = secrets.database_credentials(ctx.core, exit)
+    db = exit.spec.database
+    conn = connect(db.host, db.port, creds.username, creds.password)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _enforce_read_only(
+    exit: TenantExit, mode: DatabaseReadOnlyMode, ctx: Context
+) -> list[a.StatusAction]:
+    home = ctx.settings.operator_namespace
+    with _database(exit, ctx) as conn:
+        if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
+            # Remember the flag before the first change; later passes keep that value.
+            records.write_record_once(
+                ctx.core, home, exit, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
+            )
+            readonly.set_read_only(conn, True)
+            return []
+        schemas = grants.tenant_schemas(conn, list(exit.spec.database.databases))
+        read_only = exit.spec.read_only
+        listed = [grants.Account.parse(x) for x in read_only.accounts] if read_only else []
+        fresh = grants.plan_revocation(conn, schemas, listed or None)
+        # Written before the first REVOKE: a crash in between must not lose the originals.
+        stored = records.write_record_once(ctx.core, home, exit, GRANTS_RECORD, fresh.to_json())
+        original = grants.RevocationPlan.from_json(stored)
+        # The fresh plan also catches drift (a write grant restored by hand).
+        lost = grants.revoke(conn, original) + grants.revoke(conn, fresh)
+        if lost:
+            grants.kill_sessions(conn, lost)
+            log.info("revoked writes of %s on %s", ", ".join(map(str, lost)), ", ".join(schemas))
+        return [a.RecordReadOnlyAccounts(tuple(str(x) for x in original.accounts))]
+
+
+def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
+    home = ctx.settings.operator_namespace
+    stored_grants = records.read_record(ctx.core, home, exit.name, GRANTS_RECORD)
+    stored_server = records.read_record(ctx.core, home, exit.name, SERVER_RECORD)
+    if stored_grants is None and stored_server is None:
+        return
+    with _database(exit, ctx) as conn:
+        if stored_grants is not None:
+            differing = grants.restore(conn, grants.RevocationPlan.from_json(stored_grants))
+            if differing:
+                log.warning("grants of %s differ from before the exit", ", ".join(differing))
+            records.forget_record(ctx.core, home, exit.name, GRANTS_RECORD)
+        if stored_server is not None:
+            readonly.set_read_only(conn, bool(stored_server["readOnly"]))
+            records.forget_record(ctx.core, home, exit.name, SERVER_RECORD)
+    records.delete_record(ctx.core, home, exit.name)

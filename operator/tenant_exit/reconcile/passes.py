@@ -1,0 +1,88 @@
+"""The two passes the handlers run: reconcile (move the exit on) and cancel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tenant_exit.api import conditions as c
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus, TenantExitStatus
+from tenant_exit.kube import records
+from tenant_exit.kube.events import post_event
+from tenant_exit.kube.exits import patch_status
+from tenant_exit.phases import actions as a
+from tenant_exit.phases.events import WARNING, transition_events
+from tenant_exit.phases.machine import decide, decide_cancel
+from tenant_exit.phases.status_update import fold
+from tenant_exit.reconcile.context import Context
+from tenant_exit.reconcile.execute import execute
+from tenant_exit.reconcile.failures import ExitError
+from tenant_exit.reconcile.observe import observe
+
+log = logging.getLogger(__name__)
+
+
+class DeletionHeld(Exception):
+    """The TenantExit may not go yet; retry later (message is for the user)."""
+
+
+def reconcile(body: Mapping[str, Any], ctx: Context) -> None:
+    """Observe, decide, act, publish. Raises ExitError after publishing a failure."""
+    exit = TenantExit.from_body(body)
+    now = datetime.now(UTC)
+    decided = decide(exit, observe(exit, ctx, now))
+    failure: ExitError | None = None
+    try:
+        facts = execute(exit, a.side_effects(decided), ctx)
+        changes = a.status_actions(decided) + facts
+    except ExitError as error:
+        failure = error
+        changes = failed(error)
+    publish(exit, fold(exit.status, changes, generation=exit.metadata.generation, now=now), ctx)
+    if failure is not None:
+        raise failure
+
+
+def failed(error: ExitError) -> list[a.StatusAction]:
+    changes: list[a.StatusAction] = [
+        a.SetCondition(c.READY, ConditionStatus.FALSE, error.reason, error.message)
+    ]
+    if error.permanent:
+        changes.append(a.SetCondition(c.STALLED, ConditionStatus.TRUE, error.reason, error.message))
+    return changes
+
+
+def publish(exit: TenantExit, status: TenantExitStatus, ctx: Context) -> None:
+    """Patch the status if it changed and post one Event per transition."""
+    if status == exit.status:
+        return
+    patch_status(ctx.custom, exit, status)
+    for event in transition_events(exit.status, status):
+        post_event(
+            ctx.core, ctx.settings.events_namespace, exit, event.type, event.reason, event.message
+        )
+
+
+def cancel(body: Mapping[str, Any], ctx: Context) -> None:
+    """Revert everything the exit changed; raise DeletionHeld from Deleting on."""
+    exit = TenantExit.from_body(body)
+    decided = decide_cancel(exit, observe(exit, ctx, datetime.now(UTC)))
+    held = [x for x in decided if isinstance(x, a.HoldDeletion)]
+    if held:
+        raise DeletionHeld(held[0].message)
+    try:
+        execute(exit, a.side_effects(decided), ctx)
+    except ExitError as error:
+        post_event(ctx.core, ctx.settings.events_namespace, exit, WARNING, error.reason, str(error))
+        raise
+    records.delete_record(ctx.core, ctx.settings.operator_namespace, exit.name)
+    if a.side_effects(decided):
+        message = (
+            f"Exit of {exit.spec.tenant_namespace} cancelled: read-only lifted, "
+            "guards removed, reclaim policies restored"
+        )
+        post_event(ctx.core, ctx.settings.events_namespace, exit, "Normal", c.CANCELLED, message)
+        log.info("%s", message)

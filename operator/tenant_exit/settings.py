@@ -1,0 +1,61 @@
+"""The operator's configuration: one typed object read from `TENANT_EXIT_*` env.
+
+The backup worker has its own settings (same prefix, other fields); this object
+is the operator's side only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TENANT_EXIT_", frozen=True)
+
+    operator_namespace: str = "tenant-exit-system"
+    """Namespace the operator runs in: never exited, holds the revert records and
+    (by default) the only place S3 credentials are copied from."""
+    credential_namespaces: list[str] = []
+    """Further namespaces spec.destination.s3.credentialsSecret may point to. Copying
+    a Secret from an arbitrary namespace would let any TenantExit author read it."""
+
+    worker_image: str = "tenant-exit-operator:0.1.0"
+    """Image of the backup Job (the operator image itself)."""
+    worker_command: list[str] = ["tenant-exit", "worker", "backup"]
+    """Command of the backup container."""
+    worker_user: int = 65532
+    """Numeric, non-root UID the worker runs as (restricted Pod Security)."""
+    worker_supplemental_groups: list[int] = []
+    """Groups that may read the document volumes. No fsGroup is set on purpose: it
+    would make the kubelet chown every tenant document on mount."""
+    worker_cpu: str = "1"
+    worker_memory: str = "1Gi"
+    job_deadline_seconds: Annotated[int, Field(ge=60)] = 6 * 3600
+    """activeDeadlineSeconds of the backup Job: bounds a hung dump."""
+    job_backoff_limit: Annotated[int, Field(ge=0)] = 3
+    """Pod failures a backup Job may have before it fails (evictions do not count)."""
+
+    resync_seconds: Annotated[float, Field(gt=0)] = 30.0
+    """How often each exit is re-examined (waiting for readOnly.until, drift of guards)."""
+    retry_base_seconds: Annotated[float, Field(gt=0)] = 5.0
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 300.0
+    """Backoff after a failed pass: base * 2**retry, capped."""
+
+    events_namespace: str = "default"
+    """Events about a cluster-scoped object must live in `default`."""
+    liveness_port: int = 8080
+    """`GET /healthz` on this port answers while the operator is healthy."""
+    peering_name: str | None = None
+    """kopf peering object; replicas with a lower priority stand by (kopf peering is
+    not leader election: give replicas different priorities)."""
+    priority: int = 0
+    log_format: Literal["json", "plain"] = "json"
+
+    def allowed_credential_namespaces(self) -> tuple[str, ...]:
+        return (self.operator_namespace, *self.credential_namespaces)
+
+    def retry_delay(self, retry: int) -> float:
+        return float(min(self.retry_base_seconds * 2**retry, self.retry_max_seconds))

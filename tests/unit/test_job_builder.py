@@ -1,0 +1,128 @@
+"""The backup Job is a pure function of (exit, attempt, settings)."""
+
+from __future__ import annotations
+
+import json
+
+from kubernetes.client import ApiClient
+
+from tenant_exit.kube.jobs import TERMINATION_LOG, build_backup_job
+from tenant_exit.settings import OperatorSettings
+from tests.support.exits import AGE_RECIPIENT, make_exit
+
+SETTINGS = OperatorSettings(
+    worker_image="registry.invalid/tenant-exit:1", job_deadline_seconds=7200
+)
+
+
+def rendered(attempt: int = 1) -> dict:
+    job = build_backup_job(make_exit(), attempt, SETTINGS)
+    return ApiClient().sanitize_for_serialization(job)
+
+
+def env_of(job: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_same_inputs_give_the_same_job() -> None:
+    assert rendered() == rendered()
+
+
+def test_the_job_is_named_by_attempt_in_the_tenant_namespace_and_owned_by_the_exit() -> None:
+    job = rendered(attempt=2)
+    assert job["metadata"]["name"] == "zorggroep-noord-backup-2"
+    assert job["metadata"]["namespace"] == "tenant-zorggroep-noord"
+    [owner] = job["metadata"]["ownerReferences"]
+    assert owner == {
+        "apiVersion": "tenantexit.io/v1alpha1",
+        "kind": "TenantExit",
+        "name": "zorggroep-noord",
+        "uid": "uid-zorggroep-noord",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def test_evictions_do_not_burn_the_backoff_budget_and_a_hung_dump_is_bounded() -> None:
+    spec = rendered()["spec"]
+    assert spec["activeDeadlineSeconds"] == 7200
+    assert spec["backoffLimit"] == 3
+    [rule] = spec["podFailurePolicy"]["rules"]
+    assert rule["action"] == "Ignore"
+    assert rule["onPodConditions"] == [{"type": "DisruptionTarget", "status": "True"}]
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"
+
+
+def test_the_pod_meets_the_restricted_pod_security_standard() -> None:
+    pod = rendered()["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert "fsGroup" not in pod["securityContext"]  # would chown every tenant document
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_document_claims_are_mounted_read_only() -> None:
+    pod = rendered()["spec"]["template"]["spec"]
+    claims = [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    assert claims == [
+        {
+            "name": "documents-0",
+            "persistentVolumeClaim": {"claimName": "client-documents", "readOnly": True},
+        }
+    ]
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": "documents-0", "mountPath": "/data/documents/client-documents",
+            "readOnly": True} in mounts
+
+
+def test_the_environment_is_the_worker_contract() -> None:
+    job = rendered(attempt=3)
+    env = env_of(job)
+    values = {name: e.get("value") for name, e in env.items() if "value" in e}
+    assert values == {
+        "TENANT_EXIT_EXIT_NAME": "zorggroep-noord",
+        "TENANT_EXIT_ATTEMPT": "3",
+        "TENANT_EXIT_DB_HOST": "mysql.tenant-zorggroep-noord.svc",
+        "TENANT_EXIT_DB_PORT": "3306",
+        "TENANT_EXIT_DB_DATABASES": '["ons"]',
+        "TENANT_EXIT_DB_EXCLUDE_TABLES": '["*.audit_*", "*.import_*", "*.export_*"]',
+        "TENANT_EXIT_DOCUMENTS": json.dumps(
+            [
+                {
+                    "name": "client-documents",
+                    "path": "/data/documents/client-documents",
+                    "exclude": ["import/**", "tmp/**"],
+                }
+            ]
+        ),
+        "TENANT_EXIT_S3_BUCKET": "tenant-exits",
+        "TENANT_EXIT_S3_PREFIX": "zorggroep-noord/",
+        "TENANT_EXIT_S3_ENDPOINT": "https://objects.example.net",
+        "TENANT_EXIT_S3_REGION": "eu-west-1",
+        "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([AGE_RECIPIENT]),
+        "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
+    }
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["terminationMessagePath"] == TERMINATION_LOG
+
+
+def test_credentials_come_only_from_secret_references() -> None:
+    env = env_of(rendered())
+    refs = {
+        name: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for name, e in env.items()
+        if "valueFrom" in e
+    }
+    assert refs == {
+        "TENANT_EXIT_DB_USER": ("exit-dump-credentials", "username"),
+        "TENANT_EXIT_DB_PASSWORD": ("exit-dump-credentials", "password"),
+        "AWS_ACCESS_KEY_ID": ("zorggroep-noord-destination-credentials", "accessKeyId"),
+        "AWS_SECRET_ACCESS_KEY": ("zorggroep-noord-destination-credentials", "secretAccessKey"),
+    }
