@@ -1,0 +1,184 @@
+"""`tenant-exit operator` as a real subprocess against the local control plane.
+
+The operator runs under its own ServiceAccount identity (a token kubeconfig),
+exactly the identity the namespace guard policy lets through, so a test's
+`kubectl` (the admin) is refused like a platform engineer would be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.localcluster.controlplane import ControlPlane, free_port
+from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_NAMESPACE = "tenant-exit-system"
+OPERATOR_ACCOUNT = "tenant-exit-operator"
+CRD_FILE = ROOT / "crds" / "tenantexit.io_tenantexits.yaml"
+GUARD_POLICY_FILE = ROOT / "crds" / "namespace-guard-policy.yaml"
+
+
+def install_crds(plane: ControlPlane) -> None:
+    """Apply the generated CRD and guard policy and wait until the CRD is served."""
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
+    plane.kubectl(
+        "wait", "--for=condition=Established", "crd/tenantexits.tenantexit.io", "--timeout=60s"
+    )
+    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(GUARD_POLICY_FILE))
+
+
+def _identity_manifest() -> str:
+    docs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": OPERATOR_ACCOUNT, "namespace": OPERATOR_NAMESPACE},
+        },
+        {
+            # The test cluster grants cluster-admin; the chart ships the narrow ClusterRole.
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "tenant-exit-operator-test"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": OPERATOR_ACCOUNT,
+                    "namespace": OPERATOR_NAMESPACE,
+                }
+            ],
+        },
+    ]
+    return yaml.safe_dump_all(docs)
+
+
+def operator_kubeconfig(plane: ControlPlane, path: Path) -> Path:
+    """A kubeconfig that authenticates as the operator's ServiceAccount."""
+    plane.kubectl("apply", "-f", "-", input=_identity_manifest())
+    token = plane.kubectl(
+        "create", "token", OPERATOR_ACCOUNT, "-n", OPERATOR_NAMESPACE, "--duration=24h"
+    ).stdout.strip()
+    admin = yaml.safe_load(plane.kubeconfig.read_text())
+    cluster = admin["clusters"][0]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [{"name": OPERATOR_ACCOUNT, "user": {"token": token}}],
+        "contexts": [
+            {"name": "operator", "context": {"cluster": cluster["name"], "user": OPERATOR_ACCOUNT}}
+        ],
+        "current-context": "operator",
+    }
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+class OperatorProcess:
+    """Start, stop, kill and restart `tenant-exit operator`; its logs go to a file."""
+
+    def __init__(self, kubeconfig: Path, workdir: Path, env: dict[str, str] | None = None):
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.log_path = workdir / "operator.log"
+        self.extra_env = env or {}
+        self.port = free_port()
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60.0) -> OperatorProcess:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "TENANT_EXIT_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE,
+            "TENANT_EXIT_LIVENESS_PORT": str(self.port),
+            "TENANT_EXIT_RESYNC_SECONDS": "2",
+            "TENANT_EXIT_RETRY_BASE_SECONDS": "1",
+            "TENANT_EXIT_RETRY_MAX_SECONDS": "5",
+            **self.extra_env,
+        }
+        env.pop("KUBERNETES_SERVICE_HOST", None)
+        self.starts += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n=== start {self.starts} ===\n".encode())
+        log.flush()
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "tenant_exit.cli", "operator"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for("the operator's liveness endpoint", self.healthy, timeout=timeout)
+        return self
+
+    def healthy(self) -> bool:
+        import urllib.request
+
+        if self.popen is None or self.popen.poll() is not None:
+            raise RuntimeError(f"operator exited; log:\n{self.logs()[-4000:]}")
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/healthz", timeout=2
+            ) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self, grace: float = 20.0) -> None:
+        self._signal(signal.SIGTERM, grace)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no finalizer removal: a crash."""
+        self._signal(signal.SIGKILL, 10.0)
+
+    def restart(self) -> OperatorProcess:
+        self.kill()
+        return self.start()
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _signal(self, sig: int, grace: float) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_operator(
+    plane: ControlPlane, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[OperatorProcess]:
+    install_crds(plane)
+    kubeconfig = operator_kubeconfig(plane, workdir / "operator.kubeconfig")
+    process = OperatorProcess(kubeconfig, workdir, env).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        time.sleep(0)  # keep the log file complete before the test reads it
