@@ -31,11 +31,12 @@ import fnmatch
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import pymysql
 
-Connection = pymysql.connections.Connection[Any]
+# pymysql's Connection is generic only to type checkers.
+Connection: TypeAlias = "pymysql.connections.Connection[Any]"
 
 WRITE_PRIVILEGES = frozenset(
     {

@@ -9,11 +9,12 @@ not survive a server restart: the operator sets it again on every pass.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import pymysql
 
-Connection = pymysql.connections.Connection[Any]
+# pymysql's Connection is generic only to type checkers.
+Connection: TypeAlias = "pymysql.connections.Connection[Any]"
 
 
 def read_only(conn: Connection) -> bool:
