@@ -16,6 +16,7 @@ reaches multiple TiB.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +34,7 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 PARTS_PER_SIZE_STEP = 1_000
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
+_QUERY = re.compile(r"\?[^\s\"']*")
 
 
 class UploadError(RuntimeError):
@@ -53,10 +55,9 @@ def describe_error(err: BaseException) -> str:
         info = err.response.get("Error", {})
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return f"{info.get('Code', 'Error')} (HTTP {status}): {info.get('Message', '')}".strip()
-    if isinstance(err, BotoCoreError):
-        # botocore messages name the endpoint and error class, not credentials.
-        return f"{type(err).__name__}: {err}"
-    return f"{type(err).__name__}: {err}"
+    # botocore messages name the endpoint URL, never credentials; drop any query
+    # string anyway (upload ids, and a presigned URL's signature if one got there).
+    return f"{type(err).__name__}: {_QUERY.sub('', str(err))}"
 
 
 class MultipartUpload:

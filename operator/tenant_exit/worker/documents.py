@@ -106,7 +106,10 @@ def tar_argv(root: Path) -> list[str]:
 
 
 def _unreadable_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("tar: ") and ":" in line[5:]]
+    """tar's per-file complaints ("/usr/bin/tar: a/b.pdf: Cannot open: Permission
+    denied"), without its closing "Exiting with failure status" line."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and "Exiting with failure status" not in line]
 
 
 class TarProducer:
