@@ -2,5 +2,6 @@
 
 pytest_plugins = [
     "tests.localcluster.controlplane_fixtures",
+    "tests.localcluster.cluster_fixtures_kubelet",
     "tests.localcluster.data_fixtures",
 ]
