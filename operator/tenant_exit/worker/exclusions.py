@@ -42,12 +42,12 @@ def _segment_regex(segment: str) -> str:
     return "".join(out)
 
 
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
+def glob_to_regex(pattern: str, *, anchored: bool = False) -> re.Pattern[str]:
     """Compile a path glob: `*`/`?` stay within a segment, a `**` segment spans any
     number of segments (including none). A pattern without `/` matches the last
-    segment at any depth (as `.gitignore` does)."""
+    segment at any depth (as `.gitignore` does) unless `anchored`."""
     pattern = pattern.strip("/")
-    if "/" not in pattern and pattern != "**":
+    if "/" not in pattern and pattern != "**" and not anchored:
         return re.compile(rf"(?:.*/)?{_segment_regex(pattern)}")
     parts: list[str] = []
     segments = pattern.split("/")
@@ -67,7 +67,7 @@ class PathExcluder:
         self.patterns = tuple(patterns)
         self._compiled = [(p, glob_to_regex(p)) for p in self.patterns]
         # `dir/**` also matches the directory itself, so the walk can prune it.
-        self._pruning = [(p, glob_to_regex(p.rstrip("/")[:-3]))
+        self._pruning = [(p, glob_to_regex(p.rstrip("/")[:-3], anchored=True))
                          for p in self.patterns if p.rstrip("/").endswith("/**")]
 
     def pattern_for(self, path: str, *, is_dir: bool) -> str | None:

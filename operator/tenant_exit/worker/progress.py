@@ -59,7 +59,8 @@ class ProgressLog:
     def progress(self, obj: str, *, force: bool = False, **fields: Any) -> None:
         """A `progress` line for `obj`, at most once per interval unless `force`."""
         now = time.monotonic()
-        if not force and now - self._last.get(obj, 0.0) < self._interval:
+        last = self._last.get(obj)
+        if not force and last is not None and now - last < self._interval:
             return
         self._last[obj] = now
         self.event("progress", object=obj, **fields)
