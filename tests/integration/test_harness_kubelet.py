@@ -194,7 +194,8 @@ def test_a_missing_secret_holds_the_container_until_it_appears(
 
     def waiting_reason() -> str | None:
         statuses = core.read_namespaced_pod("late", namespace).status.container_statuses
-        return statuses and statuses[0].state.waiting and statuses[0].state.waiting.reason
+        waiting = statuses[0].state.waiting if statuses else None
+        return str(waiting.reason) if waiting else None
 
     assert wait_for("CreateContainerConfigError", waiting_reason) == "CreateContainerConfigError"
     core.create_namespaced_secret(namespace, client.V1Secret(
