@@ -186,6 +186,7 @@ LICENCE_CASES = [
     pytest.param(
         seen(guarded(LICENCE), now=datetime(2027, 3, 1, tzinfo=UTC), **FLAG_SET),
         [
+            a.ApplyGuards,
             a.EnforceReadOnly,
             a.SetPhase,
             a.CopyS3Credentials,
@@ -213,6 +214,7 @@ def test_without_until_the_backup_starts_after_read_only() -> None:
     spec["readOnly"].pop("until")
     actions = decide(in_phase(LICENCE, spec), seen(guarded(LICENCE), **FLAG_SET))
     assert a.CreateBackupJob(attempt=1) in actions
+    assert actions[0] == a.ApplyGuards(phase=Phase.BACKUP_RUNNING)
 
 
 # --- BackupRunning ------------------------------------------------------------------

@@ -62,17 +62,22 @@ def enter(exit: TenantExit, seen: Observed) -> list[Action]:
 
 
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
-    actions = [*keep_guards(exit, seen, PHASE), *keep_read_only(exit, seen)]
     read_only = exit.spec.read_only
     until = read_only.until if read_only else None
     if until is not None and seen.now < until:
-        actions.append(
+        return [
+            *keep_guards(exit, seen, PHASE),
+            *keep_read_only(exit, seen),
             SetCondition(
                 c.READY,
                 ConditionStatus.TRUE,
                 c.LICENCE_RUNNING,
                 f"Read-only licence runs until {until.isoformat()}; the backup starts then",
-            )
-        )
-        return actions
-    return actions + backup_running.enter(exit, seen)
+            ),
+        ]
+    # The guards carry the new phase, so the admission policy's message names it.
+    return [
+        *keep_guards(exit, seen, backup_running.PHASE),
+        *keep_read_only(exit, seen),
+        *backup_running.enter(exit, seen),
+    ]
