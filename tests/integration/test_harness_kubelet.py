@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -287,3 +288,34 @@ def test_active_deadline_fails_the_pod(core: client.CoreV1Api, namespace: str) -
 
     assert pod.status.reason == "DeadlineExceeded"
     assert pod.status.container_statuses[0].state.terminated.exit_code == 143
+
+
+def test_a_restarted_kubelet_fails_the_pods_it_cannot_adopt(
+    control_plane: ControlPlane, core: client.CoreV1Api, namespace: str, tmp_path: Path
+) -> None:
+    node = f"restart-{uuid.uuid4().hex[:6]}"
+    first = ProcessKubelet(control_plane.api_client(), node, tmp_path / "first").start()
+    try:
+        core.create_namespaced_pod(
+            namespace, _pod("orphan", [_container("exec sleep 300")], nodeName=node)
+        )
+        pod = wait_for("pod orphan Running",
+                       lambda: _pod_phase(core, namespace, "orphan", "Running"))
+        pid = int(pod.status.container_statuses[0].container_id.removeprefix("process://"))
+    finally:
+        first.stop()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # a stopping kubelet leaves no processes behind
+    assert core.read_namespaced_pod("orphan", namespace).status.phase == "Running"
+
+    second = ProcessKubelet(control_plane.api_client(), node, tmp_path / "second").start()
+    try:
+        pod = wait_for("pod orphan Failed",
+                       lambda: _pod_phase(core, namespace, "orphan", "Failed"), timeout=10)
+    finally:
+        second.stop()
+        core.delete_node(node)
+
+    assert pod.status.reason == "ProcessKubeletLost"
+    terminated = pod.status.container_statuses[0].state.terminated
+    assert (terminated.exit_code, terminated.reason) == (137, "ContainerStatusUnknown")
