@@ -188,8 +188,8 @@ def test_install_upgrade_uninstall_keep_exits_and_guards(
             names.GROUP, names.VERSION, names.PLURAL, exit_name))
         assert _exists(lambda: admission.read_validating_admission_policy(
             "tenantexit-namespace-guard"))
-        denial = _delete_denied(control_plane, tenant)
-        assert denial is not None and f"TenantExit {exit_name}" in denial
+        still_denied = _delete_denied(control_plane, tenant)
+        assert still_denied is not None and f"TenantExit {exit_name}" in still_denied
 
         # -- reinstall: Helm adopts the guard it kept, nothing to clean up by hand.
         install(control_plane.kubeconfig, release=RELEASE, namespace=NAMESPACE)

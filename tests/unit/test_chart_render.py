@@ -18,7 +18,10 @@ def default() -> list[dict[str, Any]]:
 
 
 def container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    (c,) = one(docs, "StatefulSet")["spec"]["template"]["spec"]["containers"]
+    containers: list[dict[str, Any]] = one(docs, "StatefulSet")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    (c,) = containers
     return c
 
 
