@@ -39,8 +39,12 @@ from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 
-from tenant_exit.worker.dump import client_flavour, dump_argv, dump_binary
+from tenant_exit.worker.documents import TarProducer
+from tenant_exit.worker.dump import DumpProducer, client_flavour, dump_argv, dump_binary
+from tenant_exit.worker.pipeline import Producer, stream_object
 from tenant_exit.worker.processes import tool_version
+from tenant_exit.worker.progress import ProgressLog
+from tenant_exit.worker.settings import DocumentSource, WorkerSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = "bench_zorg"
@@ -170,6 +174,22 @@ def _object_seconds(events: list[dict[str, Any]], prefix: str) -> float:
                if e["event"] == "object-done" and e["object"].startswith(prefix))
 
 
+class _NullSink:
+    def write(self, data: bytes) -> None:
+        return None
+
+
+def without_upload(producer: Producer, recipient: str) -> float:
+    """Our pipeline (producer -> zstd -> age, both digests) into a null sink: isolates
+    the cost of the S3 server running on the same two cores."""
+    default_level = WorkerSettings.model_fields["zstd_level"].default
+    level = int(os.environ.get("BENCH_ZSTD_LEVEL", default_level))
+    started = time.monotonic()
+    stream_object(producer, _NullSink(), zstd_level=level, recipients=[recipient],
+                  log=ProgressLog(open(os.devnull, "w"), interval=3600))
+    return time.monotonic() - started
+
+
 def _mb(n: int) -> float:
     return n / 1e6
 
@@ -195,6 +215,9 @@ def main() -> int:
         print(f"database: schema {SCHEMA}, {clients} clients; documents: {doc_files} files, "
               f"{_mb(doc_bytes):.0f} MB; {os.cpu_count()} CPUs; runs: {runs}", flush=True)
 
+        recipient = str(pyrage.x25519.Identity.generate().to_public())
+        null_db: list[float] = []
+        null_docs: list[float] = []
         raw_db: list[float] = []
         ours_db: list[float] = []
         ours_db_stream: list[float] = []
@@ -229,6 +252,15 @@ def main() -> int:
             raw_tar.append(measured.seconds)
             print(f"  tar | cat | zstd -1 > /dev/null  {measured.seconds:7.1f} s", flush=True)
 
+            null_db.append(without_upload(DumpProducer(raw_argv, db.root_password, SCHEMA),
+                                          recipient))
+            print(f"  ours: dump stream, no upload     {null_db[-1]:7.1f} s", flush=True)
+            null_docs.append(without_upload(
+                TarProducer(DocumentSource(name="docs", path=docs),
+                            ProgressLog(open(os.devnull, "w"))),
+                recipient))
+            print(f"  ours: documents, no upload       {null_docs[-1]:7.1f} s", flush=True)
+
             attempt += 1
             measured, events = worker_run(
                 db, s3, bucket, attempt, databases=["bench_empty"],
@@ -244,7 +276,8 @@ def main() -> int:
 
         best = {name: min(values) for name, values in (
             ("raw_db", raw_db), ("ours_db", ours_db), ("ours_db_stream", ours_db_stream),
-            ("raw_tar", raw_tar), ("ours_docs", ours_docs))}
+            ("raw_tar", raw_tar), ("ours_docs", ours_docs), ("null_db", null_db),
+            ("null_docs", null_docs))}
         print()
         print(f"SQL dump: {_mb(dump_bytes):.0f} MB plaintext -> {_mb(stored_db):.0f} MB stored; "
               f"documents: {_mb(doc_bytes):.0f} MB -> {_mb(stored_docs):.0f} MB stored")
@@ -252,12 +285,17 @@ def main() -> int:
                                     ("ours database (all)", best["ours_db"], dump_bytes),
                                     ("ours database (stream)", best["ours_db_stream"],
                                      dump_bytes),
+                                    ("ours database, no upload", best["null_db"], dump_bytes),
                                     ("tar|cat|zstd -1", best["raw_tar"], doc_bytes),
-                                    ("ours documents", best["ours_docs"], doc_bytes)):
-            print(f"{name:24s} {seconds:7.2f} s  {_mb(size) / seconds:7.1f} MB/s")
+                                    ("ours documents", best["ours_docs"], doc_bytes),
+                                    ("ours documents, no upload", best["null_docs"],
+                                     doc_bytes)):
+            print(f"{name:26s} {seconds:7.2f} s  {_mb(size) / seconds:7.1f} MB/s")
         print(f"worker peak RSS: database run {rss_db / 1024:.0f} MiB, "
               f"documents run {rss_docs / 1024:.0f} MiB")
         print(f"db_stream_ratio={best['ours_db_stream'] / best['raw_db']:.2f}")
+        print(f"db_no_upload_ratio={best['null_db'] / best['raw_db']:.2f}")
+        print(f"docs_no_upload_ratio={best['null_docs'] / best['raw_tar']:.2f}")
         print(f"db_pipeline_ratio={best['ours_db'] / best['raw_db']:.2f}")
         print(f"docs_pipeline_ratio={best['ours_docs'] / best['raw_tar']:.2f}")
     finally:

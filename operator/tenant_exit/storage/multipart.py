@@ -63,7 +63,7 @@ def describe_error(err: BaseException) -> str:
 class MultipartUpload:
     """One object being written as a multipart upload. Not thread-safe: one writer."""
 
-    def __init__(self, client: S3Client, bucket: str, key: str, *, part_size: int = 16 << 20,
+    def __init__(self, client: S3Client, bucket: str, key: str, *, part_size: int = 8 << 20,
                  max_in_flight: int = 2, content_type: str = "application/octet-stream") -> None:
         self._client = client
         self.bucket = bucket
@@ -102,13 +102,15 @@ class MultipartUpload:
             ) from err
         self._upload_id = created["UploadId"]
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: bytes) -> None:
         self._buffer += data
         self.bytes_written += len(data)
         size = part_size_for(self._next_part, self._base_part_size)
         while len(self._buffer) >= size:
-            self._submit(bytes(self._buffer[:size]))
+            with memoryview(self._buffer) as view:
+                part = bytes(view[:size])  # one copy; a bytearray slice would add another
             del self._buffer[:size]
+            self._submit(part)
             size = part_size_for(self._next_part, self._base_part_size)
 
     def complete(self) -> None:

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from tenant_exit.storage.multipart import MultipartUpload
 from tenant_exit.worker.processes import find_tool, read_chunks, spawn, stop, widen_pipe
 from tenant_exit.worker.progress import ProgressLog
 
@@ -53,6 +52,12 @@ class StreamDigests:
     stored_bytes: int
     stored_sha256: str
     seconds: float
+
+
+class ByteSink(Protocol):
+    """Where stored bytes go: a `MultipartUpload` (or, in the benchmark, a null sink)."""
+
+    def write(self, data: bytes) -> None: ...
 
 
 class Producer(Protocol):
@@ -138,7 +143,7 @@ class _Pump(threading.Thread):
                 self.error = self.error or err
 
 
-def stream_object(producer: Producer, upload: MultipartUpload, *, zstd_level: int,
+def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
                   recipients: list[str], log: ProgressLog) -> StreamDigests:
     """Run one producer through zstd and age into `upload` (started, not completed).
 

@@ -85,7 +85,7 @@ class WorkerSettings(BaseSettings):
     """TENANT_EXIT_TERMINATION_LOG: where the one-line JSON summary goes (the container's
     terminationMessagePath)."""
 
-    part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 16
+    part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 8
     """TENANT_EXIT_PART_SIZE_MIB: first multipart part size; memory is about
     (2 in flight + 1 filling) x this."""
     zstd_level: Annotated[int, Field(ge=1, le=19)] = 3
