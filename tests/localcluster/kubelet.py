@@ -348,6 +348,8 @@ class ProcessKubelet:
             if worker is not None:
                 worker.object_gone()
             return
+        if self._stop.is_set():
+            return
         if worker is not None:
             worker.observe(pod)
             return
@@ -357,7 +359,7 @@ class ProcessKubelet:
             if event == "SYNC" and current not in TERMINAL_PHASES:
                 finished.report()
             return
-        if self._stop.is_set() or current in TERMINAL_PHASES:
+        if current in TERMINAL_PHASES:
             return
         if pod.metadata.deletion_timestamp is not None:
             self._fail_foreign(pod, "the pod was deleted before the process kubelet ran it")
