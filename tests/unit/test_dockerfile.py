@@ -97,25 +97,34 @@ def installed_packages(stage: Stage) -> set[str]:
     return packages
 
 
-def tools_the_code_runs() -> set[str]:
-    """Tool names that occur in the source as the program of an argv: a string
-    constant equal to a tool name at the head of a list/tuple, or passed to
-    shutil.which. (A tool name elsewhere, e.g. in a message, is not a need.)"""
-    found: set[str] = set()
+def tools_the_code_runs() -> list[frozenset[str]]:
+    """Each program the source looks up or starts, as a set of alternatives (any one
+    will do): the string arguments of `find_tool(...)`/`shutil.which(...)`, and the
+    literal head of an argv list handed to subprocess. A tool name elsewhere (in a
+    message, a schema list) is not a need."""
+    needs: list[frozenset[str]] = []
     for path in SOURCE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            heads: list[ast.expr] = []
-            if isinstance(node, ast.List | ast.Tuple) and node.elts:
-                heads.append(node.elts[0])
-            if isinstance(node, ast.Call) and node.args:
-                func = node.func
-                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-                if name in ("which", "create_subprocess_exec", "Popen", "run", "check_output"):
-                    heads.append(node.args[0])
-            for head in heads:
-                if isinstance(head, ast.Constant) and head.value in TOOL_PACKAGES:
-                    found.add(head.value)
-    return found
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("find_tool", "which"):
+                names = {a.value for a in node.args
+                         if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+            elif name in ("Popen", "run", "check_output", "check_call",
+                          "create_subprocess_exec") and node.args:
+                argv = node.args[0]
+                listed = isinstance(argv, ast.List | ast.Tuple) and argv.elts
+                head = argv.elts[0] if listed else None  # type: ignore[attr-defined]
+                names = {head.value} if isinstance(head, ast.Constant) else set()
+            else:
+                continue
+            if names:
+                unknown = names - TOOL_PACKAGES.keys()
+                assert not unknown, f"{path.name}:{node.lineno}: add {unknown} to TOOL_PACKAGES"
+                needs.append(frozenset(names))
+    return needs
 
 
 def test_hadolint_is_clean() -> None:
@@ -178,16 +187,27 @@ def test_read_only_root_filesystem_is_prepared_for(runtime: Stage) -> None:
     assert "TMPDIR=/tmp" in env
 
 
+def test_the_scan_finds_the_workers_pipeline() -> None:
+    """Guards against a scan that finds nothing and so demands nothing."""
+    found = set().union(*tools_the_code_runs())
+    assert {"tar", "zstd", "age"} <= found
+    assert found & {"mysqldump", "mariadb-dump"}
+
+
 def test_image_provides_every_tool_the_code_runs(runtime: Stage) -> None:
     packages = installed_packages(runtime)
-    needed = tools_the_code_runs() | ALWAYS_NEEDED
-    missing = {tool: TOOL_PACKAGES[tool] for tool in needed if TOOL_PACKAGES[tool] not in packages}
+    needs = [*tools_the_code_runs(), frozenset(ALWAYS_NEEDED)]
+    missing = [
+        sorted(alternatives) for alternatives in needs
+        if not any(TOOL_PACKAGES[tool] in packages for tool in alternatives)
+    ]
     assert not missing, f"the image lacks packages for tools the code runs: {missing}"
 
 
 def test_image_installs_nothing_without_a_reason(runtime: Stage) -> None:
     packages = installed_packages(runtime)
-    justified = set(TOOL_PACKAGES.values()) | set(NON_TOOL_PACKAGES)
+    used = set().union(*tools_the_code_runs(), ALWAYS_NEEDED)
+    justified = {TOOL_PACKAGES[tool] for tool in used} | set(NON_TOOL_PACKAGES)
     assert packages <= justified, f"unexplained packages: {packages - justified}"
     assert "--no-install-recommends" in " ".join(runtime.all("RUN"))
     assert any("rm -rf /var/lib/apt/lists" in r for r in runtime.all("RUN"))
