@@ -97,6 +97,14 @@ def installed_packages(stage: Stage) -> set[str]:
     return packages
 
 
+def _argv_head(argv: ast.expr) -> set[str]:
+    if isinstance(argv, ast.List | ast.Tuple) and argv.elts:
+        head = argv.elts[0]
+        if isinstance(head, ast.Constant) and isinstance(head.value, str):
+            return {head.value}
+    return set()
+
+
 def tools_the_code_runs() -> list[frozenset[str]]:
     """Each program the source looks up or starts, as a set of alternatives (any one
     will do): the string arguments of `find_tool(...)`/`shutil.which(...)`, and the
@@ -114,10 +122,7 @@ def tools_the_code_runs() -> list[frozenset[str]]:
                          if isinstance(a, ast.Constant) and isinstance(a.value, str)}
             elif name in ("Popen", "run", "check_output", "check_call",
                           "create_subprocess_exec") and node.args:
-                argv = node.args[0]
-                listed = isinstance(argv, ast.List | ast.Tuple) and argv.elts
-                head = argv.elts[0] if listed else None  # type: ignore[attr-defined]
-                names = {head.value} if isinstance(head, ast.Constant) else set()
+                names = _argv_head(node.args[0])
             else:
                 continue
             if names:
