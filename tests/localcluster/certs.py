@@ -81,7 +81,7 @@ class LocalPKI:
         self,
         stem: str,
         subject: x509.Name,
-        usage: ExtendedKeyUsageOID,
+        usage: x509.ObjectIdentifier,
         dns: list[str] | None = None,
         ips: list[str] | None = None,
     ) -> CertPair:
