@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.localcluster.controlplane_fixtures",
     "tests.localcluster.cluster_fixtures_kubelet",
     "tests.localcluster.data_fixtures",
+    "tests.support.exit_fixtures",
 ]

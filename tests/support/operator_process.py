@@ -143,6 +143,12 @@ class OperatorProcess:
         except OSError:
             return False
 
+    def healthy_or_none(self) -> bool:
+        """Healthy, or False if the process is not running (instead of raising)."""
+        if self.popen is None or self.popen.poll() is not None:
+            return False
+        return self.healthy()
+
     def stop(self, grace: float = 20.0) -> None:
         self._signal(signal.SIGTERM, grace)
 
