@@ -21,6 +21,7 @@ unit: bootstrap
 
 crd: bootstrap
 	.venv/bin/tenant-exit crd > crds/tenantexit.io_tenantexits.yaml
+	.venv/bin/tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml
 	cp crds/tenantexit.io_tenantexits.yaml charts/tenant-exit-operator/crds/
 	$(PY) -m tests.support.chart_guard
 
