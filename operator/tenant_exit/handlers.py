@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -70,9 +71,15 @@ def handle_change(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
 
 
 @kopf.timer(*RESOURCE, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds)
-def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, **_: Any) -> None:
-    if meta.get("deletionTimestamp") or _waits_for_spec_change(body):
+def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    if meta.get("deletionTimestamp"):
         return
+    # A permanent failure waits for a spec change (or a restart), retried only
+    # every retry_max_seconds in case the fix was outside the spec (a Secret).
+    now = time.monotonic()
+    if _stalled_on_failure(body) and now - memo.get("tried", 0.0) < SETTINGS.retry_max_seconds:
+        return
+    memo["tried"] = now
     _run_pass(body, uid, retry=0)
 
 
@@ -106,8 +113,8 @@ def _valid(body: kopf.Body) -> Mapping[str, Any]:
     return body
 
 
-def _waits_for_spec_change(body: kopf.Body) -> bool:
-    """A permanent failure is retried on the next spec change (or restart), not on the timer."""
+def _stalled_on_failure(body: kopf.Body) -> bool:
+    """Stalled by a permanent adapter failure for the current generation."""
     exit = TenantExit.from_body(body)
     stalled = find(exit.status.conditions, STALLED)
     return (
