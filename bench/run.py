@@ -5,13 +5,19 @@ On a seeded care-record database (~1 GB of SQL by default) and a documents tree
 (best time counts, the first run also warms caches):
 
   raw_dump    mariadb-dump <same flags> schema > /dev/null
-  ours_db     tenant-exit worker backup, database only -> local S3 server
+  ours_db     tenant-exit worker backup, database only -> local S3 server; the
+              database object's time (dump -> zstd -> age -> multipart upload
+              until the store confirmed the object) and the whole database
+              phase (plus inventory and the exact row counts beside it)
   raw_docs    tar -cf - dir | cat | zstd -1 > /dev/null   (cat: GNU tar skips
               reading files when its output is /dev/null)
-  ours_docs   tenant-exit worker backup, documents object -> local S3 server
+  ours_docs   tenant-exit worker backup, the documents object -> local S3 server
+  no upload   our pipelines in-process into a null sink: what the S3 server
+              (moto, Python, on the same cores) costs
 
 Prints times, MB/s, the worker's peak RSS and, as the last two lines,
-`db_pipeline_ratio=<ours/raw>` and `docs_pipeline_ratio=<ours/tar|zstd>`.
+`db_pipeline_ratio=<ours/raw>` and `docs_pipeline_ratio=<ours/tar|zstd>`
+(both on the object times).
 
 Knobs (env): BENCH_DB_CLIENTS (default 85000, about 1 GB of SQL), BENCH_FILES
 (default 20000), BENCH_FILE_MAX_BYTES (default 512 KiB; sizes are log-uniform),
@@ -160,12 +166,14 @@ def worker_run(db: MariaDBServer, s3: S3Server, bucket: str, attempt: int, *,
 
 
 def _phase_seconds(events: list[dict[str, Any]], prefix: str) -> float:
-    """Seconds from the worker's start event to the last object-done of `prefix`."""
+    """Seconds from the worker's start event until the last `prefix` object is stored
+    and the row counts (which run beside the dump) are done."""
     from datetime import datetime
 
     start = datetime.fromisoformat(next(e["time"] for e in events if e["event"] == "start"))
     end = max(datetime.fromisoformat(e["time"]) for e in events
-              if e["event"] == "object-done" and e["object"].startswith(prefix))
+              if (e["event"] == "object-done" and e["object"].startswith(prefix))
+              or e["event"] == "counted")
     return (end - start).total_seconds()
 
 
@@ -242,8 +250,8 @@ def main() -> int:
             ours_db.append(_phase_seconds(events, "database-"))
             ours_db_stream.append(_object_seconds(events, "database-"))
             rss_db = max(rss_db, measured.peak_rss_kib)
-            print(f"  ours: inventory+counts+dump      {ours_db[-1]:7.1f} s "
-                  f"(stream {ours_db_stream[-1]:.1f} s, process {measured.seconds:.1f} s, "
+            print(f"  ours: database object to S3     {ours_db_stream[-1]:7.1f} s "
+                  f"(with inventory+counts {ours_db[-1]:.1f} s, process {measured.seconds:.1f} s, "
                   f"peak RSS {measured.peak_rss_kib / 1024:.0f} MiB)", flush=True)
 
             measured, _ = run_measured(
@@ -282,9 +290,9 @@ def main() -> int:
         print(f"SQL dump: {_mb(dump_bytes):.0f} MB plaintext -> {_mb(stored_db):.0f} MB stored; "
               f"documents: {_mb(doc_bytes):.0f} MB -> {_mb(stored_docs):.0f} MB stored")
         for name, seconds, size in (("raw mysqldump", best["raw_db"], dump_bytes),
-                                    ("ours database (all)", best["ours_db"], dump_bytes),
-                                    ("ours database (stream)", best["ours_db_stream"],
+                                    ("ours database object", best["ours_db_stream"],
                                      dump_bytes),
+                                    ("ours database phase", best["ours_db"], dump_bytes),
                                     ("ours database, no upload", best["null_db"], dump_bytes),
                                     ("tar|cat|zstd -1", best["raw_tar"], doc_bytes),
                                     ("ours documents", best["ours_docs"], doc_bytes),
@@ -293,10 +301,11 @@ def main() -> int:
             print(f"{name:26s} {seconds:7.2f} s  {_mb(size) / seconds:7.1f} MB/s")
         print(f"worker peak RSS: database run {rss_db / 1024:.0f} MiB, "
               f"documents run {rss_docs / 1024:.0f} MiB")
-        print(f"db_stream_ratio={best['ours_db_stream'] / best['raw_db']:.2f}")
+        print(f"db_phase_ratio={best['ours_db'] / best['raw_db']:.2f}  "
+              "(inventory + exact counts + dump object)")
         print(f"db_no_upload_ratio={best['null_db'] / best['raw_db']:.2f}")
         print(f"docs_no_upload_ratio={best['null_docs'] / best['raw_tar']:.2f}")
-        print(f"db_pipeline_ratio={best['ours_db'] / best['raw_db']:.2f}")
+        print(f"db_pipeline_ratio={best['ours_db_stream'] / best['raw_db']:.2f}")
         print(f"docs_pipeline_ratio={best['ours_docs'] / best['raw_tar']:.2f}")
     finally:
         s3.stop()

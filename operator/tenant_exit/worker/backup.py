@@ -13,15 +13,18 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from tenant_exit import __name__ as _package
-from tenant_exit.mysql.connect import connect
+from tenant_exit.mysql.connect import Connection, connect
 from tenant_exit.mysql.dictionary import read_dictionary, render_markdown
-from tenant_exit.mysql.inventory import count_rows, read_inventory
+from tenant_exit.mysql.inventory import Inventory, count_rows, read_inventory
 from tenant_exit.storage.manifest import (
     DatabaseRecord,
     DocumentsRecord,
@@ -49,7 +52,7 @@ from tenant_exit.worker.dump import (
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
 from tenant_exit.worker.pipeline import BytesProducer, Producer, StreamDigests, stream_object
-from tenant_exit.worker.plan import plan_database
+from tenant_exit.worker.plan import SchemaPlan, plan_database
 from tenant_exit.worker.processes import find_tool, tool_version
 from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.settings import WorkerSettings
@@ -68,6 +71,31 @@ def _package_version() -> str:
         return "unknown"
 
 
+class RowCounter(threading.Thread):
+    """Exact row counts in a thread, so the scans overlap the dump's streaming."""
+
+    def __init__(self, open_connection: Callable[[], Connection],
+                 tables: list[tuple[str, str]]) -> None:
+        super().__init__(name="row-counter", daemon=True)
+        self._open = open_connection
+        self._tables = tables
+        self._counts: dict[tuple[str, str], int] = {}
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self._open() as conn:
+                self._counts = count_rows(conn, self._tables)
+        except BaseException as err:  # re-raised by result()
+            self._error = err
+
+    def result(self) -> dict[tuple[str, str], int]:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._counts
+
+
 class BackupRun:
     """Streams objects of one attempt and remembers what it stored."""
 
@@ -81,6 +109,7 @@ class BackupRun:
               content: str) -> StreamDigests:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
+        started = time.monotonic()
         with MultipartUpload(self.client, s.s3_bucket, key,
                              part_size=s.part_size_mib << 20) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
@@ -90,11 +119,29 @@ class BackupRun:
             key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
             sha256=digests.stored_sha256, plaintext_bytes=digests.plaintext_bytes,
             plaintext_sha256=digests.plaintext_sha256))
-        mbps = digests.plaintext_bytes / max(digests.seconds, 1e-6) / 1e6
+        # seconds: start of the upload to the store's confirmation of the object;
+        # streamSeconds: until the last byte left the pipeline.
+        seconds = time.monotonic() - started
+        mbps = digests.plaintext_bytes / max(seconds, 1e-6) / 1e6
         self.log.event("object-done", object=producer.label, key=key,
                        plaintextBytes=digests.plaintext_bytes, storedBytes=digests.stored_bytes,
-                       seconds=round(digests.seconds, 2), plaintextMBps=round(mbps, 1))
+                       seconds=round(seconds, 2), streamSeconds=round(digests.seconds, 2),
+                       plaintextMBps=round(mbps, 1))
         return digests
+
+
+def schema_record(plan: SchemaPlan, inventory: Inventory,
+                  counts: dict[tuple[str, str], int], key: str) -> SchemaRecord:
+    objects = inventory.objects.get(plan.schema)
+    return SchemaRecord(
+        name=plan.schema, object_key=key,
+        tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
+                for t in plan.data_tables],
+        views=[t.name for t in plan.included if t.type == "VIEW"],
+        routines=objects.routines if objects else [],
+        triggers=objects.triggers if objects else [],
+        events=objects.events if objects else [],
+        excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded])
 
 
 def existing_backup(settings: WorkerSettings, client: S3Client,
@@ -129,46 +176,31 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     if stale:
         log.event("aborted-stale-uploads", count=stale)
 
-    # -- inventory, counts, dictionary (one connection, closed before the dump) --
+    # -- inventory first; exact counts run beside the dump (their own connection
+    #    and snapshot: equal to mysqldump's while the read-only licence holds) --
     password = s.db_password.get_secret_value()
-    conn = connect(s.db_host, s.db_port, s.db_user, password)
-    with conn:
+    with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         inventory = read_inventory(conn, s.db_databases)
-        plans = plan_database(inventory, s.db_exclude_tables)
-        counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
-        log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
-                  tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
-        counts = count_rows(conn, counted)
-        excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
-        dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
-                                     server_version=inventory.server_version,
-                                     row_counts=counts, excluded=excluded)
-    log.event("counted", tables=len(counts), rows=sum(counts.values()))
+    plans = plan_database(inventory, s.db_exclude_tables)
+    counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
+    log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
+              tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
+    counter = RowCounter(lambda: connect(s.db_host, s.db_port, s.db_user, password), counted)
+    counter.start()
 
     run = BackupRun(s, client, log)
     binary = dump_binary()
     dump_version = tool_version([binary, "--version"])
     flavour = client_flavour(dump_version)
 
-    schema_records = []
     database_bytes = 0
     for plan in plans:
-        key = database_key(prefix, plan.schema)
         argv = dump_argv(binary, flavour, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
-        digests = run.store(DumpProducer(argv, password, plan.schema), key,
-                            ObjectKind.DATABASE, plan.schema, "application/sql")
+        digests = run.store(DumpProducer(argv, password, plan.schema),
+                            database_key(prefix, plan.schema), ObjectKind.DATABASE,
+                            plan.schema, "application/sql")
         database_bytes += digests.plaintext_bytes
-        objects = inventory.objects.get(plan.schema)
-        schema_records.append(SchemaRecord(
-            name=plan.schema, object_key=key,
-            tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
-                    for t in plan.data_tables],
-            views=[t.name for t in plan.included if t.type == "VIEW"],
-            routines=objects.routines if objects else [],
-            triggers=objects.triggers if objects else [],
-            events=objects.events if objects else [],
-            excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded]))
 
     document_records = []
     for source in s.documents:
@@ -180,6 +212,13 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
             directories=tar.stats.directories, symlinks=tar.stats.symlinks,
             exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
 
+    counts = counter.result()
+    log.event("counted", tables=len(counts), rows=sum(counts.values()))
+    excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
+    with connect(s.db_host, s.db_port, s.db_user, password) as conn:
+        dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
+                                     server_version=inventory.server_version,
+                                     row_counts=counts, excluded=excluded)
     run.store(BytesProducer("data-dictionary-json", dictionary.to_json_bytes()),
               dictionary_key(prefix, "json"), ObjectKind.DATA_DICTIONARY, "json",
               "application/json")
@@ -187,6 +226,8 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
               dictionary_key(prefix, "md"), ObjectKind.DATA_DICTIONARY, "markdown",
               "text/markdown")
 
+    schema_records = [schema_record(plan, inventory, counts, database_key(prefix, plan.schema))
+                      for plan in plans]
     manifest = Manifest(
         exit_name=s.exit_name, attempt=s.attempt, started_at=started_at,
         completed_at=datetime.now(UTC),

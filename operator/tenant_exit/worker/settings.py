@@ -88,7 +88,7 @@ class WorkerSettings(BaseSettings):
     part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 8
     """TENANT_EXIT_PART_SIZE_MIB: first multipart part size; memory is about
     (2 in flight + 1 filling) x this."""
-    zstd_level: Annotated[int, Field(ge=1, le=19)] = 3
+    zstd_level: Annotated[int, Field(ge=1, le=19)] = 1
     """TENANT_EXIT_ZSTD_LEVEL: zstd compression level."""
     progress_interval_seconds: Annotated[float, Field(gt=0)] = 10.0
     """TENANT_EXIT_PROGRESS_INTERVAL_SECONDS: seconds between progress lines on stderr."""
