@@ -175,3 +175,27 @@ def test_progress_log_has_no_secrets(backup: dict, mariadb: MariaDBServer,
     text = result.stdout + result.stderr + json.dumps(backup["summary"])
     assert mariadb.root_password not in text
     assert s3_server.secret_key not in text
+
+
+def test_rerun_of_a_finished_attempt_reports_the_same_manifest(backup: dict, tmp_path: Path
+                                                               ) -> None:
+    """A pod that finished but whose report was lost runs again: same manifest, no rewrite."""
+    termination = tmp_path / "again"
+    result = run_worker({**backup["env"], "TENANT_EXIT_TERMINATION_LOG": str(termination)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(termination.read_text()) == backup["summary"]
+    events = log_events(result.stderr)
+    assert any(e["event"] == "existing-manifest-verified" for e in events)
+    assert not any(e["event"] == "object-start" for e in events)
+
+
+def test_invalid_configuration_is_reported_without_values(tmp_path: Path) -> None:
+    termination = tmp_path / "termination-log"
+    env = {"PATH": "/usr/bin:/bin", "TENANT_EXIT_TERMINATION_LOG": str(termination),
+           "TENANT_EXIT_DB_PASSWORD": "pw-that-must-not-show",
+           "TENANT_EXIT_AGE_RECIPIENTS": '["not-a-key-pw-that-must-not-show"]'}
+    result = run_worker(env, timeout=60)
+    assert result.returncode == 2
+    error = json.loads(termination.read_text())["error"]
+    assert "TENANT_EXIT_EXIT_NAME" in error and "TENANT_EXIT_AGE_RECIPIENTS" in error
+    assert "must-not-show" not in error + result.stderr

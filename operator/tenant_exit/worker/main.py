@@ -8,6 +8,9 @@ run. Every message leaving the process passes the redactor first.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import ValidationError
 
 from tenant_exit.mysql.connect import DatabaseUnavailable
@@ -50,9 +53,8 @@ def run_backup() -> int:
     except ValidationError as err:
         message = redact(f"invalid worker configuration: {_config_problems(err)}")
         ProgressLog(redact=redact).event("failed", error=message)
-        from pathlib import Path
-
-        write_termination_message(Path("/dev/termination-log"), failure_json(message))
+        path = os.environ.get("TENANT_EXIT_TERMINATION_LOG") or "/dev/termination-log"
+        write_termination_message(Path(path), failure_json(message))
         return EXIT_CONFIG
     log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
     client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region,
