@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -77,7 +77,8 @@ def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, *
     # A permanent failure waits for a spec change (or a restart), retried only
     # every retry_max_seconds in case the fix was outside the spec (a Secret).
     now = time.monotonic()
-    if _stalled_on_failure(body) and now - memo.get("tried", 0.0) < SETTINGS.retry_max_seconds:
+    recently = now - memo.get("tried", 0.0) < SETTINGS.retry_max_seconds
+    if recently and _stalled_on_failure(_valid(body)):
         return
     memo["tried"] = now
     _run_pass(body, uid, retry=0)
@@ -95,6 +96,8 @@ def handle_delete(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
 
 
 def _run_pass(body: kopf.Body, uid: str, retry: int) -> None:
+    # Validated inside the lock: a timer's body is kopf's live view, so a pass
+    # that waited for the previous one sees the status that pass wrote.
     with one_pass_at_a_time(uid):
         try:
             reconcile(_valid(body), context())
@@ -104,18 +107,16 @@ def _run_pass(body: kopf.Body, uid: str, retry: int) -> None:
             raise kopf.TemporaryError(str(error), delay=SETTINGS.retry_delay(retry)) from None
 
 
-def _valid(body: kopf.Body) -> Mapping[str, Any]:
+def _valid(body: kopf.Body) -> TenantExit:
     """The boundary: a body the models reject is a permanent error, not a crash loop."""
     try:
-        TenantExit.from_body(body)
+        return TenantExit.from_body(body)
     except ValidationError as error:
         raise kopf.PermanentError(f"TenantExit does not validate: {error}") from None
-    return body
 
 
-def _stalled_on_failure(body: kopf.Body) -> bool:
+def _stalled_on_failure(exit: TenantExit) -> bool:
     """Stalled by a permanent adapter failure for the current generation."""
-    exit = TenantExit.from_body(body)
     stalled = find(exit.status.conditions, STALLED)
     return (
         stalled is not None

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, TenantExitStatus
 from tenant_exit.kube import records
 from tenant_exit.kube.events import post_event
-from tenant_exit.kube.exits import patch_status
+from tenant_exit.kube.exits import patch_status, read_exit
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.events import WARNING, transition_events
 from tenant_exit.phases.machine import decide, decide_cancel
@@ -29,9 +27,14 @@ class DeletionHeld(Exception):
     """The TenantExit may not go yet; retry later (message is for the user)."""
 
 
-def reconcile(body: Mapping[str, Any], ctx: Context) -> None:
+def reconcile(exit: TenantExit, ctx: Context) -> None:
     """Observe, decide, act, publish. Raises ExitError after publishing a failure."""
-    exit = TenantExit.from_body(body)
+    # The event that triggered this pass may predate the last pass's status patch;
+    # decisions (the attempt number, the phase) must start from the stored status.
+    latest = read_exit(ctx.custom, exit.name)
+    if latest is None or latest.metadata.uid != exit.metadata.uid:
+        return
+    exit = latest
     now = datetime.now(UTC)
     decided = decide(exit, observe(exit, ctx, now))
     failure: ExitError | None = None
@@ -66,9 +69,8 @@ def publish(exit: TenantExit, status: TenantExitStatus, ctx: Context) -> None:
         )
 
 
-def cancel(body: Mapping[str, Any], ctx: Context) -> None:
+def cancel(exit: TenantExit, ctx: Context) -> None:
     """Revert everything the exit changed; raise DeletionHeld from Deleting on."""
-    exit = TenantExit.from_body(body)
     decided = decide_cancel(exit, observe(exit, ctx, datetime.now(UTC)))
     held = [x for x in decided if isinstance(x, a.HoldDeletion)]
     if held:
