@@ -10,9 +10,10 @@ Two sources of API calls:
    resolved from the call's arguments (literals or `tenant_exit.api.names`).
 2. kopf's own calls for what the handlers register: it lists, watches and
    merge-patches the handled resource (finalizer, progress annotations) and its
-   status subresource, posts core Events, and keeps its peering object. These
-   are kopf's documented behaviour (kopf/_cogs/clients), taken from the
-   decorators in handlers.py and the peering settings.
+   status subresource, posts core Events, keeps its peering object, and — unless
+   a startup handler sets `settings.scanning.disabled` — lists and watches CRDs.
+   These are kopf's behaviour (kopf/_cogs/clients, kopf/_core/reactor), taken
+   from the decorators and settings in handlers.py.
 
 Used by tests/unit/test_chart_rbac.py (ClusterRole == what the code uses) and the
 integration test that checks the chart's ServiceAccount can do exactly that.
@@ -239,9 +240,25 @@ def kopf_resources(handlers: Path) -> set[tuple[str, str]]:
     return found
 
 
+def kopf_scanning_disabled(handlers: Path) -> bool:
+    """`settings.scanning.disabled = True` in a startup handler: kopf then does not
+    watch CustomResourceDefinitions at run time (kopf/_core/reactor/observation.py)."""
+    for node in ast.walk(ast.parse(handlers.read_text(), str(handlers))):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            targets = [ast.unparse(t) for t in node.targets]
+            if node.value.value is True and any(t.endswith("scanning.disabled") for t in targets):
+                return True
+    return False
+
+
 def kopf_needs(handlers: Path) -> dict[Permission, list[str]]:
     """What kopf itself calls for the handlers, peering and events."""
     needs: defaultdict[Permission, list[str]] = defaultdict(list)
+    if not kopf_scanning_disabled(handlers):
+        for verb in ("list", "watch"):
+            needs[Permission("apiextensions.k8s.io", "customresourcedefinitions", verb)].append(
+                "kopf observes CRDs at run time unless settings.scanning.disabled"
+            )
     for group, plural in sorted(kopf_resources(handlers)):
         why = f"kopf serves {plural}.{group} (handlers.py)"
         for verb in ("list", "watch", "patch"):  # watch stream; finalizer + progress patches
