@@ -106,7 +106,7 @@ def test_operator_with_the_chart_identity_runs_an_exit_and_a_cancel(
                 custom.get_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL,
                                                  exit_name)
             except ApiException as error:
-                return error.status == 404
+                return bool(error.status == 404)
             return False
 
         wait_for("the cancelled exit to be gone", cancelled, timeout=60)
