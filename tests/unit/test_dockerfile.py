@@ -239,3 +239,14 @@ def test_build_context_holds_what_the_build_copies(stages: list[Stage]) -> None:
     assert sources == allowed
     for source in sources:
         assert (REPO / source).exists(), source
+
+
+def test_the_backup_job_runs_this_image_as_its_user(runtime: Stage) -> None:
+    """The operator builds the Job from the same image: its command must exist in the
+    image and its UID must be the image's USER (the root filesystem is read-only)."""
+    from tenant_exit.settings import OperatorSettings
+
+    settings = OperatorSettings()
+    (user,) = runtime.all("USER")
+    assert settings.worker_command[:3] == ["tenant-exit", "worker", "backup"]
+    assert settings.worker_user == int(user.partition(":")[0])
