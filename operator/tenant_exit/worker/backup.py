@@ -51,7 +51,13 @@ from tenant_exit.worker.dump import (
 )
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
-from tenant_exit.worker.pipeline import BytesProducer, Producer, StreamDigests, stream_object
+from tenant_exit.worker.pipeline import (
+    BytesProducer,
+    Producer,
+    StreamDigests,
+    stream_object,
+    zstd_version,
+)
 from tenant_exit.worker.plan import SchemaPlan, plan_database
 from tenant_exit.worker.processes import find_tool, tool_version
 from tenant_exit.worker.progress import ProgressLog
@@ -244,7 +250,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
                       document_bytes=sum(d.bytes for d in document_records)),
         tools={"tenant-exit": f"{_package} {_package_version()}", "mysqldump": dump_version,
                "tar": tool_version([find_tool("tar"), "--version"]),
-               "zstd": tool_version([find_tool("zstd"), "--version"]),
+               "zstd": zstd_version(),
                "age": tool_version([find_tool("age"), "--version"])},
     )
     data = manifest.to_bytes()
