@@ -27,7 +27,8 @@ FROM ${PYTHON_IMAGE} AS runtime
 #                   servers and MariaDB; the SQL it writes is the server's own
 #                   SHOW CREATE output, i.e. the server's dialect. Caveats in
 #                   docs/operations.md ("mysqldump and MySQL servers").
-#   zstd, age       compression and encryption stages of the stream.
+#   age             the encryption stage of the stream (compression is
+#                   in-process, python zstandard: no zstd binary needed).
 #   tar             GNU tar for the documents archive (in the base already;
 #                   listed so a slimmer base cannot drop it silently).
 #   ca-certificates TLS to S3 endpoints and the Kubernetes API.
@@ -36,7 +37,6 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         mariadb-client \
-        zstd \
         age \
         tar \
         ca-certificates \
