@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
@@ -36,3 +39,23 @@ def keep_guards(exit: TenantExit, seen: Observed, phase: Phase) -> list[Action]:
     if guards_intact(exit, seen, phase):
         return []
     return [ApplyGuards(phase=phase)]
+
+
+def rivals(exit: TenantExit, others: Iterable[TenantExit]) -> tuple[str, ...]:
+    """Live TenantExits for the same namespace that came first (creation time, then
+    name): the first one takes the namespace, later ones are refused."""
+
+    def order(e: TenantExit) -> tuple[datetime, str]:
+        return (e.metadata.creation_timestamp or datetime.max.replace(tzinfo=UTC), e.name)
+
+    return tuple(
+        sorted(
+            other.name
+            for other in others
+            if other.name != exit.name
+            and other.spec.tenant_namespace == exit.spec.tenant_namespace
+            and other.metadata.deletion_timestamp is None
+            and other.status.phase is not Phase.DELETED
+            and order(other) < order(exit)
+        )
+    )

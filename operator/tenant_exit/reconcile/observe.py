@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from kubernetes.client import models as k
+from pydantic import ValidationError
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, guards, jobs
 from tenant_exit.kube.exits import list_exits
 from tenant_exit.phases.backup_running import current_attempt
+from tenant_exit.phases.guards import rivals
 from tenant_exit.phases.observed import JobState, NamespaceState, Observed
 from tenant_exit.reconcile.context import Context
 
@@ -26,34 +27,22 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
         namespace=_namespace(ctx, namespace),
-        rivals=rivals(exit, list_exits(ctx.custom)) if exit.status.phase is None else (),
+        rivals=rivals(exit, _others(ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=_job(exit, ctx) if exit.status.phase in _JOB_PHASES else None,
         credential_namespaces=ctx.settings.allowed_credential_namespaces(),
     )
 
 
-def rivals(exit: TenantExit, bodies: list[dict[str, Any]]) -> tuple[str, ...]:
-    """Live TenantExits for the same namespace that came first (creation time, then
-    name): the first one takes the namespace, later ones are refused."""
-    mine = (exit.metadata.creation_timestamp, exit.name)
+def _others(ctx: Context) -> list[TenantExit]:
+    """Every TenantExit that validates; one that does not cannot claim a namespace."""
     found = []
-    for body in bodies:
-        meta = body.get("metadata", {})
-        if meta.get("name") == exit.name or meta.get("deletionTimestamp"):
+    for body in list_exits(ctx.custom):
+        try:
+            found.append(TenantExit.from_body(body))
+        except ValidationError:
             continue
-        if (body.get("spec") or {}).get("tenantNamespace") != exit.spec.tenant_namespace:
-            continue
-        if (body.get("status") or {}).get("phase") == Phase.DELETED.value:
-            continue
-        created = meta.get("creationTimestamp") or ""
-        if (created, meta["name"]) < (_iso(mine[0]), mine[1]):
-            found.append(meta["name"])
-    return tuple(sorted(found))
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "~"
+    return found
 
 
 def _namespace(ctx: Context, name: str) -> NamespaceState | None:
