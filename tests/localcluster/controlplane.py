@@ -91,7 +91,9 @@ class _Proc:
 class ControlPlane:
     """Start with `start()` (or use as a context manager); always `stop()`."""
 
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tenant-exit-kube-")))
+    workdir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="tenant-exit-kube-"))
+    )
     bin_dir: Path = field(default_factory=binaries.bin_dir)
     _procs: list[_Proc] = field(default_factory=list)
     server: str = ""
