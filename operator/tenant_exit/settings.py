@@ -38,6 +38,14 @@ class OperatorSettings(BaseSettings):
     job_backoff_limit: Annotated[int, Field(ge=0)] = 3
     """Pod failures a backup Job may have before it fails (evictions do not count)."""
 
+    max_backup_attempts: Annotated[int, Field(ge=1)] = 5
+    """Backup Jobs (attempts) before the exit stalls and waits for a spec change."""
+    backup_retry_seconds: Annotated[float, Field(gt=0)] = 30.0
+    """Wait before attempt n+1: this * 2**(n-1) after attempt n finished."""
+    download_link_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 7 * 24 * 3600
+    """Validity of the presigned download links (SigV4 allows at most 7 days); the
+    operator renews them while the exit waits for the receipt."""
+
     resync_seconds: Annotated[float, Field(gt=0)] = 30.0
     """How often each exit is re-examined (waiting for readOnly.until, drift of guards)."""
     retry_base_seconds: Annotated[float, Field(gt=0)] = 5.0

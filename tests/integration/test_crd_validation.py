@@ -188,18 +188,31 @@ class TestChangesOfAnAcceptedExit:
         code, stderr = apply(crd, name, {**spec, "tenantNamespace": "tenant-other"})
         assert code != 0 and "tenantNamespace is immutable" in stderr, stderr
 
-    def test_a_given_receipt_cannot_be_changed(self, crd, accepted) -> None:
+    def test_a_receipt_may_be_corrected_or_withdrawn_before_deleting(
+        self, crd, accepted
+    ) -> None:
         name, spec = accepted
         other = {"confirmedBy": "someone@else.nl", "manifestSha256": DIGEST}
         code, stderr = apply(crd, name, {**spec, "receipt": other})
-        assert code != 0 and "receipt is final once given" in stderr, stderr
-
-    def test_a_given_receipt_cannot_be_withdrawn(self, crd, accepted) -> None:
-        name, spec = accepted
+        assert code == 0, stderr
         without = copy.deepcopy(spec)
         del without["receipt"]
         code, stderr = apply(crd, name, without)
-        assert code != 0 and "receipt is final once given" in stderr, stderr
+        assert code == 0, stderr
+
+    def test_the_receipt_is_final_once_deleting(self, crd, accepted) -> None:
+        name, spec = accepted
+        crd.kubectl(
+            "patch", "texit", name, "--subresource=status", "--type=merge",
+            "-p", '{"status": {"phase": "Deleting"}}',
+        )
+        other = {"confirmedBy": "someone@else.nl", "manifestSha256": DIGEST}
+        code, stderr = apply(crd, name, {**spec, "receipt": other})
+        assert code != 0 and "receipt is final once the exit is Deleting" in stderr, stderr
+        without = copy.deepcopy(spec)
+        del without["receipt"]
+        code, stderr = apply(crd, name, without)
+        assert code != 0 and "receipt is final once the exit is Deleting" in stderr, stderr
 
     def test_other_fields_may_change(self, crd, accepted) -> None:
         name, spec = accepted

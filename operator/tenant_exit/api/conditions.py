@@ -47,6 +47,18 @@ RECEIPT_PENDING: Final = "ReceiptPending"
 NOT_DELETED: Final = "NotDeleted"
 ALL_CLEAR: Final = "AllClear"
 CANCELLED: Final = "Cancelled"
+BACKUP_VERIFIED: Final = "BackupVerified"
+BACKUP_INVALID: Final = "BackupInvalid"
+BACKUP_ATTEMPTS_EXHAUSTED: Final = "BackupAttemptsExhausted"
+BACKUP_RETRY_SCHEDULED: Final = "BackupRetryScheduled"
+DELIVERY_FAILED: Final = "DeliveryFailed"
+RECEIPT_CONFIRMED_REASON: Final = "DigestMatches"
+RECEIPT_DIGEST_MISMATCH: Final = "ReceiptDigestMismatch"
+RECEIPT_WITHDRAWN: Final = "ReceiptWithdrawn"
+GRACE_PERIOD: Final = "GracePeriod"
+DELETION_IN_PROGRESS: Final = "DeletionInProgress"
+DELETION_FAILED: Final = "DeletionFailed"
+DESTROYED: Final = "Destroyed"
 
 
 def set_condition(

@@ -57,7 +57,18 @@ def openapi_schema() -> dict[str, Any]:
                     f"metadata.name must be at most {MAX_NAME_LENGTH} characters "
                     "so the backup Job's name fits"
                 ),
-            }
+            },
+            {
+                # Until the grace period has passed a receipt may be withdrawn or
+                # corrected; once the irreversible step began it is the record.
+                "rule": (
+                    "!has(oldSelf.status) || !has(oldSelf.status.phase) || "
+                    "!(oldSelf.status.phase in ['Deleting', 'Deleted']) || "
+                    "(has(self.spec.receipt) == has(oldSelf.spec.receipt) && "
+                    "(!has(self.spec.receipt) || self.spec.receipt == oldSelf.spec.receipt))"
+                ),
+                "message": "spec.receipt is final once the exit is Deleting or Deleted",
+            },
         ],
     }
 

@@ -114,9 +114,10 @@ class Database(ApiModel):
     exclude_tables: Annotated[
         list[ExcludeGlob],
         Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}),
-    ] = []
-    """`schema.table` globs left out of the dump, e.g. `*.audit_*` for logging and
-    `*.import_*` for import files: the retention duty covers data, not logs."""
+    ] = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
+    """`schema.table` globs left out of the dump: by default logging (`*.audit_*`,
+    `*.*_log`) and import/export tables — the retention duty covers data, not logs.
+    Set `[]` explicitly to keep every table."""
 
 
 PathGlob = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -127,8 +128,11 @@ class DocumentVolume(ApiModel):
 
     claim_name: ObjectName
     """Claim in the tenant namespace; mounted read-only into the backup Job."""
-    exclude: Annotated[list[PathGlob], Field(max_length=256)] = []
-    """Globs relative to the volume root left out of the archive (`import/**`)."""
+    exclude: Annotated[list[PathGlob], Field(max_length=256)] = [
+        "import/**", "export/**", "tmp/**"
+    ]
+    """Globs relative to the volume root left out of the archive; by default the
+    import/, export/ and tmp/ folders (files, not data). Set `[]` to keep all."""
 
 
 class SecretReference(ApiModel):
@@ -194,14 +198,21 @@ class Deletion(ApiModel):
     """The irreversible step after receipt."""
 
     grace_period: GoDuration = "72h"
-    """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`)."""
+    """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`).
+    Until it has passed, removing spec.receipt cancels the deletion."""
+    drop_databases: bool = False
+    """Also drop the schemas of spec.database on the database server: for a server
+    outside the tenant namespace (one inside goes with the namespace and its
+    volumes). Uses database.credentialsSecret, which then needs DROP."""
 
 
 SPEC_RULES = validations(
     cel("!has(self.receipt) || has(self.destination)", "receipt requires a destination"),
     cel(
-        "!has(oldSelf.receipt) || (has(self.receipt) && self.receipt == oldSelf.receipt)",
-        "receipt is final once given",
+        "!has(self.deletion) || !has(self.deletion.dropDatabases) || "
+        "!self.deletion.dropDatabases || "
+        "(has(self.database.databases) && size(self.database.databases) > 0)",
+        "deletion.dropDatabases needs database.databases to name the schemas to drop",
     ),
 )
 

@@ -97,6 +97,13 @@ class BackupStatus(ApiModel):
     """What the documents archive holds."""
     size: str | None = None
     """Human-readable total size (printer column)."""
+    download_secret: str | None = None
+    """`namespace/name` of the Secret holding presigned download links for the
+    customer (links are credentials: they are never in status)."""
+    links_expire_at: Timestamp | None = None
+    """When the presigned links expire; the operator renews them while it waits."""
+    readme: str | None = None
+    """Object key of the customer-facing README.txt next to the backup."""
 
 
 class ReceiptStatus(ApiModel):
@@ -106,13 +113,34 @@ class ReceiptStatus(ApiModel):
     """Who confirmed it."""
 
 
+class DestroyedVolumeStatus(ApiModel):
+    persistent_volume: str
+    """Name of the PersistentVolume."""
+    claim: str
+    """`namespace/claim` it was bound to."""
+    capacity: str | None = None
+    """Its capacity."""
+
+
 class DeletionStatus(ApiModel):
     not_before: Timestamp | None = None
     """The irreversible step does not start before this time."""
+    started_at: Timestamp | None = None
+    """When the phase Deleting began."""
+    namespace_uid: str | None = None
+    """UID of the tenant namespace taken into the deletion."""
+    volumes: list[DestroyedVolumeStatus] | None = None
+    """Volumes bound in the tenant namespace when the deletion began."""
+    databases_dropped: list[str] | None = None
+    """Schemas dropped on the database server (empty when not configured)."""
     completed_at: Timestamp | None = None
-    """When the tenant namespace was gone."""
+    """When the tenant namespace and its volumes were gone."""
     certificate: str | None = None
-    """Certificate of destruction."""
+    """Summary of the certificate of destruction."""
+    certificate_object: str | None = None
+    """Object key of deletion-certificate.json next to the backup."""
+    certificate_sha256: Sha256Hex | None = None
+    """SHA-256 of deletion-certificate.json."""
 
 
 class TenantExitStatus(ApiModel):

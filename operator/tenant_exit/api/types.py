@@ -6,7 +6,8 @@ server rejects a malformed value before the operator sees it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field, PlainSerializer, StringConstraints
@@ -33,3 +34,17 @@ def _rfc3339(value: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+
+
+_DURATION_UNITS = {
+    "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+}
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s|m|h)")
+
+
+def parse_go_duration(value: str) -> timedelta:
+    """`72h`, `1h30m`, `10s` -> timedelta (the subset the GoDuration pattern admits)."""
+    parts = _DURATION_PART.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"not a Go duration: {value!r}")
+    return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))

@@ -192,3 +192,22 @@ def read_job(batch: client.BatchV1Api, namespace: str, name: str) -> k.V1Job | N
         job: k.V1Job = batch.read_namespaced_job(name, namespace)
         return job
     return None
+
+
+def termination_message(core: client.CoreV1Api, namespace: str, job_name: str, *,
+                        succeeded: bool) -> str:
+    """The worker's termination message: from the succeeded pod of a complete Job,
+    else from the most recently finished pod of a failed one ("" when none)."""
+    pods = core.list_namespaced_pod(
+        namespace, label_selector=f"batch.kubernetes.io/job-name={job_name}"
+    ).items
+    wanted = "Succeeded" if succeeded else "Failed"
+    messages: list[tuple[str, str]] = []
+    for pod in pods:
+        if (pod.status and pod.status.phase) != wanted:
+            continue
+        for container in pod.status.container_statuses or []:
+            done = container.state.terminated if container.state else None
+            if done is not None and done.message:
+                messages.append((str(done.finished_at or ""), done.message.strip()))
+    return max(messages)[1] if messages else ""

@@ -54,6 +54,22 @@ def database_credentials(core: client.CoreV1Api, exit: TenantExit) -> DatabaseCr
     return DatabaseCredentials(username=username, password=password)
 
 
+@dataclass(frozen=True)
+class S3Credentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+
+
+def s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> S3Credentials:
+    """The destination's keys, read at their source outside the tenant namespace."""
+    assert exit.spec.destination is not None
+    source = exit.spec.destination.s3.credentials_secret
+    access_key, secret_key = _read_keys(
+        core, source.namespace, source.name, [S3_ACCESS_KEY, S3_SECRET_KEY]
+    )
+    return S3Credentials(access_key, secret_key)
+
+
 def copy_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
     """Copy the two destination keys into the tenant namespace for the backup Job.
 

@@ -63,6 +63,55 @@ class CreateBackupJob:
     attempt: int
 
 
+@dataclass(frozen=True)
+class DeliverBackup:
+    """Customer README.txt next to the backup and presigned links in a Secret in the
+    operator's namespace (links are credentials: never in status)."""
+
+    manifest_key: str
+    manifest_sha256: str
+
+
+@dataclass(frozen=True)
+class AllowNamespaceDeletion:
+    """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
+
+
+@dataclass(frozen=True)
+class ReleaseVolumes:
+    """Reclaim policy Delete on the recorded volumes: their data goes with the claims."""
+
+    volumes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DropDatabases:
+    schemas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeleteNamespace:
+    pass
+
+
+@dataclass(frozen=True)
+class ReleaseNamespace:
+    """Remove the guard finalizer from the emptied namespace."""
+
+
+@dataclass(frozen=True)
+class WriteCertificate:
+    """Store deletion-certificate.json next to the backup (from the recorded status)."""
+
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class ForgetExitRecords:
+    """Delete the revert record and the download-links Secret: nothing is left to
+    revert and the customer has confirmed the download."""
+
+
 SideEffect = (
     ApplyGuards
     | RemoveGuards
@@ -73,6 +122,14 @@ SideEffect = (
     | CopyS3Credentials
     | RemoveS3Credentials
     | CreateBackupJob
+    | DeliverBackup
+    | AllowNamespaceDeletion
+    | ReleaseVolumes
+    | DropDatabases
+    | DeleteNamespace
+    | ReleaseNamespace
+    | WriteCertificate
+    | ForgetExitRecords
 )
 
 # --- status ------------------------------------------------------------------
@@ -119,7 +176,73 @@ class HoldDeletion:
     message: str
 
 
-StatusAction = SetPhase | SetCondition | RecordReadOnly | RecordReadOnlyAccounts | RecordBackupJob
+@dataclass(frozen=True)
+class RecordBackupResult:
+    completed_at: datetime
+    manifest_key: str
+    manifest_sha256: str
+    tables: int
+    rows: int
+    database_bytes: int
+    files: int
+    document_bytes: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
+class RecordDelivery:
+    download_secret: str
+    links_expire_at: datetime
+    readme: str
+
+
+@dataclass(frozen=True)
+class RecordReceipt:
+    confirmed_at: datetime
+    confirmed_by: str
+    not_before: datetime
+
+
+@dataclass(frozen=True)
+class ClearReceipt:
+    """The receipt was withdrawn (or changed to a wrong digest) inside the grace period."""
+
+
+@dataclass(frozen=True)
+class RecordDeletionTargets:
+    started_at: datetime
+    namespace_uid: str | None
+    volumes: tuple[tuple[str, str, str | None], ...]
+    """(persistentVolume, namespace/claim, capacity)."""
+
+
+@dataclass(frozen=True)
+class RecordDroppedDatabases:
+    schemas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordCertificate:
+    completed_at: datetime
+    summary: str
+    key: str
+    sha256: str
+
+
+StatusAction = (
+    SetPhase
+    | SetCondition
+    | RecordReadOnly
+    | RecordReadOnlyAccounts
+    | RecordBackupJob
+    | RecordBackupResult
+    | RecordDelivery
+    | RecordReceipt
+    | ClearReceipt
+    | RecordDeletionTargets
+    | RecordDroppedDatabases
+    | RecordCertificate
+)
 
 Action = SideEffect | StatusAction | HoldDeletion
 

@@ -1,8 +1,7 @@
 """BackupRunning: the backup Job runs in the tenant namespace.
 
-Here: create the Job of the current attempt once, deterministically named.
-Issue 5 adds what follows a finished Job (-> AwaitingReceipt, retries) in
-`decide_finished_job`.
+Here: create the Job of the current attempt once, deterministically named;
+what follows a finished Job is decided in `backup_outcome`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from tenant_exit.phases.actions import (
     SetCondition,
     SetPhase,
 )
+from tenant_exit.phases.backup_outcome import decide_outcome
 from tenant_exit.phases.guards import keep_guards
 from tenant_exit.phases.observed import JobState, Observed
 from tenant_exit.phases.read_only_licensed import keep_read_only
@@ -57,7 +57,9 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
 
 
 def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list[Action]:
-    """Extension point for issue 5 (Job complete -> AwaitingReceipt, failed -> retry)."""
+    """Running: say so. Finished: verified -> AwaitingReceipt, otherwise a new attempt."""
+    if job.succeeded or job.failed:
+        return decide_outcome(exit, seen, job, current_attempt(exit))
     return [
         SetCondition(
             c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED, f"Backup Job {job.name} is running"

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
-from tenant_exit.phases import admission, backup_running, cancel, holding, read_only_licensed
+from tenant_exit.phases import (
+    admission,
+    awaiting_receipt,
+    backup_running,
+    cancel,
+    deleting,
+    holding,
+    read_only_licensed,
+)
 from tenant_exit.phases.actions import Action, SetCondition
 from tenant_exit.phases.observed import Observed
 
@@ -17,8 +25,8 @@ PHASES: dict[Phase | None, Decide] = {
     None: admission.decide,
     Phase.READ_ONLY_LICENSED: read_only_licensed.decide,
     Phase.BACKUP_RUNNING: backup_running.decide,
-    Phase.AWAITING_RECEIPT: holding.decide,
-    Phase.DELETING: holding.decide,
+    Phase.AWAITING_RECEIPT: awaiting_receipt.decide,
+    Phase.DELETING: deleting.decide,
     Phase.DELETED: holding.decide,
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,66 @@ class JobState:
     failed: bool = False
     failure_message: str = ""
     termination_message: str = ""
-    """The worker's one-line JSON summary (issue 5 reads it)."""
+    """The worker's one-line JSON summary (or `{"error": ...}`)."""
+    finished_at: datetime | None = None
+    """When the Job completed or failed."""
+
+
+@dataclass(frozen=True)
+class BackupCheck:
+    """The operator's own check of a finished backup: the manifest the worker
+    reported, read back from the bucket, and every object against it."""
+
+    manifest_key: str
+    manifest_sha256: str | None
+    """SHA-256 of the manifest as stored; None when it could not be read."""
+    reported_sha256: str
+    """What the worker's summary says the manifest's SHA-256 is."""
+    problems: tuple[str, ...] = ()
+    """Empty when every object exists with the recorded size and digest."""
+    tables: int = 0
+    rows: int = 0
+    database_bytes: int = 0
+    files: int = 0
+    document_bytes: int = 0
+    stored_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.problems
+            and self.manifest_sha256 is not None
+            and self.manifest_sha256 == self.reported_sha256
+        )
+
+
+@dataclass(frozen=True)
+class VolumeSeen:
+    persistent_volume: str
+    claim: str
+    capacity: str | None
+
+
+@dataclass(frozen=True)
+class DestructionSeen:
+    """The tenant namespace and its volumes while the exit is Deleting."""
+
+    namespace_exists: bool
+    namespace_uid: str | None
+    contents_remaining: bool
+    """The namespace controller is still removing objects inside it."""
+    bound_volumes: tuple[VolumeSeen, ...]
+    """PVs bound to claims in the namespace now (the inventory)."""
+    present_volumes: frozenset[str]
+    """Names of every PV that still exists."""
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    max_attempts: int = 5
+    retry_after: timedelta = timedelta(seconds=10)
+    """Wait before attempt n+1 is retry_after * 2**(n-1)."""
+    links_valid_for: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -45,3 +104,8 @@ class Observed:
     """The Job of the current attempt, if it exists."""
     credential_namespaces: tuple[str, ...] = field(default_factory=tuple)
     """Namespaces the operator may copy destination credentials from."""
+    backup_check: BackupCheck | None = None
+    """Verification of the backup of a succeeded Job (BackupRunning only)."""
+    destruction: DestructionSeen | None = None
+    """The namespace and its volumes (Deleting only)."""
+    backup_policy: BackupPolicy = field(default_factory=BackupPolicy)

@@ -6,11 +6,27 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api.status import BackupStatus, ReadOnlyStatus, TenantExitStatus
+from tenant_exit.api.status import (
+    BackupStatus,
+    DatabaseSize,
+    DeletionStatus,
+    DestroyedVolumeStatus,
+    DocumentsSize,
+    ReadOnlyStatus,
+    ReceiptStatus,
+    TenantExitStatus,
+)
 from tenant_exit.phases.actions import (
+    ClearReceipt,
     RecordBackupJob,
+    RecordBackupResult,
+    RecordCertificate,
+    RecordDeletionTargets,
+    RecordDelivery,
+    RecordDroppedDatabases,
     RecordReadOnly,
     RecordReadOnlyAccounts,
+    RecordReceipt,
     SetCondition,
     SetPhase,
     StatusAction,
@@ -65,4 +81,66 @@ def _apply(
             }
         )
         return status.model_copy(update={"backup": backup})
+    return _apply_later_phases(status, action)
+
+
+def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> TenantExitStatus:
+    backup = status.backup or BackupStatus()
+    deletion = status.deletion or DeletionStatus()
+    if isinstance(action, RecordBackupResult):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "completed_at": action.completed_at,
+            "manifest": action.manifest_key,
+            "manifest_sha256": action.manifest_sha256,
+            "database": DatabaseSize(tables=action.tables, rows=action.rows,
+                                     bytes=action.database_bytes),
+            "documents": DocumentsSize(files=action.files, bytes=action.document_bytes),
+            "size": human_size(action.stored_bytes),
+        })})
+    if isinstance(action, RecordDelivery):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "download_secret": action.download_secret,
+            "links_expire_at": action.links_expire_at,
+            "readme": action.readme,
+        })})
+    if isinstance(action, RecordReceipt):
+        return status.model_copy(update={
+            "receipt": ReceiptStatus(confirmed_at=action.confirmed_at,
+                                     confirmed_by=action.confirmed_by),
+            "deletion": deletion.model_copy(update={"not_before": action.not_before}),
+        })
+    if isinstance(action, ClearReceipt):
+        return status.model_copy(update={
+            "receipt": None,
+            "deletion": deletion.model_copy(update={"not_before": None}),
+        })
+    if isinstance(action, RecordDeletionTargets):
+        volumes = [DestroyedVolumeStatus(persistent_volume=pv, claim=claim, capacity=capacity)
+                   for pv, claim, capacity in action.volumes]
+        return status.model_copy(update={"deletion": deletion.model_copy(update={
+            "started_at": action.started_at,
+            "namespace_uid": action.namespace_uid,
+            "volumes": volumes,
+        })})
+    if isinstance(action, RecordDroppedDatabases):
+        return status.model_copy(update={"deletion": deletion.model_copy(update={
+            "databases_dropped": list(action.schemas),
+        })})
+    if isinstance(action, RecordCertificate):
+        return status.model_copy(update={"deletion": deletion.model_copy(update={
+            "completed_at": action.completed_at,
+            "certificate": action.summary,
+            "certificate_object": action.key,
+            "certificate_sha256": action.sha256,
+        })})
     raise AssertionError(f"unknown status action {action!r}")
+
+
+def human_size(n: int) -> str:
+    """`1.4Gi`-style size for the printer column."""
+    value = float(n)
+    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
+        if value < 1024 or unit == "Ti":
+            return f"{int(value)}B" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import DatabaseReadOnlyMode
-from tenant_exit.kube import appflag, guards, jobs, records, secrets
-from tenant_exit.mysql import grants, readonly
+from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
+from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
 from tenant_exit.phases import actions as a
+from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import classify
 
@@ -61,6 +63,27 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             secrets.remove_s3_credentials(ctx.core, exit)
         case a.CreateBackupJob(attempt=attempt):
             jobs.ensure_job(ctx.batch, jobs.build_backup_job(exit, attempt, ctx.settings))
+        case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
+            return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
+        case a.AllowNamespaceDeletion():
+            destruction.allow_deletion(ctx.core, namespace)
+        case a.ReleaseVolumes(volumes=volumes):
+            destruction.release_volumes(ctx.core, list(volumes))
+        case a.DropDatabases(schemas=schemas):
+            with _database(exit, ctx) as conn:
+                drop.drop_schemas(conn, list(schemas))
+            log.info("dropped schemas %s of exit %s", ", ".join(schemas), exit.name)
+            return [a.RecordDroppedDatabases(schemas)]
+        case a.DeleteNamespace():
+            destruction.delete_namespace(ctx.core, namespace)
+        case a.ReleaseNamespace():
+            destruction.release_namespace(ctx.core, namespace)
+        case a.WriteCertificate(completed_at=completed_at):
+            return [backup_store.store_certificate(exit, ctx, completed_at)]
+        case a.ForgetExitRecords():
+            home = ctx.settings.operator_namespace
+            records.delete_record(ctx.core, home, exit.name)
+            delivery.delete_links(ctx.core, home, exit.name)
     return []
 
 

@@ -45,6 +45,14 @@ _REASONS: dict[type, str] = {
     a.CopyS3Credentials: c.BACKUP_START_FAILED,
     a.RemoveS3Credentials: c.CANCEL_FAILED,
     a.CreateBackupJob: c.BACKUP_START_FAILED,
+    a.DeliverBackup: c.DELIVERY_FAILED,
+    a.AllowNamespaceDeletion: c.DELETION_FAILED,
+    a.ReleaseVolumes: c.DELETION_FAILED,
+    a.DropDatabases: c.DELETION_FAILED,
+    a.DeleteNamespace: c.DELETION_FAILED,
+    a.ReleaseNamespace: c.DELETION_FAILED,
+    a.WriteCertificate: c.DELETION_FAILED,
+    a.ForgetExitRecords: c.DELETION_FAILED,
 }
 
 

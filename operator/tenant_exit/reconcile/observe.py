@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from kubernetes.client import models as k
 from pydantic import ValidationError
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, guards, jobs
+from tenant_exit.kube import appflag, destruction, guards, jobs
 from tenant_exit.kube.exits import list_exits
 from tenant_exit.phases.backup_running import current_attempt
 from tenant_exit.phases.guards import rivals
-from tenant_exit.phases.observed import JobState, NamespaceState, Observed
+from tenant_exit.phases.observed import (
+    BackupCheck,
+    BackupPolicy,
+    DestructionSeen,
+    JobState,
+    NamespaceState,
+    Observed,
+    VolumeSeen,
+)
+from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
@@ -23,14 +33,47 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
     namespace = exit.spec.tenant_namespace
     read_only = exit.spec.read_only
     flag = read_only.app_flag if read_only else None
+    job = _job(exit, ctx) if exit.status.phase in _JOB_PHASES else None
+    if exit.status.phase is Phase.DELETING:
+        flag = None  # the namespace is going; its ConfigMaps are no longer read
     return Observed(
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
         namespace=_namespace(ctx, namespace),
         rivals=rivals(exit, _others(ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
-        backup_job=_job(exit, ctx) if exit.status.phase in _JOB_PHASES else None,
+        backup_job=job,
         credential_namespaces=ctx.settings.allowed_credential_namespaces(),
+        backup_check=_backup_check(exit, ctx, job),
+        destruction=_destruction(ctx, namespace) if exit.status.phase is Phase.DELETING else None,
+        backup_policy=BackupPolicy(
+            max_attempts=ctx.settings.max_backup_attempts,
+            retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
+            links_valid_for=timedelta(seconds=ctx.settings.download_link_seconds),
+        ),
+    )
+
+
+def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> BackupCheck | None:
+    """Only a succeeded Job of a running backup is verified (it reads every object)."""
+    if exit.status.phase is not Phase.BACKUP_RUNNING or job is None or not job.succeeded:
+        return None
+    return backup_store.check_backup(exit, ctx, job)
+
+
+def _destruction(ctx: Context, namespace: str) -> DestructionSeen:
+    targets = destruction.take_inventory(ctx.core, namespace)
+    present = frozenset(pv.metadata.name for pv in ctx.core.list_persistent_volume().items)
+    progress = destruction.progress(ctx.core, namespace, [])
+    volumes = tuple(
+        VolumeSeen(v.persistent_volume, v.claim, v.capacity) for v in targets.volumes
+    ) if targets else ()
+    return DestructionSeen(
+        namespace_exists=progress.namespace_exists,
+        namespace_uid=targets.namespace_uid if targets else None,
+        contents_remaining=progress.contents_remaining,
+        bound_volumes=volumes,
+        present_volumes=present,
     )
 
 
@@ -63,18 +106,29 @@ def _namespace(ctx: Context, name: str) -> NamespaceState | None:
 def _job(exit: TenantExit, ctx: Context) -> JobState | None:
     name = jobs.backup_job_name(exit.name, current_attempt(exit))
     job = jobs.read_job(ctx.batch, exit.spec.tenant_namespace, name)
-    return None if job is None else job_state(job)
+    if job is None:
+        return None
+    state = job_state(job)
+    if state.succeeded or state.failed:
+        message = jobs.termination_message(
+            ctx.core, exit.spec.tenant_namespace, name, succeeded=state.succeeded
+        )
+        state = replace(state, termination_message=message)
+    return state
 
 
 def job_state(job: k.V1Job) -> JobState:
     status = job.status or k.V1JobStatus()
     conditions = {c.type: c for c in status.conditions or [] if c.status == "True"}
     failed = conditions.get("Failed")
+    complete = conditions.get("Complete")
+    finished = complete or failed
     return JobState(
         name=job.metadata.name,
         created_at=job.metadata.creation_timestamp,
         active=status.active or 0,
-        succeeded="Complete" in conditions,
+        succeeded=complete is not None,
         failed=failed is not None,
         failure_message=(failed.message or failed.reason or "") if failed else "",
+        finished_at=(finished.last_transition_time if finished else None),
     )

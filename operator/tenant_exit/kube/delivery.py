@@ -1,0 +1,52 @@
+"""The Secret that hands the customer's contact the presigned download links.
+
+Presigned URLs are bearer credentials, so they live only in this Secret in the
+operator's namespace (never in status, events or logs); status names the Secret.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client import models as k
+
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.kube.errors import tolerate
+from tenant_exit.kube.jobs import exit_labels
+
+LINKS_KEY = "links.json"
+
+
+def links_secret_name(exit_name: str) -> str:
+    return f"{exit_name}-download-links"
+
+
+def write_links(core: client.CoreV1Api, namespace: str, exit: TenantExit,
+                links: list[dict[str, Any]], expires_at: datetime) -> str:
+    """Create or replace the Secret; returns `namespace/name`."""
+    name = links_secret_name(exit.name)
+    body = k.V1Secret(
+        metadata=k.V1ObjectMeta(name=name, namespace=namespace,
+                                labels=exit_labels(exit, "download-links")),
+        type="Opaque",
+        string_data={
+            LINKS_KEY: json.dumps({"expiresAt": expires_at.isoformat(), "objects": links},
+                                  indent=2),
+            "expiresAt": expires_at.isoformat(),
+        },
+    )
+    try:
+        core.create_namespaced_secret(namespace, body)
+    except client.ApiException as error:
+        if error.status != 409:
+            raise
+        core.replace_namespaced_secret(name, namespace, body)
+    return f"{namespace}/{name}"
+
+
+def delete_links(core: client.CoreV1Api, namespace: str, exit_name: str) -> None:
+    with tolerate(404):
+        core.delete_namespaced_secret(links_secret_name(exit_name), namespace)

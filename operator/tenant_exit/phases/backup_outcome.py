@@ -1,0 +1,135 @@
+"""BackupRunning, once the Job of the current attempt has finished: a verified
+backup moves the exit to AwaitingReceipt; anything else is a condition and a
+new attempt (with backoff), never AwaitingReceipt.
+
+A backup is verified when the worker's summary names a manifest, the manifest
+read back from the bucket has the digest the worker reported, and every object
+it lists exists with the recorded size and SHA-256 of its stored bytes.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tenant_exit.api import conditions as c
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.phases.actions import (
+    Action,
+    CopyS3Credentials,
+    CreateBackupJob,
+    DeliverBackup,
+    RecordBackupJob,
+    RecordBackupResult,
+    RemoveS3Credentials,
+    SetCondition,
+    SetPhase,
+)
+from tenant_exit.phases.observed import BackupCheck, JobState, Observed
+
+NEXT = Phase.AWAITING_RECEIPT
+
+
+def worker_error(job: JobState) -> str | None:
+    """The worker's own failure sentence from its termination message, if any."""
+    try:
+        data = json.loads(job.termination_message or "{}")
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return str(error) if error else None
+
+
+def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:
+    if job.succeeded and seen.backup_check is not None and seen.backup_check.ok:
+        return complete(seen, seen.backup_check)
+    return retry(exit, seen, job, attempt, why_not_complete(job, seen.backup_check))
+
+
+def why_not_complete(job: JobState, check: BackupCheck | None) -> str:
+    if job.failed:
+        cause = worker_error(job) or job.failure_message or "no reason given"
+        return f"backup Job {job.name} failed: {cause}"
+    if check is None:
+        return f"backup Job {job.name} succeeded but left no summary naming its manifest"
+    if check.manifest_sha256 is None:
+        return f"backup Job {job.name} succeeded but its manifest {check.manifest_key} " \
+               f"cannot be read: {'; '.join(check.problems)}"
+    if check.manifest_sha256 != check.reported_sha256:
+        return (f"manifest {check.manifest_key} has SHA-256 {check.manifest_sha256}, the "
+                f"worker reported {check.reported_sha256}")
+    return f"backup of Job {job.name} does not match its manifest: {check.problems[0]}" + (
+        f" (and {len(check.problems) - 1} more)" if len(check.problems) > 1 else "")
+
+
+def complete(seen: Observed, check: BackupCheck) -> list[Action]:
+    assert check.manifest_sha256 is not None
+    return [
+        RecordBackupResult(
+            completed_at=seen.now, manifest_key=check.manifest_key,
+            manifest_sha256=check.manifest_sha256, tables=check.tables, rows=check.rows,
+            database_bytes=check.database_bytes, files=check.files,
+            document_bytes=check.document_bytes, stored_bytes=check.stored_bytes,
+        ),
+        DeliverBackup(check.manifest_key, check.manifest_sha256),
+        # The Job is done: the tenant namespace no longer needs the S3 keys.
+        RemoveS3Credentials(),
+        SetCondition(
+            c.BACKUP_COMPLETE, ConditionStatus.TRUE, c.BACKUP_VERIFIED,
+            f"Backup verified against its manifest {check.manifest_key} "
+            f"(SHA-256 {check.manifest_sha256}): {check.tables} tables, {check.rows} rows, "
+            f"{check.files} documents",
+        ),
+        SetPhase(NEXT, "Backup verified and delivered; waiting for the customer's receipt"),
+        SetCondition(
+            c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_PENDING,
+            "Waiting for spec.receipt quoting status.backup.manifestSha256",
+        ),
+    ]
+
+
+def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
+          problem: str) -> list[Action]:
+    reason = c.BACKUP_JOB_FAILED if job.failed else c.BACKUP_INVALID
+    policy = seen.backup_policy
+    actions: list[Action] = [
+        SetCondition(c.BACKUP_COMPLETE, ConditionStatus.FALSE, reason, problem)
+    ]
+    stalled = c.find(exit.status.conditions, c.STALLED)
+    spec_changed_since = (
+        stalled is not None
+        and c.is_true(exit.status.conditions, c.STALLED)
+        and stalled.observed_generation < exit.metadata.generation
+    )
+    if attempt >= policy.max_attempts and not spec_changed_since:
+        message = (
+            f"Backup failed {attempt} times; last: {problem}. Fix the cause, then change "
+            f"the TenantExit's spec (any field) to allow one more attempt"
+        )
+        return [
+            *actions,
+            SetCondition(c.STALLED, ConditionStatus.TRUE, c.BACKUP_ATTEMPTS_EXHAUSTED, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_ATTEMPTS_EXHAUSTED, message),
+        ]
+    finished = job.finished_at or seen.now
+    next_at = finished + policy.retry_after * (2 ** (attempt - 1))
+    if seen.now < next_at:
+        return [
+            *actions,
+            SetCondition(
+                c.READY, ConditionStatus.FALSE, c.BACKUP_RETRY_SCHEDULED,
+                f"{problem}; attempt {attempt + 1} starts at {next_at.isoformat()}",
+            ),
+        ]
+    following = attempt + 1
+    name = f"{exit.name}-backup-{following}"
+    return [
+        *actions,
+        CopyS3Credentials(),
+        CreateBackupJob(attempt=following),
+        RecordBackupJob(job=name, attempt=following, started_at=seen.now),
+        SetCondition(
+            c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED,
+            f"Backup Job {name} created after: {problem}",
+        ),
+    ]
