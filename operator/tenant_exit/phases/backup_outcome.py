@@ -85,6 +85,11 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
             c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_PENDING,
             "Waiting for spec.receipt quoting status.backup.manifestSha256",
         ),
+        SetCondition(
+            c.READY, ConditionStatus.TRUE, c.RECEIPT_PENDING,
+            f"Backup delivered; waiting for spec.receipt quoting manifestSha256 "
+            f"{check.manifest_sha256}",
+        ),
     ]
 
 
