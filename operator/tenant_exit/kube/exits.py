@@ -29,8 +29,23 @@ def read_exit(custom: client.CustomObjectsApi, name: str) -> TenantExit | None:
 def patch_status(
     custom: client.CustomObjectsApi, exit: TenantExit, status: TenantExitStatus
 ) -> None:
-    """Write the whole status we own (merge patch: lists like conditions are replaced)."""
-    body = {"status": status.model_dump(mode="json", by_alias=True, exclude_none=True)}
+    """Write the whole status we own (merge patch: lists like conditions are replaced;
+    a field the new status no longer has is sent as null, which removes it)."""
+    old = exit.status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    new = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    body = {"status": merge_patch(old, new)}
     custom.patch_cluster_custom_object_status(
         names.GROUP, names.VERSION, names.PLURAL, exit.name, body
     )
+
+
+def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """RFC 7386 patch turning `old` into `new` for nested objects (pure)."""
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            patch[key] = merge_patch(before, value)
+        else:
+            patch[key] = value
+    return patch
