@@ -61,6 +61,11 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = 30  # our own Events tell the story; kopf posts only warnings
     settings.peering.priority = SETTINGS.priority
     settings.execution.max_workers = 8
+    # The operator serves only its own CRD, which the chart installs before the
+    # operator starts (Helm's crds/): watching every CRD at run time would need
+    # cluster-wide list/watch on customresourcedefinitions for nothing. A CRD
+    # added later is served after a restart.
+    settings.scanning.disabled = True
 
 
 @kopf.on.create(*RESOURCE)

@@ -1,5 +1,6 @@
-"""`tenant-exit operator`: run kopf cluster-wide with a liveness endpoint and
-structured (JSON) logs; configuration from TENANT_EXIT_* env (settings.py)."""
+"""`tenant-exit operator`: run kopf cluster-wide with a liveness endpoint, Prometheus
+metrics (when TENANT_EXIT_METRICS_PORT is set) and structured (JSON) logs;
+configuration from TENANT_EXIT_* env (settings.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 
 import kopf
 
+from tenant_exit import metrics
 from tenant_exit.settings import OperatorSettings
 
 
@@ -20,6 +22,8 @@ def run_operator() -> int:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     import tenant_exit.handlers  # noqa: F401 - registers the handlers with kopf
 
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port)
     kopf.run(
         clusterwide=True,
         standalone=settings.peering_name is None,

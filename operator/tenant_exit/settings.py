@@ -56,6 +56,9 @@ class OperatorSettings(BaseSettings):
     """Events about a cluster-scoped object must live in `default`."""
     liveness_port: int = 8080
     """`GET /healthz` on this port answers while the operator is healthy."""
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """`GET /metrics` (Prometheus text format) on this port; the chart sets it. Unset:
+    no metrics endpoint, so several operators on one host (tests) need no free port."""
     peering_name: str | None = None
     """kopf peering object; replicas with a lower priority stand by (kopf peering is
     not leader election: give replicas different priorities)."""

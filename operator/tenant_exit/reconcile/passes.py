@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from tenant_exit import metrics
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, TenantExitStatus
@@ -33,6 +34,8 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     # decisions (the attempt number, the phase) must start from the stored status.
     latest = read_exit(ctx.custom, exit.name)
     if latest is None or latest.metadata.uid != exit.metadata.uid:
+        if latest is None:
+            metrics.EXITS.forget(exit.name)
         return
     exit = latest
     now = datetime.now(UTC)
@@ -44,8 +47,11 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     except ExitError as error:
         failure = error
         changes = failed(error)
-    publish(exit, fold(exit.status, changes, generation=exit.metadata.generation, now=now), ctx)
+    status = fold(exit.status, changes, generation=exit.metadata.generation, now=now)
+    publish(exit, status, ctx)
+    metrics.EXITS.passed(exit.name, exit.status, status, changes)
     if failure is not None:
+        metrics.EXITS.failed(failure.reason)
         raise failure
 
 
@@ -78,9 +84,11 @@ def cancel(exit: TenantExit, ctx: Context) -> None:
     try:
         execute(exit, a.side_effects(decided), ctx)
     except ExitError as error:
+        metrics.EXITS.failed(error.reason)
         post_event(ctx.core, ctx.settings.events_namespace, exit, WARNING, error.reason, str(error))
         raise
     records.delete_record(ctx.core, ctx.settings.operator_namespace, exit.name)
+    metrics.EXITS.forget(exit.name)
     if a.side_effects(decided):
         message = (
             f"Exit of {exit.spec.tenant_namespace} cancelled: read-only lifted, "
