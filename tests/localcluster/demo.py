@@ -15,72 +15,21 @@ import argparse
 import json
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyrage
 import yaml
 
 from tests.localcluster.stack import REPO, running_stack
 from tests.support.customer import download_backup, restore_summary
+from tests.support.full_tenant import provision_tenant
 from tests.support.operator_process import OPERATOR_NAMESPACE, running_operator
 
 EXAMPLE = REPO / "examples" / "tenantexit.yaml"
-S3_SECRET = "exit-s3"
-BUCKET = "tenant-exits"
 
 
 def say(text: str) -> None:
     print(f"\033[1m==> {text}\033[0m", flush=True)
-
-
-def _prepare_tenant(stack: Any, example: dict[str, Any], clients: int, files: int) -> Any:
-    from kubernetes import client
-
-    from tests.localcluster.seed import seed_tenant
-
-    spec = example["spec"]
-    namespace = spec["tenantNamespace"]
-    core = client.CoreV1Api(stack.control_plane.api_client())
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    docs = stack.volumes.provision(namespace, spec["documents"][0]["claimName"], "64Mi", "Delete")
-    stack.volumes.provision(namespace, "mysql-data", "64Mi", "Delete")
-    schema = spec["database"]["databases"][0]
-    report = seed_tenant(stack.mariadb, schema, clients=clients, documents_dir=docs.path,
-                         files=files, seed=2027)
-    core.create_namespaced_secret(namespace, client.V1Secret(
-        metadata=client.V1ObjectMeta(name=spec["database"]["credentialsSecret"]),
-        string_data={"username": stack.mariadb.root_user,
-                     "password": stack.mariadb.root_password}))
-    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="app-settings"), data={"READ_ONLY": "false"}))
-    core.create_namespaced_secret(OPERATOR_NAMESPACE, client.V1Secret(
-        metadata=client.V1ObjectMeta(name=S3_SECRET),
-        string_data={"accessKeyId": stack.s3.access_key,
-                     "secretAccessKey": stack.s3.secret_key}))
-    stack.s3.create_bucket(BUCKET)
-    print(f"    tenant namespace {namespace}: schema `{schema}` with "
-          f"{sum(report.rows.values())} rows, {report.files} documents "
-          f"({report.file_bytes / 1e6:.1f} MB) on claim {docs.claim} -> {docs.pv_name}")
-    return report
-
-
-def _localise(example: dict[str, Any], stack: Any, recipient: str, licence: int,
-              grace: str) -> dict[str, Any]:
-    """The example as written, pointed at the local servers."""
-    spec = example["spec"]
-    spec["readOnly"]["until"] = (datetime.now(UTC) + timedelta(seconds=licence)).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
-    spec["database"]["host"] = stack.mariadb.host
-    spec["database"]["port"] = stack.mariadb.port
-    spec["destination"]["s3"]["endpoint"] = stack.s3.endpoint_url
-    spec["destination"]["s3"]["region"] = stack.s3.region
-    spec["destination"]["encryption"]["ageRecipients"] = [recipient]
-    spec["deletion"]["gracePeriod"] = grace
-    # The demo's MariaDB lives outside the tenant namespace: drop its schema too.
-    spec["deletion"]["dropDatabases"] = True
-    return example
 
 
 class PhaseWatcher:
@@ -116,10 +65,7 @@ class PhaseWatcher:
 
 
 def run(clients: int, files: int, licence: int, grace: str) -> int:
-    identity = pyrage.x25519.Identity.generate()
-    recipient = str(identity.to_public())
-    example = yaml.safe_load(EXAMPLE.read_text())
-    name = example["metadata"]["name"]
+    name = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
     with tempfile.TemporaryDirectory(prefix="tenant-exit-demo-") as tmp:
         work = Path(tmp)
         say("starting the local stack (etcd, kube-apiserver, controller-manager, scheduler, "
@@ -129,29 +75,33 @@ def run(clients: int, files: int, licence: int, grace: str) -> int:
             say("starting the operator (CRD, namespace guard policy, its ServiceAccount)")
             with running_operator(plane, _mkdir(work / "operator")) as operator:
                 say("seeding the demo care organisation")
-                _prepare_tenant(stack, example, clients, files)
+                tenant = provision_tenant(plane, stack.mariadb, stack.s3, stack.volumes,
+                                          OPERATOR_NAMESPACE, clients=clients, files=files,
+                                          exit_name=name)
+                report = tenant.report
+                print(f"    namespace {tenant.namespace}: schema `{tenant.schema}` with "
+                      f"{sum(report.rows.values())} rows, {report.files} documents "
+                      f"({report.file_bytes / 1e6:.1f} MB) on claim "
+                      f"{tenant.documents.claim}")
                 say(f"kubectl apply -f {EXAMPLE.relative_to(REPO)}  (pointed at the local "
                     f"servers, licence {licence}s, grace period {grace})")
-                body = _localise(example, stack, recipient, licence, grace)
-                plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))
+                # The demo's MariaDB lives outside the tenant namespace: drop it too.
+                tenant.apply(tenant.body(licence_seconds=licence, grace=grace,
+                                         drop_databases=True))
                 watcher = PhaseWatcher(plane, name)
                 watcher.wait_for("ReadOnlyLicensed", 120)
-                ns = body["spec"]["tenantNamespace"]
-                denied = plane.kubectl("delete", "namespace", ns, "--wait=false", check=False)
-                say(f"kubectl delete namespace {ns}  ->  "
-                    f"{(denied.stderr or denied.stdout).strip()}")
+                say(f"kubectl delete namespace {tenant.namespace}  ->  "
+                    f"{tenant.try_delete_namespace()}")
                 exit = watcher.wait_for("AwaitingReceipt", 600)
                 backup = exit["status"]["backup"]
                 say(f"backup complete: {backup.get('size')} in {backup['manifest']}; "
                     f"manifest sha256 {backup['manifestSha256']}")
                 say("the customer downloads through the presigned links, verifies, decrypts")
                 download = download_backup(plane, exit, work / "download")
-                summary = restore_summary(download, identity)
-                print(f"    {summary}")
+                print(f"    {restore_summary(download, tenant.identity)}")
                 say(f"the customer confirms receipt quoting {backup['manifestSha256'][:16]}…")
-                receipt = {"spec": {"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
-                                                "manifestSha256": backup["manifestSha256"]}}}
-                plane.kubectl("patch", "texit", name, "--type=merge", "-p", json.dumps(receipt))
+                tenant.patch_spec({"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
+                                               "manifestSha256": backup["manifestSha256"]}})
                 exit = watcher.wait_for("Deleted", 600)
                 say("certificate of destruction")
                 print(json.dumps(exit["status"].get("deletion", {}), indent=2))
