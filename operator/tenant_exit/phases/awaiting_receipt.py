@@ -23,7 +23,7 @@ from tenant_exit.phases.actions import (
 )
 from tenant_exit.phases.guards import keep_guards
 from tenant_exit.phases.observed import Observed
-from tenant_exit.phases.read_only_licensed import keep_read_only
+from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.AWAITING_RECEIPT
 

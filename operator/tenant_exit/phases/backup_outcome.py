@@ -118,7 +118,8 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
         ]
     finished = job.finished_at or seen.now
     next_at = finished + policy.retry_after * (2 ** (attempt - 1))
-    if seen.now < next_at:
+    # After a spec change the human fix replaces the backoff: retry at once.
+    if seen.now < next_at and not spec_changed_since:
         return [
             *actions,
             SetCondition(

@@ -20,7 +20,7 @@ from tenant_exit.phases.actions import (
 from tenant_exit.phases.backup_outcome import decide_outcome
 from tenant_exit.phases.guards import keep_guards
 from tenant_exit.phases.observed import JobState, Observed
-from tenant_exit.phases.read_only_licensed import keep_read_only
+from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.BACKUP_RUNNING
 

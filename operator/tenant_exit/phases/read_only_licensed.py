@@ -10,14 +10,13 @@ from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import backup_running
 from tenant_exit.phases.actions import (
     Action,
-    EnforceReadOnly,
     RecordReadOnly,
-    SetAppFlag,
     SetCondition,
     SetPhase,
 )
 from tenant_exit.phases.guards import keep_guards
 from tenant_exit.phases.observed import Observed
+from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.READ_ONLY_LICENSED
 
@@ -26,21 +25,6 @@ _REASONS = {
     DatabaseReadOnlyMode.SERVER_READ_ONLY: c.SERVER_READ_ONLY,
     DatabaseReadOnlyMode.NONE: c.APP_FLAG_ONLY,
 }
-
-
-def keep_read_only(exit: TenantExit, seen: Observed) -> list[Action]:
-    """Enforce (again) what the licence requires. Enforcing is idempotent and re-run
-    on every pass, so a grant someone restored by hand is revoked again."""
-    read_only = exit.spec.read_only
-    if read_only is None:
-        return []
-    actions: list[Action] = []
-    if read_only.database is not DatabaseReadOnlyMode.NONE:
-        actions.append(EnforceReadOnly(mode=read_only.database))
-    flag = read_only.app_flag
-    if flag is not None and seen.app_flag_value != flag.value:
-        actions.append(SetAppFlag(flag=flag))
-    return actions
 
 
 def enter(exit: TenantExit, seen: Observed) -> list[Action]:
