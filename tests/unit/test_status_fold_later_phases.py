@@ -17,9 +17,10 @@ from tenant_exit.api.status import (
     Phase,
     TenantExitStatus,
 )
+from tenant_exit.api.types import human_size
 from tenant_exit.kube.exits import patch_status
 from tenant_exit.phases import actions as a
-from tenant_exit.phases.status_update import fold, human_size
+from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, make_exit
 
 NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)

@@ -48,3 +48,13 @@ def parse_go_duration(value: str) -> timedelta:
     if not parts or "".join(n + u for n, u in parts) != value:
         raise ValueError(f"not a Go duration: {value!r}")
     return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u] for n, u in parts))
+
+
+def human_size(n: int) -> str:
+    """`1.4Gi`-style binary size, as the printer column and the customer README show it."""
+    value = float(n)
+    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
+        if value < 1024 or unit == "Ti":
+            return f"{int(value)}B" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

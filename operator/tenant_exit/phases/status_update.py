@@ -16,6 +16,7 @@ from tenant_exit.api.status import (
     ReceiptStatus,
     TenantExitStatus,
 )
+from tenant_exit.api.types import human_size
 from tenant_exit.phases.actions import (
     ClearReceipt,
     RecordBackupJob,
@@ -135,12 +136,3 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
         })})
     raise AssertionError(f"unknown status action {action!r}")
 
-
-def human_size(n: int) -> str:
-    """`1.4Gi`-style size for the printer column."""
-    value = float(n)
-    for unit in ("B", "Ki", "Mi", "Gi", "Ti"):
-        if value < 1024 or unit == "Ti":
-            return f"{int(value)}B" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    raise AssertionError("unreachable")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tenant_exit.api.types import human_size
 from tenant_exit.storage.manifest import Manifest
 
 if TYPE_CHECKING:
@@ -17,18 +18,9 @@ if TYPE_CHECKING:
 README_NAME = "README.txt"
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str) -> str:
     objects = "\n".join(
-        f"  {obj.key.rsplit('/', 1)[-1]:<48} {_size(obj.size):>10}  sha256 {obj.sha256}"
+        f"  {obj.key.rsplit('/', 1)[-1]:<48} {human_size(obj.size):>10}  sha256 {obj.sha256}"
         for obj in manifest.objects
     )
     totals = manifest.totals
