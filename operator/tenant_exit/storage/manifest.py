@@ -107,6 +107,9 @@ class DatabaseRecord(_Model):
     dump_tool: str
     dump_options: list[str]
     """mysqldump options used (without host, user or password)."""
+    notes: list[str] = []
+    """What the worker changed in the dump stream and why (e.g. the removal of
+    MariaDB's sandbox line, which MySQL's client rejects)."""
     exclude_patterns: list[str]
     exclusion_reason: str
     schemas: list[SchemaRecord]

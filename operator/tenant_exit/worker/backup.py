@@ -48,6 +48,7 @@ from tenant_exit.worker.dump import (
     dump_argv,
     dump_binary,
     dump_options,
+    sandbox_line_note,
 )
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
@@ -200,13 +201,16 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     flavour = client_flavour(dump_version)
 
     database_bytes = 0
+    sandboxed: list[str] = []
     for plan in plans:
         argv = dump_argv(binary, flavour, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
-        digests = run.store(DumpProducer(argv, password, plan.schema),
-                            database_key(prefix, plan.schema), ObjectKind.DATABASE,
+        dump = DumpProducer(argv, password, plan.schema)
+        digests = run.store(dump, database_key(prefix, plan.schema), ObjectKind.DATABASE,
                             plan.schema, "application/sql")
         database_bytes += digests.plaintext_bytes
+        if dump.sandbox_line_removed:
+            sandboxed.append(plan.schema)
 
     document_records = []
     for source in s.documents:
@@ -241,7 +245,9 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         objects=run.objects,
         database=DatabaseRecord(
             server_version=inventory.server_version, dump_tool=dump_version,
-            dump_options=dump_options(flavour), exclude_patterns=list(s.db_exclude_tables),
+            dump_options=dump_options(flavour),
+            notes=[sandbox_line_note(sandboxed)] if sandboxed else [],
+            exclude_patterns=list(s.db_exclude_tables),
             exclusion_reason=TABLE_EXCLUSION_REASON, schemas=schema_records),
         documents=document_records,
         totals=Totals(tables=len(counts), rows=sum(counts.values()),

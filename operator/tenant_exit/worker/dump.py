@@ -21,6 +21,29 @@ argv, which every process on the node can read in /proc.
 
 mysqldump writes `-- Dump completed` as its last line only when it finished;
 a stream without it is truncated even if the exit status was lost.
+
+The first line MariaDB's dump tool writes, `/*M!999999\\- enable the sandbox
+mode */`, is removed in the stream (`sandbox_line`): MySQL's client rejects it.
+
+Privileges of the dump account (checked before the dump by `privileges`, because
+mysqldump leaves out what the account cannot see WITHOUT an error):
+- SELECT on the schema: table data, and the schema is visible at all.
+- SHOW VIEW: `SHOW CREATE VIEW` (mysqldump fails without it).
+- TRIGGER: `SHOW TRIGGERS` lists only triggers on tables the account holds
+  TRIGGER on; without it the triggers are silently missing from the dump.
+- EVENT: `SHOW EVENTS` for `--events` (mysqldump fails with "Access denied ...
+  to database" without it).
+- Routines (`--routines`): MariaDB and MySQL 5.7 show another definer's routine
+  bodies only with SELECT on `mysql.proc` (MariaDB >= 11.3 also: SHOW CREATE
+  ROUTINE); MySQL 8.0 has no `mysql.proc` and needs SHOW_ROUTINE (8.0.20+) or
+  global SELECT. Without it the routines are silently missing (or, with only
+  EXECUTE, mysqldump fails on "insufficient privileges to SHOW CREATE").
+Not needed: LOCK TABLES (`--single-transaction` takes no table locks), PROCESS
+(`--no-tablespaces`), RELOAD (no `--master-data`/`--flush-logs`; MySQL's
+mysqldump issues FLUSH TABLES WITH READ LOCK under `--single-transaction` only
+for GTID servers when `--set-gtid-purged` is not OFF, and we pass OFF).
+The read-only licence needs more than this on the same account (see the
+TenantExit spec's `database.credentialsSecret`).
 """
 
 from __future__ import annotations
@@ -34,6 +57,7 @@ from enum import StrEnum
 
 from tenant_exit.worker.pipeline import PipelineError, PlainStats
 from tenant_exit.worker.processes import StderrTail, find_tool, read_chunks, spawn, stop
+from tenant_exit.worker.sandbox_line import SANDBOX_LINE, SandboxLineFilter
 
 TRAILER = b"-- Dump completed"
 
@@ -82,6 +106,15 @@ def dump_argv(binary: str, flavour: ClientFlavour, *, host: str, port: int, user
     return argv
 
 
+def sandbox_line_note(schemas: list[str]) -> str:
+    """The manifest's note for dumps whose sandbox line was removed."""
+    return (f"The first line {SANDBOX_LINE.decode()} written by MariaDB's dump tool was "
+            f"removed from the dump of schema(s) {', '.join(schemas)}: MySQL's mysql client "
+            "rejects it (ERROR at line 1). It only switches MariaDB's client into sandbox "
+            "mode (no shell commands while loading); load with `mariadb --sandbox` for the "
+            "same effect. plaintextSha256 is of the dump as stored, without that line.")
+
+
 def dump_is_complete(tail: bytes) -> bool:
     """True when the last non-empty line is mysqldump's completion trailer."""
     lines = [line for line in tail.splitlines() if line.strip()]
@@ -110,6 +143,12 @@ class DumpProducer:
         self.label = self.label or f"database-{self.schema}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: StderrTail | None = None
+        self._sandbox = SandboxLineFilter()
+
+    @property
+    def sandbox_line_removed(self) -> bool:
+        """Whether the dump began with MariaDB's sandbox line (removed from the stream)."""
+        return self._sandbox.removed
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -121,7 +160,7 @@ class DumpProducer:
 
     def chunks(self) -> Iterator[bytes]:
         assert self._proc is not None and self._proc.stdout is not None
-        yield from read_chunks(self._proc.stdout.fileno())
+        yield from self._sandbox(read_chunks(self._proc.stdout.fileno()))
 
     def finish(self, plain: PlainStats) -> None:
         assert self._proc is not None and self._stderr is not None
