@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ import pytest
 
 from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
+from tests.localcluster.seed import seed_tenant
 from tests.support.backups import (
     REPO_ROOT,
     log_events,
@@ -213,3 +216,44 @@ def test_unreadable_document_fails_loudly(mariadb: MariaDBServer, s3_server: S3S
     assert multipart_uploads(s3, fresh_bucket) == []
     assert not [k for k in object_keys(s3, fresh_bucket) if k.endswith("manifest.json")]
     assert not [k for k in object_keys(s3, fresh_bucket) if "documents-" in k]
+
+
+def _truncating_dump_tool(bin_dir: Path, keep_bytes: int) -> None:
+    """A `mariadb-dump` first on PATH that runs the real one but passes on only the
+    first `keep_bytes` bytes and exits 0: a dump cut off with its exit status lost
+    (the worker finds the tool through PATH, as in the image)."""
+    real = shutil.which("mariadb-dump") or shutil.which("mysqldump")
+    assert real, "the MariaDB client is installed with the test stack"
+    bin_dir.mkdir()
+    for name in ("mariadb-dump", "mysqldump"):
+        tool = bin_dir / name
+        tool.write_text(
+            "#!/bin/sh\n"
+            f'case "$1" in --version) exec {shlex.quote(real)} "$@";; esac\n'
+            f'{shlex.quote(real)} "$@" | head -c {keep_bytes}\n'
+            "exit 0\n")
+        tool.chmod(0o755)
+
+
+def test_truncated_dump_with_exit_status_zero(mariadb: MariaDBServer, s3_server: S3Server,
+                                              fresh_schema: str, fresh_bucket: str,
+                                              tmp_path: Path) -> None:
+    seed_tenant(mariadb, fresh_schema, clients=30, documents_dir=tmp_path / "docs", files=5,
+                seed=3)
+    bin_dir = tmp_path / "bin"
+    _truncating_dump_tool(bin_dir, keep_bytes=20_000)
+    termination = tmp_path / "termination-log"
+    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="cut-off",
+                     recipients=[RECIPIENT], termination_log=termination,
+                     databases=[fresh_schema])
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    result = run_worker(env, timeout=120)
+    assert result.returncode == 1, result.stderr[-2000:]
+    error = _failure(termination)
+    assert f"mysqldump of schema '{fresh_schema}' is truncated" in error, error
+    assert "-- Dump completed" in error
+    assert any(e["event"] == "progress" and e["object"] == f"database-{fresh_schema}"
+               for e in log_events(result.stderr))  # the wrapper really streamed a dump
+    s3 = s3_server.client()
+    assert multipart_uploads(s3, fresh_bucket) == []
+    assert object_keys(s3, fresh_bucket) == []  # no dump object, no manifest
