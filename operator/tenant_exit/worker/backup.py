@@ -3,7 +3,8 @@
 1. If this attempt already has a manifest whose objects verify (the pod ran to
    the end before and only its report was lost), report it again — idempotent.
 2. Abort unfinished multipart uploads of earlier, killed attempts of this exit.
-3. Inventory + exact row counts + data dictionary (pymysql).
+3. Inventory, a check of the dump account's privileges, exact row counts and
+   the data dictionary (pymysql).
 4. One encrypted dump object per schema, one encrypted tar per document claim,
    the data dictionary (JSON and Markdown).
 5. manifest.json, last. No manifest means no backup: every failure above
@@ -60,6 +61,7 @@ from tenant_exit.worker.pipeline import (
     zstd_version,
 )
 from tenant_exit.worker.plan import SchemaPlan, plan_database
+from tenant_exit.worker.privileges import check_dump_privileges
 from tenant_exit.worker.processes import find_tool, tool_version
 from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.settings import WorkerSettings
@@ -188,7 +190,9 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     password = s.db_password.get_secret_value()
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         inventory = read_inventory(conn, s.db_databases)
-    plans = plan_database(inventory, s.db_exclude_tables)
+        plans = plan_database(inventory, s.db_exclude_tables)
+        # Before anything is stored: mysqldump leaves out what it cannot see silently.
+        check_dump_privileges(conn, plans, inventory.server_version, log)
     counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
     log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
               tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))

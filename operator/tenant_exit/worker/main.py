@@ -18,6 +18,7 @@ from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.backup import run_backup_attempt
 from tenant_exit.worker.pipeline import PipelineError
+from tenant_exit.worker.privileges import MissingPrivileges
 from tenant_exit.worker.processes import ToolMissing
 from tenant_exit.worker.progress import ProgressLog, secrets_from_env
 from tenant_exit.worker.settings import WorkerSettings
@@ -27,7 +28,8 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 # Failures whose message we wrote ourselves and which read as a sentence.
-_OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, LookupError)
+_OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, LookupError,
+               MissingPrivileges)
 
 
 def describe_failure(err: BaseException) -> str:
