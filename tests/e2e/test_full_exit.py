@@ -193,13 +193,16 @@ def test_a_wrong_digest_is_refused_and_a_withdrawn_receipt_stops_the_deletion(
     assert tenant.try_delete_namespace()
 
 
-def test_operator_killed_while_deleting_resumes_and_finishes(
+def test_operator_killed_while_awaiting_receipt_and_while_deleting_resumes_and_finishes(
     tenant: FullTenant, operator: OperatorProcess
 ) -> None:
     tenant.apply(tenant.body(licence_seconds=None, grace="1s"))
     exit = tenant.wait_for_phase("AwaitingReceipt", 240)
+    operator.kill()
     tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl",
                                    "manifestSha256": exit["status"]["backup"]["manifestSha256"]}})
+    assert tenant.try_delete_namespace(), "the guards hold while the operator is down"
+    operator.start()
     tenant.wait_for_phase("Deleting", 60)
     operator.kill()
     assert tenant.get()["status"]["phase"] == "Deleting"
