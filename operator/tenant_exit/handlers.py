@@ -75,7 +75,15 @@ def handle_change(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
     _run_pass(body, uid, retry)
 
 
-@kopf.timer(*RESOURCE, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds)
+def _not_deleted(status: kopf.Status, **_: Any) -> bool:
+    """A Deleted exit is the audit record: nothing left to do, and no handler
+    matching it means kopf drops its finalizer, so users may remove the record
+    even when the operator is gone."""
+    return bool(status.get("phase") != "Deleted")
+
+
+@kopf.timer(*RESOURCE, interval=SETTINGS.resync_seconds, initial_delay=SETTINGS.resync_seconds,
+            when=_not_deleted)
 def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
     if meta.get("deletionTimestamp"):
         return
@@ -89,7 +97,7 @@ def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, *
     _run_pass(body, uid, retry=0)
 
 
-@kopf.on.delete(*RESOURCE)
+@kopf.on.delete(*RESOURCE, when=_not_deleted)
 def handle_delete(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
     with one_pass_at_a_time(uid):
         try:

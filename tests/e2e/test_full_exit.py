@@ -144,6 +144,8 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     assert [d["schemaName"] for d in certificate["databases"]] == [tenant.schema]
     assert certificate["backup"]["manifestSha256"] == download.manifest_sha256
     assert certificate["receipt"]["confirmedBy"] == "it@zorggroep-noord.nl"
+    wait_for("the record's own finalizer released",
+             lambda: names.EXIT_FINALIZER not in tenant.get()["metadata"].get("finalizers", []))
     conditions = {c["type"]: c["status"] for c in done["status"]["conditions"]}
     assert conditions["Deleted"] == "True" and conditions["BackupComplete"] == "True"
     reasons = {e["reason"] for e in tenant.events()}
