@@ -8,13 +8,17 @@ it here costs more than the harness budget; moto is the documented fallback.
 Known limits of moto, so tests do not misread them:
 - state lives in the server's memory: `stop()`/`kill()` followed by `start()`
   gives an EMPTY server on the same port (buckets and objects are gone);
-- any access key and secret are accepted (there is no IAM enforcement), so a
-  test cannot prove that bad credentials are rejected here.
+- by default any access key and secret are accepted, so a test of the default
+  server cannot prove that bad credentials are rejected. `enforce_auth=True`
+  turns on moto's IAM-backed checking (see `S3Server.__init__`): then a wrong
+  key or secret gets S3's real InvalidAccessKeyId / SignatureDoesNotMatch.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
+import os
 import secrets
 import shutil
 import sys
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.localcluster.serverproc import ServerProcess, free_port
 
@@ -67,8 +72,20 @@ class S3Server:
 
     host = "127.0.0.1"
 
+    # The IAM calls `_provision_access_key` makes before moto starts checking keys.
+    _SETUP_ACTIONS = 3
+    _USER = "tenant-exit-harness"
+
     def __init__(self, workdir: Path | None = None, *, port: int | None = None,
-                 region: str = "eu-west-1") -> None:
+                 region: str = "eu-west-1", enforce_auth: bool = False) -> None:
+        """`enforce_auth=True`: moto checks every request's key and signature.
+
+        moto authenticates only after INITIAL_NO_AUTH_ACTION_COUNT unauthenticated
+        actions (default: never). We allow exactly the IAM calls that create a real
+        user with an S3 policy and an access key, and use that key from then on, so
+        `client()`, `env()` and `access_key`/`secret_key` work as without it.
+        """
+        self.enforce_auth = enforce_auth
         self._owns_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="tenant-exit-s3-"))
         self.port = port or free_port()
@@ -88,13 +105,19 @@ class S3Server:
         if self._proc is not None and self._proc.alive():
             return self
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        env = None
+        if self.enforce_auth:
+            env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(self._SETUP_ACTIONS))
         self._proc = ServerProcess("moto-server", argv, self.workdir / "moto.log",
-                                   cwd=self.workdir)
+                                   env=env, cwd=self.workdir)
         if not self._atexit_registered:
             atexit.register(self.stop)
             self._atexit_registered = True
         try:
             self._proc.wait_until(self._responds, timeout, "serving HTTP")
+            if self.enforce_auth:
+                # A (re)started moto has no IAM state: provision the key every start.
+                self._provision_access_key()
         except BaseException:
             self.stop()
             raise
@@ -158,6 +181,32 @@ class S3Server:
         }
 
     # -- internals ------------------------------------------------------
+    def _provision_access_key(self) -> None:
+        """Create the harness's IAM user, S3 policy and access key in exactly
+        `_SETUP_ACTIONS` calls, then check that moto now rejects an unknown key."""
+        # Any key signs these: moto does not check the first `_SETUP_ACTIONS` actions.
+        iam = boto3.session.Session().client(
+            "iam", endpoint_url=self.endpoint_url, region_name=self.region,
+            aws_access_key_id="setup", aws_secret_access_key="setup",
+            config=client_config(retries={"max_attempts": 1}))
+        iam.create_user(UserName=self._USER)
+        iam.put_user_policy(UserName=self._USER, PolicyName="s3-all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=self._USER)["AccessKey"]
+        self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
+        probe = boto3.session.Session().client(
+            "s3", endpoint_url=self.endpoint_url, region_name=self.region,
+            aws_access_key_id="AKIANOTAREALKEY00000", aws_secret_access_key="wrong",
+            config=client_config(retries={"max_attempts": 1}))
+        try:
+            probe.list_buckets()
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "InvalidAccessKeyId":
+                return
+            raise
+        raise RuntimeError("moto accepted an unknown access key: authentication is not enforced")
+
     def _responds(self) -> bool:
         # moto's own management API answers without S3 auth once the server is up.
         url = f"{self.endpoint_url}/moto-api/"

@@ -32,13 +32,16 @@ _OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, Loo
                MissingPrivileges)
 
 
-def describe_failure(err: BaseException) -> str:
+def describe_failure(err: BaseException, store: str = "") -> str:
+    """One line for the termination message; `store` names bucket and endpoint, so
+    an S3 error (e.g. wrong credentials) says which store refused."""
     if isinstance(err, _OWN_ERRORS):
         return str(err)
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(err, ClientError | BotoCoreError):
-        return f"object storage request failed: {describe_error(err)}"
+        where = f" to {store}" if store else ""
+        return f"object storage request{where} failed: {describe_error(err)}"
     return f"unexpected {type(err).__name__}: {err}"
 
 
@@ -64,7 +67,8 @@ def run_backup() -> int:
     try:
         summary = run_backup_attempt(settings, client, log)
     except Exception as err:
-        message = redact(describe_failure(err))
+        store = f"s3://{settings.s3_bucket} at {settings.s3_endpoint or 'the AWS default endpoint'}"
+        message = redact(describe_failure(err, store))
         log.event("failed", error=message)
         write_termination_message(settings.termination_log, failure_json(message))
         return EXIT_FAILED

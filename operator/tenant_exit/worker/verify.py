@@ -53,7 +53,11 @@ def run_verify(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             directory = Path(args.directory) if args.directory else manifest.parent
             report = verify_directory(manifest, directory)
     except (LookupError, OSError, ValueError) as err:
-        sys.stderr.write(f"cannot verify: {err}\n")
+        # Name the endpoint too: wrong credentials and a wrong endpoint read alike.
+        where = ""
+        if str(args.manifest).startswith("s3://"):
+            where = f" (endpoint {args.endpoint_url or 'AWS default'})"
+        sys.stderr.write(f"cannot verify: {err}{where}\n")
         return EXIT_UNREADABLE
     print_report(report, out)
     return 0 if report.ok else EXIT_MISMATCH
