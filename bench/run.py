@@ -21,8 +21,10 @@ Prints times, MB/s, the worker's peak RSS and, as the last two lines,
 
 Knobs (env): BENCH_DB_CLIENTS (default 85000, about 1 GB of SQL), BENCH_FILES
 (default 20000), BENCH_FILE_MAX_BYTES (default 512 KiB; sizes are log-uniform),
-BENCH_RUNS (default 2), BENCH_WORKDIR (default: the harness cache; the seeded
-datadir and tree are reused across runs of the same size), BENCH_RESEED=1.
+BENCH_RUNS (default 2), BENCH_ZSTD_LEVEL / BENCH_PART_SIZE_MIB /
+BENCH_UPLOAD_CONCURRENCY (passed to the worker's TENANT_EXIT_* settings),
+BENCH_WORKDIR (default: the harness cache; the seeded datadir and tree are
+reused across runs of the same size), BENCH_RESEED=1.
 Quick run: BENCH_DB_CLIENTS=3000 BENCH_FILES=2000 make bench.
 """
 
@@ -157,8 +159,9 @@ def worker_run(db: MariaDBServer, s3: S3Server, bucket: str, attempt: int, *,
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([recipient]),
         "TENANT_EXIT_TERMINATION_LOG": str(termination),
     })
-    if "BENCH_ZSTD_LEVEL" in os.environ:
-        env["TENANT_EXIT_ZSTD_LEVEL"] = os.environ["BENCH_ZSTD_LEVEL"]
+    for knob in ("ZSTD_LEVEL", "PART_SIZE_MIB", "UPLOAD_CONCURRENCY"):
+        if f"BENCH_{knob}" in os.environ:
+            env[f"TENANT_EXIT_{knob}"] = os.environ[f"BENCH_{knob}"]
     measured, done = run_measured([sys.executable, "-m", "tenant_exit.cli", "worker", "backup"],
                                   env=env)
     events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]

@@ -119,8 +119,8 @@ class BackupRun:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
         started = time.monotonic()
-        with MultipartUpload(self.client, s.s3_bucket, key,
-                             part_size=s.part_size_mib << 20) as upload:
+        with MultipartUpload(self.client, s.s3_bucket, key, part_size=s.part_size_mib << 20,
+                             max_in_flight=s.upload_concurrency) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
                                     recipients=s.age_recipients, log=self.log)
             upload.complete()

@@ -87,7 +87,10 @@ class WorkerSettings(BaseSettings):
 
     part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 8
     """TENANT_EXIT_PART_SIZE_MIB: first multipart part size; memory is about
-    (2 in flight + 1 filling) x this."""
+    (TENANT_EXIT_UPLOAD_CONCURRENCY in flight + 1 filling) x this."""
+    upload_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
+    """TENANT_EXIT_UPLOAD_CONCURRENCY: multipart parts uploaded at once per object;
+    memory is about (this + 1) x the part size."""
     zstd_level: Annotated[int, Field(ge=1, le=19)] = 1
     """TENANT_EXIT_ZSTD_LEVEL: zstd compression level."""
     progress_interval_seconds: Annotated[float, Field(gt=0)] = 10.0
