@@ -293,3 +293,24 @@ def test_a_spec_change_inside_the_backoff_window_still_gets_its_extra_attempt() 
         now = job.finished_at + POLICY.retry_after * 2 ** last  # well past the backoff
     pytest.fail(f"no attempt {last + 1} after the spec change; Stalled is now "
                 f"{c.find(exit.status.conditions, c.STALLED)}")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "cannot connect to the database at db:3306 as 'dump': Access denied for user",
+        "the dump account 'dump'@'%' lacks privileges mysqldump needs: TRIGGER on `ons`.*",
+    ],
+)
+def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(error: str) -> None:
+    exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
+    job = JobState(name=f"{exit.name}-backup-1", failed=True,
+                   termination_message=json.dumps({"error": error}))
+    seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+
+    actions = decide_outcome(exit, seen, job, attempt=1)
+
+    assert not [x for x in actions if isinstance(x, a.CreateBackupJob)]
+    stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
+    assert stalled and stalled[0].reason == c.BACKUP_ATTEMPTS_EXHAUSTED
+    assert error.split(":")[0] in stalled[0].message

@@ -104,8 +104,10 @@ class Database(ApiModel):
     credentials_secret: ObjectName
     """Secret in the tenant namespace with keys `username` and `password`. This account
     runs the dump and enforces the read-only licence: it needs SELECT, SHOW VIEW,
-    TRIGGER, EVENT, LOCK TABLES and, for RevokeWrites, GRANT OPTION (or CREATE USER);
-    for ServerReadOnly, SUPER or SYSTEM_VARIABLES_ADMIN."""
+    TRIGGER and EVENT on the tenant schemas and read access to routine bodies
+    (SELECT on mysql.proc; SHOW_ROUTINE on MySQL 8.0); for RevokeWrites also GRANT
+    OPTION (or CREATE USER); for ServerReadOnly SUPER or SYSTEM_VARIABLES_ADMIN; for
+    deletion.dropDatabases DROP."""
     databases: Annotated[
         list[SchemaName],
         Field(max_length=64, json_schema_extra={"x-kubernetes-list-type": "set"}),

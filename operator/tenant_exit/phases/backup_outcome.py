@@ -40,6 +40,17 @@ def worker_error(job: JobState) -> str | None:
     return str(error) if error else None
 
 
+# Worker failures no new attempt can fix: the account is refused or lacks a
+# privilege. The exit stalls at once and waits for a change instead of burning
+# its attempts (MySQL error 1045 reads "Access denied for user ...").
+NEEDS_A_FIX = ("Access denied", "lacks privileges")
+
+
+def needs_a_fix(job: JobState) -> bool:
+    error = worker_error(job) or ""
+    return job.failed and any(marker in error for marker in NEEDS_A_FIX)
+
+
 def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:
     if job.succeeded and seen.backup_check is not None and seen.backup_check.ok:
         return complete(seen, seen.backup_check)
@@ -106,7 +117,8 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
         and c.is_true(exit.status.conditions, c.STALLED)
         and stalled.observed_generation < exit.metadata.generation
     )
-    if attempt >= policy.max_attempts and not spec_changed_since:
+    exhausted = attempt >= policy.max_attempts or needs_a_fix(job)
+    if exhausted and not spec_changed_since:
         message = (
             f"Backup failed {attempt} times; last: {problem}. Fix the cause, then change "
             f"the TenantExit's spec (any field) to allow one more attempt"
