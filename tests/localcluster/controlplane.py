@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -27,6 +26,7 @@ import yaml
 
 from tests.localcluster import binaries
 from tests.localcluster.certs import CertPair, LocalPKI
+from tests.localcluster.serverproc import _die_with_parent, free_port
 
 SERVICE_CIDR = "10.0.0.0/24"
 # Controllers the exit relies on; `*` keeps the release's defaults and the
@@ -48,12 +48,6 @@ CONTROLLERS = ",".join(
         "persistentvolumeclaim-protection-controller",
     ]
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_kubeconfig(path: Path, server: str, ca: Path, client: CertPair, user: str) -> Path:
@@ -252,9 +246,11 @@ class ControlPlane:
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = self.workdir / "logs" / f"{name}.log"
         with log.open("ab") as out:
+            # Own session (stopped by process group), but dies with us even when
+            # pytest itself is killed hard: no control plane outlives its test run.
             popen = subprocess.Popen(
                 argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                cwd=self.workdir,
+                cwd=self.workdir, preexec_fn=_die_with_parent,
             )
         self._procs.append(_Proc(name, popen, log))
 
