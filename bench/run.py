@@ -24,7 +24,8 @@ Knobs (env): BENCH_DB_CLIENTS (default 85000, about 1 GB of SQL), BENCH_FILES
 BENCH_RUNS (default 2), BENCH_ZSTD_LEVEL / BENCH_PART_SIZE_MIB /
 BENCH_UPLOAD_CONCURRENCY (passed to the worker's TENANT_EXIT_* settings),
 BENCH_WORKDIR (default: the harness cache; the seeded datadir and tree are
-reused across runs of the same size), BENCH_RESEED=1.
+reused across runs of the same size), BENCH_RESEED=1, BENCH_S3_ENDPOINT (an
+S3-compatible store to use instead of a local moto server; keys from AWS_* env).
 Quick run: BENCH_DB_CLIENTS=3000 BENCH_FILES=2000 make bench.
 """
 
@@ -47,6 +48,7 @@ from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 
+from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.documents import TarProducer
 from tenant_exit.worker.dump import DumpProducer, client_flavour, dump_argv, dump_binary
 from tenant_exit.worker.pipeline import Producer, stream_object
@@ -142,7 +144,41 @@ def tree_bytes(root: Path) -> tuple[int, int]:
     return files, total
 
 
-def worker_run(db: MariaDBServer, s3: S3Server, bucket: str, attempt: int, *,
+@dataclass
+class ExternalS3:
+    """An S3-compatible store the bench does not start (BENCH_S3_ENDPOINT), e.g. a
+    SeaweedFS or Ceph gateway on another machine: moto, the default, is Python on the
+    same cores as the pipeline and dominates the figures on a small machine.
+    Keys and region come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+    AWS_DEFAULT_REGION."""
+
+    endpoint_url: str
+    region: str
+
+    @classmethod
+    def from_env(cls) -> ExternalS3 | None:
+        endpoint = os.environ.get("BENCH_S3_ENDPOINT")
+        if not endpoint:
+            return None
+        return cls(endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+
+    def env(self) -> dict[str, str]:
+        return {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+                if k in os.environ}
+
+    def create_bucket(self, name: str) -> str:
+        client = make_client(endpoint_url=self.endpoint_url, region=self.region)
+        try:
+            client.create_bucket(Bucket=name)
+        except client.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        return name
+
+    def stop(self) -> None:
+        return None
+
+
+def worker_run(db: MariaDBServer, s3: S3Server | ExternalS3, bucket: str, attempt: int, *,
                databases: list[str], documents: list[dict[str, Any]],
                termination: Path) -> tuple[Measured, list[dict[str, Any]]]:
     recipient = str(pyrage.x25519.Identity.generate().to_public())
@@ -214,7 +250,7 @@ def main() -> int:
     workdir = Path(os.environ.get("BENCH_WORKDIR", cache / "bench"))
     db, docs = seed(workdir, clients, files, max_bytes)
     tmp = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-"))
-    s3 = S3Server(workdir=tmp / "s3").start()
+    s3 = ExternalS3.from_env() or S3Server(workdir=tmp / "s3").start()
     try:
         bucket = s3.create_bucket("bench")
         binary = dump_binary()
