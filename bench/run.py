@@ -25,7 +25,8 @@ BENCH_RUNS (default 2), BENCH_ZSTD_LEVEL / BENCH_PART_SIZE_MIB /
 BENCH_UPLOAD_CONCURRENCY (passed to the worker's TENANT_EXIT_* settings),
 BENCH_WORKDIR (default: the harness cache; the seeded datadir and tree are
 reused across runs of the same size), BENCH_RESEED=1, BENCH_S3_ENDPOINT (an
-S3-compatible store to use instead of a local moto server; keys from AWS_* env).
+S3-compatible store to use instead of a local moto server; keys from AWS_* env),
+BENCH_S3=seaweedfs (a local SeaweedFS S3 gateway, built by bench/build-seaweedfs.sh).
 Quick run: BENCH_DB_CLIENTS=3000 BENCH_FILES=2000 make bench.
 """
 
@@ -48,6 +49,7 @@ from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 
+from bench.seaweedfs import SeaweedS3
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.documents import TarProducer
 from tenant_exit.worker.dump import DumpProducer, client_flavour, dump_argv, dump_binary
@@ -178,7 +180,21 @@ class ExternalS3:
         return None
 
 
-def worker_run(db: MariaDBServer, s3: S3Server | ExternalS3, bucket: str, attempt: int, *,
+Store = S3Server | ExternalS3 | SeaweedS3
+
+
+def _store(tmp: Path) -> Store:
+    """BENCH_S3_ENDPOINT: an external store; BENCH_S3=seaweedfs: a local SeaweedFS;
+    otherwise the tests' moto server."""
+    external = ExternalS3.from_env()
+    if external is not None:
+        return external
+    if os.environ.get("BENCH_S3") == "seaweedfs":
+        return SeaweedS3(workdir=tmp / "seaweedfs").start()
+    return S3Server(workdir=tmp / "s3").start()
+
+
+def worker_run(db: MariaDBServer, s3: Store, bucket: str, attempt: int, *,
                databases: list[str], documents: list[dict[str, Any]],
                termination: Path) -> tuple[Measured, list[dict[str, Any]]]:
     recipient = str(pyrage.x25519.Identity.generate().to_public())
@@ -250,7 +266,7 @@ def main() -> int:
     workdir = Path(os.environ.get("BENCH_WORKDIR", cache / "bench"))
     db, docs = seed(workdir, clients, files, max_bytes)
     tmp = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-"))
-    s3 = ExternalS3.from_env() or S3Server(workdir=tmp / "s3").start()
+    s3 = _store(tmp)
     try:
         bucket = s3.create_bucket("bench")
         binary = dump_binary()
