@@ -59,6 +59,7 @@ GRACE_PERIOD: Final = "GracePeriod"
 DELETION_IN_PROGRESS: Final = "DeletionInProgress"
 DELETION_FAILED: Final = "DeletionFailed"
 DESTROYED: Final = "Destroyed"
+OBSERVE_FAILED: Final = "ObserveFailed"
 
 
 def set_condition(

@@ -75,3 +75,15 @@ def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitErro
         permanent = error.status in (401, 403, 422)
         return ExitError(reason, f"{what}: Kubernetes API answered {describe(error)}", permanent)
     return ExitError(reason, f"{what}: {type(error).__name__}", permanent=False)
+
+
+def classify_observation(exit_name: str, error: Exception) -> ExitError:
+    """A failure while reading the cluster before deciding (no action ran yet)."""
+    what = f"TenantExit {exit_name}: reading the exit's state failed"
+    if isinstance(error, SecretProblem):
+        return ExitError(c.OBSERVE_FAILED, f"{what}: {error}", permanent=True)
+    if isinstance(error, ApiException):
+        permanent = error.status in (401, 403)
+        return ExitError(c.OBSERVE_FAILED, f"{what}: Kubernetes API answered {describe(error)}",
+                         permanent)
+    return ExitError(c.OBSERVE_FAILED, f"{what}: {type(error).__name__}", permanent=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from kubernetes.client.exceptions import ApiException
+
 from tenant_exit import metrics
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
@@ -12,13 +14,15 @@ from tenant_exit.api.status import ConditionStatus, TenantExitStatus
 from tenant_exit.kube import records
 from tenant_exit.kube.events import post_event
 from tenant_exit.kube.exits import patch_status, read_exit
+from tenant_exit.kube.secrets import SecretProblem
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.events import WARNING, transition_events
 from tenant_exit.phases.machine import decide, decide_cancel
+from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.status_update import fold
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.execute import execute
-from tenant_exit.reconcile.failures import ExitError
+from tenant_exit.reconcile.failures import ExitError, classify_observation
 from tenant_exit.reconcile.observe import observe
 
 log = logging.getLogger(__name__)
@@ -39,9 +43,9 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
         return
     exit = latest
     now = datetime.now(UTC)
-    decided = decide(exit, observe(exit, ctx, now))
     failure: ExitError | None = None
     try:
+        decided = decide(exit, observe_or_fail(exit, ctx, now))
         facts = execute(exit, a.side_effects(decided), ctx)
         changes = a.status_actions(decided) + facts
     except ExitError as error:
@@ -53,6 +57,15 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     if failure is not None:
         metrics.EXITS.failed(failure.reason)
         raise failure
+
+
+def observe_or_fail(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
+    """Observing reads Secrets and the API too (e.g. the destination's keys to verify
+    a backup): its failures become a condition like an action's, not a traceback."""
+    try:
+        return observe(exit, ctx, now)
+    except (SecretProblem, ApiException) as error:
+        raise classify_observation(exit.name, error) from None
 
 
 def failed(error: ExitError) -> list[a.StatusAction]:
