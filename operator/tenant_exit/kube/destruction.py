@@ -33,35 +33,41 @@ class VolumeTarget:
 
 
 @dataclass(frozen=True)
-class DestructionTargets:
-    namespace_uid: str
-    volumes: tuple[VolumeTarget, ...]
+class DestructionSurvey:
+    """The namespace and the volumes, read once per pass."""
 
-
-@dataclass(frozen=True)
-class DestructionProgress:
     namespace_exists: bool
-    namespace_terminating: bool
+    namespace_uid: str | None
     contents_remaining: bool
     """The namespace controller has not finished removing objects inside it."""
-    volumes_remaining: tuple[str, ...]
+    bound_volumes: tuple[VolumeTarget, ...]
+    """PVs bound to claims in the namespace: what the deletion will destroy."""
+    present_volumes: frozenset[str]
+    """Names of every PV that still exists."""
 
 
-def take_inventory(core: client.CoreV1Api, namespace: str) -> DestructionTargets | None:
-    """What the deletion will destroy; None when the namespace no longer exists."""
+def survey(core: client.CoreV1Api, namespace: str) -> DestructionSurvey:
+    pvs = core.list_persistent_volume().items
+    bound = tuple(
+        VolumeTarget(
+            persistent_volume=pv.metadata.name,
+            claim=f"{pv.spec.claim_ref.namespace}/{pv.spec.claim_ref.name}",
+            capacity=(pv.spec.capacity or {}).get("storage"),
+        )
+        for pv in pvs
+        if pv.spec.claim_ref is not None and pv.spec.claim_ref.namespace == namespace
+    )
+    present = frozenset(pv.metadata.name for pv in pvs)
     with tolerate(404):
         ns = core.read_namespace(namespace)
-        volumes = tuple(
-            VolumeTarget(
-                persistent_volume=pv.metadata.name,
-                claim=f"{pv.spec.claim_ref.namespace}/{pv.spec.claim_ref.name}",
-                capacity=(pv.spec.capacity or {}).get("storage"),
-            )
-            for pv in core.list_persistent_volume().items
-            if pv.spec.claim_ref is not None and pv.spec.claim_ref.namespace == namespace
+        return DestructionSurvey(
+            namespace_exists=True,
+            namespace_uid=ns.metadata.uid,
+            contents_remaining=CONTENT_FINALIZER in (ns.spec.finalizers or []),
+            bound_volumes=bound,
+            present_volumes=present,
         )
-        return DestructionTargets(namespace_uid=ns.metadata.uid, volumes=volumes)
-    return None
+    return DestructionSurvey(False, None, False, (), present)
 
 
 def allow_deletion(core: client.CoreV1Api, namespace: str) -> None:
@@ -91,21 +97,6 @@ def release_volumes(core: client.CoreV1Api, volume_names: list[str]) -> None:
 def delete_namespace(core: client.CoreV1Api, namespace: str) -> None:
     with tolerate(404, 409):
         core.delete_namespace(namespace, propagation_policy="Background")
-
-
-def progress(core: client.CoreV1Api, namespace: str,
-             volume_names: list[str]) -> DestructionProgress:
-    present = {pv.metadata.name for pv in core.list_persistent_volume().items}
-    remaining = tuple(sorted(n for n in volume_names if n in present))
-    with tolerate(404):
-        ns = core.read_namespace(namespace)
-        return DestructionProgress(
-            namespace_exists=True,
-            namespace_terminating=ns.metadata.deletion_timestamp is not None,
-            contents_remaining=CONTENT_FINALIZER in (ns.spec.finalizers or []),
-            volumes_remaining=remaining,
-        )
-    return DestructionProgress(False, False, False, remaining)
 
 
 def release_namespace(core: client.CoreV1Api, namespace: str) -> None:

@@ -62,18 +62,15 @@ def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> Backu
 
 
 def _destruction(ctx: Context, namespace: str) -> DestructionSeen:
-    targets = destruction.take_inventory(ctx.core, namespace)
-    present = frozenset(pv.metadata.name for pv in ctx.core.list_persistent_volume().items)
-    progress = destruction.progress(ctx.core, namespace, [])
-    volumes = tuple(
-        VolumeSeen(v.persistent_volume, v.claim, v.capacity) for v in targets.volumes
-    ) if targets else ()
+    seen = destruction.survey(ctx.core, namespace)
     return DestructionSeen(
-        namespace_exists=progress.namespace_exists,
-        namespace_uid=targets.namespace_uid if targets else None,
-        contents_remaining=progress.contents_remaining,
-        bound_volumes=volumes,
-        present_volumes=present,
+        namespace_exists=seen.namespace_exists,
+        namespace_uid=seen.namespace_uid,
+        contents_remaining=seen.contents_remaining,
+        bound_volumes=tuple(
+            VolumeSeen(v.persistent_volume, v.claim, v.capacity) for v in seen.bound_volumes
+        ),
+        present_volumes=seen.present_volumes,
     )
 
 
