@@ -21,7 +21,7 @@ from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import read_manifest, verify_backup
+from tenant_exit.storage.manifest import read_manifest, verify_objects
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
@@ -49,12 +49,11 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         return None
     client, bucket = open_bucket(exit, ctx)
     try:
-        report = verify_backup(client, bucket, key)
-        manifest, _ = read_manifest(client, bucket, key)
-    except LookupError as error:
-        return BackupCheck(key, None, reported, problems=(str(error),))
+        manifest, digest = read_manifest(client, bucket, key)
     except (ClientError, BotoCoreError) as error:
-        return BackupCheck(key, None, reported, problems=(describe_error(error),))
+        problem = f"cannot read manifest s3://{bucket}/{key}: {describe_error(error)}"
+        return BackupCheck(key, None, reported, problems=(problem,))
+    report = verify_objects(client, bucket, key, manifest, digest)
     totals = manifest.totals
     return BackupCheck(
         manifest_key=key, manifest_sha256=report.manifest_sha256, reported_sha256=reported,

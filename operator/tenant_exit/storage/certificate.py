@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from tenant_exit.storage.manifest import beside_manifest
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
@@ -95,8 +97,7 @@ class DestructionCertificate(_Model):
 
 def certificate_key(manifest_key: str) -> str:
     """Next to the manifest it relies on."""
-    return manifest_key.rsplit("/", 1)[0] + "/" + CERTIFICATE_NAME if "/" in manifest_key \
-        else CERTIFICATE_NAME
+    return beside_manifest(manifest_key, CERTIFICATE_NAME)
 
 
 def write_certificate(client: S3Client, bucket: str, key: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tenant_exit.api.types import human_size
-from tenant_exit.storage.manifest import Manifest
+from tenant_exit.storage.manifest import Manifest, beside_manifest
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -81,8 +81,7 @@ Backup completed: {manifest.completed_at.isoformat()}
 def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,
                  manifest_sha256: str) -> str:
     """Stores README.txt next to the manifest; returns its key."""
-    key = manifest_key.rsplit("/", 1)[0] + "/" + README_NAME if "/" in manifest_key \
-        else README_NAME
+    key = beside_manifest(manifest_key, README_NAME)
     client.put_object(
         Bucket=bucket, Key=key, ContentType="text/plain; charset=utf-8",
         Body=render_readme(manifest, manifest_key, manifest_sha256).encode(),

@@ -171,6 +171,12 @@ def manifest_key(object_prefix: str) -> str:
     return f"{object_prefix}{MANIFEST_NAME}"
 
 
+def beside_manifest(manifest_key: str, name: str) -> str:
+    """Key of object `name` in the same folder as the manifest (README, certificate)."""
+    folder, _, _ = manifest_key.rpartition("/")
+    return f"{folder}/{name}" if folder else name
+
+
 def read_manifest(client: S3Client, bucket: str, key: str) -> tuple[Manifest, str]:
     """The manifest at `key` and the SHA-256 of its stored bytes."""
     data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -246,6 +252,12 @@ def verify_backup(client: S3Client, bucket: str, manifest_key: str) -> Verificat
         raise LookupError(
             f"cannot read manifest s3://{bucket}/{manifest_key}: {describe_error(err)}"
         ) from err
+    return verify_objects(client, bucket, manifest_key, manifest, digest)
+
+
+def verify_objects(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,
+                   digest: str) -> VerificationReport:
+    """`verify_backup` for a manifest the caller has already read."""
     checks: list[ObjectCheck] = []
     for obj in manifest.objects:
         try:
