@@ -41,3 +41,8 @@ MANAGED_BY: Final = "tenant-exit-operator"
 # kopf's finalizer on the TenantExit itself: holds its deletion until a cancel
 # has reverted everything (or, from Deleting on, until the exit completed).
 EXIT_FINALIZER: Final = f"{GROUP}/exit"
+
+
+def backup_job_name(exit_name: str, attempt: int) -> str:
+    """The Job of one backup attempt: deterministic, so a re-run finds it (409)."""
+    return f"{exit_name}-backup-{attempt}"

@@ -24,8 +24,6 @@ S3_ACCESS_KEY = "accessKeyId"
 S3_SECRET_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
 
 
-def backup_job_name(exit_name: str, attempt: int) -> str:
-    return f"{exit_name}-backup-{attempt}"
 
 
 def s3_secret_name(exit_name: str) -> str:
@@ -111,7 +109,7 @@ def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings)
         api_version="batch/v1",
         kind="Job",
         metadata=k.V1ObjectMeta(
-            name=backup_job_name(exit.name, attempt),
+            name=names.backup_job_name(exit.name, attempt),
             namespace=exit.spec.tenant_namespace,
             labels=labels,
             owner_references=[owner_reference(exit)],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from tenant_exit.api import conditions as c
+from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases.actions import (
@@ -140,7 +141,7 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
             ),
         ]
     following = attempt + 1
-    name = f"{exit.name}-backup-{following}"
+    name = names.backup_job_name(exit.name, following)
     return [
         *actions,
         CopyS3Credentials(),

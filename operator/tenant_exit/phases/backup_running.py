@@ -7,6 +7,7 @@ what follows a finished Job is decided in `backup_outcome`.
 from __future__ import annotations
 
 from tenant_exit.api import conditions as c
+from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases.actions import (
@@ -23,10 +24,6 @@ from tenant_exit.phases.observed import JobState, Observed
 from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.BACKUP_RUNNING
-
-
-def job_name(exit_name: str, attempt: int) -> str:
-    return f"{exit_name}-backup-{attempt}"
 
 
 def current_attempt(exit: TenantExit) -> int:
@@ -76,7 +73,7 @@ def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
             SetCondition(c.READY, ConditionStatus.FALSE, reason, message),
         ]
     attempt = current_attempt(exit)
-    name = job_name(exit.name, attempt)
+    name = names.backup_job_name(exit.name, attempt)
     return [
         CopyS3Credentials(),
         CreateBackupJob(attempt=attempt),

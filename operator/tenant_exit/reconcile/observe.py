@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from kubernetes.client import models as k
 from pydantic import ValidationError
 
+from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, destruction, guards, jobs
@@ -101,7 +102,7 @@ def _namespace(ctx: Context, name: str) -> NamespaceState | None:
 
 
 def _job(exit: TenantExit, ctx: Context) -> JobState | None:
-    name = jobs.backup_job_name(exit.name, current_attempt(exit))
+    name = names.backup_job_name(exit.name, current_attempt(exit))
     job = jobs.read_job(ctx.batch, exit.spec.tenant_namespace, name)
     if job is None:
         return None
