@@ -16,6 +16,7 @@ from kubernetes.client import models as k
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.jobs import exit_labels
+from tenant_exit.kube.secrets import put_secret
 
 LINKS_KEY = "links.json"
 
@@ -38,12 +39,7 @@ def write_links(core: client.CoreV1Api, namespace: str, exit: TenantExit,
             "expiresAt": expires_at.isoformat(),
         },
     )
-    try:
-        core.create_namespaced_secret(namespace, body)
-    except client.ApiException as error:
-        if error.status != 409:
-            raise
-        core.replace_namespaced_secret(name, namespace, body)
+    put_secret(core, namespace, body)
     return f"{namespace}/{name}"
 
 

@@ -90,13 +90,18 @@ def copy_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
         type="Opaque",
         string_data={S3_ACCESS_KEY: access_key, S3_SECRET_KEY: secret_key},
     )
+    # Replaced when it exists: rotated at the source since the last copy.
+    put_secret(core, exit.spec.tenant_namespace, copy)
+
+
+def put_secret(core: client.CoreV1Api, namespace: str, body: k.V1Secret) -> None:
+    """Create the Secret, or replace it when it exists (a re-run, or new content)."""
     try:
-        core.create_namespaced_secret(exit.spec.tenant_namespace, copy)
+        core.create_namespaced_secret(namespace, body)
     except client.ApiException as error:
         if error.status != 409:
             raise
-        # Rotated at the source since the last copy: bring the copy up to date.
-        core.replace_namespaced_secret(copy.metadata.name, exit.spec.tenant_namespace, copy)
+        core.replace_namespaced_secret(body.metadata.name, namespace, body)
 
 
 def remove_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
