@@ -15,18 +15,16 @@ from atexit, so an aborted test session leaves no server behind.
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
-from tests.localcluster.serverproc import ServerProcess, free_port, port_accepts
+from tests.localcluster.serverproc import ChildServer, free_port, port_accepts
 
 _DEBIAN_PACKAGE = "mariadb-server"
 # Unix socket paths are limited to 108 bytes (sun_path) on Linux.
@@ -51,17 +49,21 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-class MariaDBServer:
-    """A private mariadbd; use as a context manager or call `start()`/`stop()`."""
+class MariaDBServer(ChildServer):
+    """A private mariadbd; use as a context manager or call `start()`/`stop()`.
+
+    `stop()` is a clean shutdown (InnoDB flushes on SIGTERM); `kill()` crashes the
+    server and a later `start()` recovers the datadir."""
+
+    LOG_NAME = "mariadbd.log"
+    STOP_GRACE = 30.0
 
     root_user = "root"
     host = "127.0.0.1"
 
     def __init__(self, workdir: Path | None = None, *, port: int | None = None,
                  root_password: str | None = None, buffer_pool: str = "128M") -> None:
-        # A workdir we create is ours to delete on __exit__; a given one is the caller's.
-        self._owns_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="tenant-exit-mariadb-"))
+        super().__init__(workdir, "tenant-exit-mariadb-")
         self.datadir = self.workdir / "data"
         self.socket = str(self.workdir / "mysqld.sock")
         if len(self.socket) > _MAX_SOCKET_PATH:
@@ -73,22 +75,17 @@ class MariaDBServer:
         self.root_password = root_password or secrets.token_urlsafe(18)
         self.buffer_pool = buffer_pool
         self.version = ""
-        self._proc: ServerProcess | None = None
-        self._atexit_registered = False
 
     # -- life cycle -----------------------------------------------------
     def start(self, timeout: float = 60.0) -> MariaDBServer:
-        if self._proc is not None and self._proc.alive():
+        if self.running():
             return self
         first_start = not (self.datadir / "mysql").is_dir()
         if first_start:
             self._install_db()
-        self._proc = ServerProcess("mariadbd", self._server_argv(), self.workdir / "mariadbd.log")
-        if not self._atexit_registered:
-            atexit.register(self.stop)
-            self._atexit_registered = True
+        process = self._launch("mariadbd", self._server_argv())
         try:
-            self._proc.wait_until(
+            process.wait_until(
                 lambda: os.path.exists(self.socket) and port_accepts(self.host, self.port),
                 timeout,
                 "accepting connections",
@@ -103,31 +100,6 @@ class MariaDBServer:
             self.stop()
             raise
         return self
-
-    def stop(self, grace: float = 30.0) -> None:
-        """Clean shutdown (InnoDB flushes on SIGTERM); SIGKILL after `grace` seconds."""
-        if self._proc is not None:
-            self._proc.stop(grace)
-
-    def kill(self) -> None:
-        """Crash the server (SIGKILL) — for fault tests; `start()` recovers the datadir."""
-        if self._proc is not None:
-            self._proc.kill()
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.alive() else None
-
-    def log(self) -> str:
-        return (self.workdir / "mariadbd.log").read_text(errors="replace")
-
-    def __enter__(self) -> MariaDBServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- clients --------------------------------------------------------
     def connect(self, database: str | None = None, user: str | None = None,

@@ -16,13 +16,10 @@ Known limits of moto, so tests do not misread them:
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,7 +30,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.localcluster.serverproc import ServerProcess, free_port
+from tests.localcluster.serverproc import ChildServer, free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -67,8 +64,11 @@ def transfer_config(**overrides: Any) -> TransferConfig:
     return TransferConfig(**settings)
 
 
-class S3Server:
-    """moto's S3 server as a child process; `start()`/`stop()` or a context manager."""
+class S3Server(ChildServer):
+    """moto's S3 server as a child process; `start()`/`stop()` or a context manager.
+    Its state is in memory: a killed or restarted server is empty."""
+
+    LOG_NAME = "moto.log"
 
     host = "127.0.0.1"
 
@@ -86,14 +86,11 @@ class S3Server:
         `client()`, `env()` and `access_key`/`secret_key` work as without it.
         """
         self.enforce_auth = enforce_auth
-        self._owns_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="tenant-exit-s3-"))
+        super().__init__(workdir, "tenant-exit-s3-")
         self.port = port or free_port()
         self.region = region
         self.access_key = "tenant-exit-test"
         self.secret_key = secrets.token_urlsafe(24)
-        self._proc: ServerProcess | None = None
-        self._atexit_registered = False
 
     @property
     def endpoint_url(self) -> str:
@@ -102,19 +99,15 @@ class S3Server:
     # -- life cycle -----------------------------------------------------
     def start(self, timeout: float = 30.0) -> S3Server:
         """Start (or restart on the same port). A restarted moto server is empty."""
-        if self._proc is not None and self._proc.alive():
+        if self.running():
             return self
         argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
         env = None
         if self.enforce_auth:
             env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(self._SETUP_ACTIONS))
-        self._proc = ServerProcess("moto-server", argv, self.workdir / "moto.log",
-                                   env=env, cwd=self.workdir)
-        if not self._atexit_registered:
-            atexit.register(self.stop)
-            self._atexit_registered = True
+        process = self._launch("moto-server", argv, env=env, cwd=self.workdir)
         try:
-            self._proc.wait_until(self._responds, timeout, "serving HTTP")
+            process.wait_until(self._responds, timeout, "serving HTTP")
             if self.enforce_auth:
                 # A (re)started moto has no IAM state: provision the key every start.
                 self._provision_access_key()
@@ -122,30 +115,6 @@ class S3Server:
             self.stop()
             raise
         return self
-
-    def stop(self, grace: float = 10.0) -> None:
-        if self._proc is not None:
-            self._proc.stop(grace)
-
-    def kill(self) -> None:
-        """SIGKILL the server — for fault tests (its state is lost either way)."""
-        if self._proc is not None:
-            self._proc.kill()
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.alive() else None
-
-    def log(self) -> str:
-        return (self.workdir / "moto.log").read_text(errors="replace")
-
-    def __enter__(self) -> S3Server:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-        if self._owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- clients --------------------------------------------------------
     def client(self, **config_overrides: Any) -> S3Client:

@@ -9,16 +9,20 @@ terminate -> wait -> kill. Nothing here matches processes by name.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 _PR_SET_PDEATHSIG = 1
 
@@ -126,3 +130,58 @@ class ServerProcess:
         # the group also reaches helpers it may have forked.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, sig)
+
+
+class ChildServer:
+    """The life cycle the harness's servers share: one ServerProcess at a time,
+    stopped at interpreter exit too, and a workdir deleted on `__exit__` when the
+    server created it (a given workdir is the caller's). Subclasses implement
+    `start()` with `_launch()` and set LOG_NAME and STOP_GRACE."""
+
+    LOG_NAME = "server.log"
+    STOP_GRACE = 10.0
+
+    def __init__(self, workdir: Path | None, prefix: str) -> None:
+        self._owns_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=prefix))
+        self._proc: ServerProcess | None = None
+        self._atexit_registered = False
+
+    def start(self, timeout: float = 30.0) -> Self:
+        raise NotImplementedError
+
+    def _launch(self, name: str, argv: list[str], env: dict[str, str] | None = None,
+                cwd: Path | None = None) -> ServerProcess:
+        self._proc = ServerProcess(name, argv, self.workdir / self.LOG_NAME, env=env, cwd=cwd)
+        if not self._atexit_registered:
+            atexit.register(self.stop)
+            self._atexit_registered = True
+        return self._proc
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.alive()
+
+    def stop(self, grace: float | None = None) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds (default STOP_GRACE)."""
+        if self._proc is not None:
+            self._proc.stop(self.STOP_GRACE if grace is None else grace)
+
+    def kill(self) -> None:
+        """SIGKILL the server at once — for fault tests."""
+        if self._proc is not None:
+            self._proc.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running() and self._proc is not None else None
+
+    def log(self) -> str:
+        return (self.workdir / self.LOG_NAME).read_text(errors="replace")
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
