@@ -12,10 +12,9 @@ import random
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.localcluster.serverproc import ServerProcess, port_accepts
+from tests.localcluster.serverproc import ChildServer, port_accepts
 
 from tenant_exit.storage.s3client import make_client
 
@@ -40,14 +39,15 @@ def _port_pair() -> int:
             return port
 
 
-@dataclass
-class SeaweedS3:
-    workdir: Path
-    region: str = "us-east-1"
-    access_key: str = "bench-access-key"
-    secret_key: str = field(default="bench-secret-key", repr=False)
-    endpoint_url: str = ""
-    _proc: ServerProcess | None = None
+class SeaweedS3(ChildServer):
+    LOG_NAME = "weed.log"
+
+    def __init__(self, workdir: Path, region: str = "us-east-1") -> None:
+        super().__init__(workdir, "tenant-exit-weed-")
+        self.region = region
+        self.access_key = "bench-access-key"
+        self.secret_key = "bench-secret-key"
+        self.endpoint_url = ""
 
     def start(self, timeout: float = 60) -> SeaweedS3:
         weed = subprocess.run([str(BUILD)], check=True, capture_output=True,
@@ -67,9 +67,8 @@ class SeaweedS3:
                 f"-s3.port={s3_port}", f"-s3.config={config}",
                 f"-master.port={_port_pair()}", f"-volume.port={_port_pair()}",
                 f"-filer.port={_port_pair()}"]
-        self._proc = ServerProcess("seaweedfs", argv, self.workdir / "weed.log")
-        self._proc.wait_until(lambda: port_accepts("127.0.0.1", s3_port), timeout,
-                              "serving S3")
+        process = self._launch("seaweedfs", argv)
+        process.wait_until(lambda: port_accepts("127.0.0.1", s3_port), timeout, "serving S3")
         return self
 
     def env(self) -> dict[str, str]:
@@ -96,7 +95,3 @@ class SeaweedS3:
         client.put_object(Bucket=name, Key=".warm-up", Body=b"x")
         client.delete_object(Bucket=name, Key=".warm-up")
         return name
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.stop()
