@@ -70,7 +70,11 @@ def log_events(stderr: str) -> list[dict[str, Any]]:
 def decode_object(s3: S3Client, bucket: str, key: str, identity: pyrage.x25519.Identity
                   ) -> bytes:
     """Download, decrypt with the customer's identity, decompress (small test objects)."""
-    stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return open_object(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), identity)
+
+
+def open_object(stored: bytes, identity: pyrage.x25519.Identity) -> bytes:
+    """What the customer does with a stored object: age-decrypt, then zstd-decompress."""
     compressed = pyrage.decrypt(stored, [identity])
     return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed)).read()
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pyrage
-import zstandard
 
 from tests.localcluster.controlplane import ControlPlane
+from tests.support.backups import open_object
 
 
 @dataclass
@@ -54,8 +54,7 @@ def download_backup(plane: ControlPlane, exit: dict[str, Any], directory: Path) 
 
 
 def decode(path: Path, identity: pyrage.x25519.Identity) -> bytes:
-    compressed = pyrage.decrypt(path.read_bytes(), [identity])
-    return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed)).read()
+    return open_object(path.read_bytes(), identity)
 
 
 def restore_summary(download: Download, identity: pyrage.x25519.Identity) -> str:
