@@ -1,4 +1,5 @@
-"""Command line entry point: `tenant-exit operator | worker backup | crd | verify`.
+"""Command line entry point:
+`tenant-exit operator | worker backup | crd | verify | public-key`.
 
 Each subcommand imports its implementation lazily, so the worker image path
 never loads kopf and `tenant-exit crd` needs no cluster.
@@ -39,6 +40,21 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="verify downloaded files in this directory instead of reading S3",
     )
+    verify.add_argument("--public-key", action="append", metavar="ed25519:KEY",
+                        help="the operator's public key: also check the Ed25519 signatures "
+                             "of manifest.json and the certificate (repeatable)")
+    verify.add_argument("--public-key-file", action="append", metavar="FILE",
+                        help="a file with public keys, one a line (repeatable)")
+
+    public_key = sub.add_parser(
+        "public-key", help="print the operator's signing public key (reads its Secret)")
+    public_key.add_argument("--namespace", default=None,
+                            help="the operator's namespace (default: TENANT_EXIT_OPERATOR_"
+                                 "NAMESPACE or tenant-exit-system)")
+    public_key.add_argument("--all", action="store_true",
+                            help="every published key, including those retired by rotation")
+    public_key.add_argument("--rotate", action="store_true",
+                            help="make a new signing key active; earlier keys stay published")
     return parser
 
 
@@ -66,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.worker.verify import run_verify
 
         return run_verify(args)
+    if args.command == "public-key":
+        from tenant_exit.signing_cli import run_public_key
+
+        return run_public_key(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.conditions import STALLED, find
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.reconcile.backup_store import signing
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import ExitError
 from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
@@ -66,6 +67,13 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     # cluster-wide list/watch on customresourcedefinitions for nothing. A CRD
     # added later is served after a restart.
     settings.scanning.disabled = True
+
+
+@kopf.on.startup()
+def prepare_signing_key(**_: Any) -> None:
+    """The Ed25519 key that signs manifests and certificates: created on first
+    start, so its public key can be published before any exit needs it."""
+    signing(context())
 
 
 @kopf.on.create(*RESOURCE)

@@ -56,7 +56,9 @@ def _manifest() -> Manifest:
 
 
 def test_readme_says_it_cannot_restore_and_quotes_the_digest() -> None:
-    text = render_readme(_manifest(), "exits/zorggroep-noord/attempt-2/manifest.json", "c" * 64)
+    key = "ed25519:" + "K" * 43 + "="
+    text = render_readme(_manifest(), "exits/zorggroep-noord/attempt-2/manifest.json", "c" * 64,
+                         key)
 
     assert "CANNOT RESTORE THE APPLICATION" in text
     assert "c" * 64 in text
@@ -64,6 +66,9 @@ def test_readme_says_it_cannot_restore_and_quotes_the_digest() -> None:
     assert "7 tables, 1234 rows, 3 documents" in text
     assert "*.audit_*" in text and "import/**" in text
     assert "age --decrypt" in text
+    assert f"tenant-exit verify --public-key {key} --directory . manifest.json" in text
+    assert text.index("verify") < text.index("age --decrypt") < text.index("plaintextSha256") \
+        < text.index("Confirm receipt")
 
 
 def _certificate() -> DestructionCertificate:

@@ -65,12 +65,16 @@ def test_a_delivery_records_where_the_links_are_not_the_links() -> None:
     status = folded(awaiting(), a.RecordDelivery(
         download_secret="tenant-exit-system/zorggroep-noord-download", links_expire_at=expires,
         readme="zorggroep-noord/2027-03-02T11-00-00Z/README.txt",
+        signature="zorggroep-noord/2027-03-02T11-00-00Z/manifest.json.sig",
+        public_key="ed25519:" + "A" * 43 + "=",
     ))
     backup = status.backup
     assert backup is not None
     assert backup.download_secret == "tenant-exit-system/zorggroep-noord-download"
     assert backup.links_expire_at == expires
     assert backup.readme == "zorggroep-noord/2027-03-02T11-00-00Z/README.txt"
+    assert backup.manifest_signature == "zorggroep-noord/2027-03-02T11-00-00Z/manifest.json.sig"
+    assert backup.signing_key == "ed25519:" + "A" * 43 + "="
     assert (backup.manifest, backup.manifest_sha256) == (MANIFEST, DIGEST)
 
 
@@ -164,6 +168,7 @@ def test_the_certificate_is_summarised_in_status() -> None:
         completed_at=NOW, summary="Destroyed namespace tenant-x (uid ns-uid), 2 volumes",
         key="zorggroep-noord/2027-03-02T11-00-00Z/deletion-certificate.json",
         sha256=CERT_DIGEST,
+        signature="zorggroep-noord/2027-03-02T11-00-00Z/deletion-certificate.json.sig",
     ))
     deletion = status.deletion
     assert deletion is not None
@@ -172,6 +177,8 @@ def test_the_certificate_is_summarised_in_status() -> None:
     assert deletion.certificate_object == (
         "zorggroep-noord/2027-03-02T11-00-00Z/deletion-certificate.json")
     assert deletion.certificate_sha256 == CERT_DIGEST
+    assert deletion.certificate_signature == (
+        "zorggroep-noord/2027-03-02T11-00-00Z/deletion-certificate.json.sig")
     assert deletion.not_before is not None
 
 

@@ -104,6 +104,11 @@ class BackupStatus(ApiModel):
     """When the presigned links expire; the operator renews them while it waits."""
     readme: str | None = None
     """Object key of the customer-facing README.txt next to the backup."""
+    manifest_signature: str | None = None
+    """Object key of manifest.json.sig, the operator's Ed25519 signature of the manifest."""
+    signing_key: str | None = None
+    """The operator's public key (`ed25519:...`) that verifies the manifest and the
+    certificate: `tenant-exit verify --public-key` takes it."""
 
 
 class ReceiptStatus(ApiModel):
@@ -141,6 +146,8 @@ class DeletionStatus(ApiModel):
     """Object key of deletion-certificate.json next to the backup."""
     certificate_sha256: Sha256Hex | None = None
     """SHA-256 of deletion-certificate.json."""
+    certificate_signature: str | None = None
+    """Object key of deletion-certificate.json.sig (Ed25519, key in backup.signingKey)."""
 
 
 class TenantExitStatus(ApiModel):

@@ -194,6 +194,10 @@ class RecordDelivery:
     download_secret: str
     links_expire_at: datetime
     readme: str
+    signature: str
+    """Key of manifest.json.sig."""
+    public_key: str
+    """The public key that verifies it."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,8 @@ class RecordCertificate:
     summary: str
     key: str
     sha256: str
+    signature: str
+    """Key of the certificate's detached signature."""
 
 
 StatusAction = (

@@ -103,6 +103,8 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "download_secret": action.download_secret,
             "links_expire_at": action.links_expire_at,
             "readme": action.readme,
+            "manifest_signature": action.signature,
+            "signing_key": action.public_key,
         })})
     if isinstance(action, RecordReceipt):
         return status.model_copy(update={
@@ -133,6 +135,7 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "certificate": action.summary,
             "certificate_object": action.key,
             "certificate_sha256": action.sha256,
+            "certificate_signature": action.signature,
         })})
     raise AssertionError(f"unknown status action {action!r}")
 

@@ -7,6 +7,7 @@ stay in the S3 client; presigned links go only into the links Secret.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -15,16 +16,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tenant_exit import __version__
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.kube import delivery, secrets
+from tenant_exit.kube import delivery, secrets, signing_key
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import read_manifest, verify_objects
+from tenant_exit.storage.manifest import Manifest, read_manifest, verify_objects
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
+from tenant_exit.storage.signing import SigningKey, write_signature
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -64,11 +66,31 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
     )
 
 
+def new_signing_key() -> signing_key.StoredKey:
+    return signing_key.StoredKey(*SigningKey.generate().stored())
+
+
+def signing(ctx: Context) -> SigningKey:
+    """The operator's signing key (created on first use, see kube/signing_key)."""
+    stored = signing_key.ensure_signing_key(ctx.core, ctx.settings.operator_namespace,
+                                            new_signing_key)
+    return SigningKey.from_pem(stored.private_pem.encode())
+
+
 def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: str,
             now: datetime) -> a.RecordDelivery:
     client, bucket = open_bucket(exit, ctx)
-    manifest, _ = read_manifest(client, bucket, manifest_key)
-    readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256)
+    data = client.get_object(Bucket=bucket, Key=manifest_key)["Body"].read()
+    # Sign only the bytes that were verified: the worker (in the tenant namespace,
+    # which never sees the key) wrote them, the operator vouches for them here.
+    if hashlib.sha256(data).hexdigest() != manifest_sha256:
+        raise ValueError(f"manifest s3://{bucket}/{manifest_key} changed after it was "
+                         "verified; not signing it")
+    manifest = Manifest.from_bytes(data)
+    key = signing(ctx)
+    signature = write_signature(client, bucket, manifest_key, data, key)
+    readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256,
+                              key.public_text)
     seconds = ctx.settings.download_link_seconds
     links = [
         {"key": link.key, "file": link.key.rsplit("/", 1)[-1], "url": link.url,
@@ -76,13 +98,14 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
         for link in presign_backup(client, bucket, manifest_key, expires_in=seconds,
                                    manifest=manifest)
     ]
-    links.append({"key": readme_key, "file": readme_key.rsplit("/", 1)[-1],
-                  "url": presign_get(client, bucket, readme_key, seconds),
-                  "size": None, "sha256": None})
+    links += [{"key": extra, "file": extra.rsplit("/", 1)[-1],
+               "url": presign_get(client, bucket, extra, seconds), "size": None, "sha256": None}
+              for extra in (signature, readme_key)]
     expires_at = now + timedelta(seconds=seconds)
     where = delivery.write_links(ctx.core, ctx.settings.operator_namespace, exit, links,
                                  expires_at)
-    return a.RecordDelivery(download_secret=where, links_expire_at=expires_at, readme=readme_key)
+    return a.RecordDelivery(download_secret=where, links_expire_at=expires_at, readme=readme_key,
+                            signature=signature, public_key=key.public_text)
 
 
 def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.DestructionCertificate:
@@ -122,5 +145,6 @@ def store_certificate(exit: TenantExit, ctx: Context,
     assert exit.status.backup and exit.status.backup.manifest
     key = cert.certificate_key(exit.status.backup.manifest)
     digest = cert.write_certificate(client, bucket, key, certificate)
+    signature = write_signature(client, bucket, key, certificate.to_bytes(), signing(ctx))
     return a.RecordCertificate(completed_at=completed_at, summary=certificate.summary(),
-                               key=key, sha256=digest)
+                               key=key, sha256=digest, signature=signature)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 README_NAME = "README.txt"
 
 
-def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str) -> str:
+def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
+                  public_key: str) -> str:
     objects = "\n".join(
         f"  {obj.key.rsplit('/', 1)[-1]:<48} {human_size(obj.size):>10}  sha256 {obj.sha256}"
         for obj in manifest.objects
@@ -52,26 +53,36 @@ What is inside ({totals.tables} tables, {totals.rows} rows, {totals.files} docum
 Left out on purpose
 {excluded_text}
 
-1. Verify what you downloaded
+1. Verify the signature and the digests of what you downloaded
+   The platform signed manifest.json (signature in manifest.json.sig) with
+   this public key:
+     {public_key}
+   One command checks the signature and every file against the manifest:
+     tenant-exit verify --public-key {public_key} --directory . manifest.json
    The SHA-256 of manifest.json is:
      {manifest_sha256}
-   Check it:   sha256sum manifest.json
-   Then check every file against the manifest, either with the operator's tool:
-     tenant-exit verify --directory . manifest.json
-   or by comparing `sha256sum <file>` with the "sha256" of each object in
-   manifest.json. When everything matches, confirm receipt by quoting the
-   manifest digest above: only then will the platform delete your environment.
+   (check it with: sha256sum manifest.json). Without the tool, compare
+   `sha256sum <file>` with the "sha256" of each object in manifest.json.
 
 2. Decrypt and decompress (tools: age, https://age-encryption.org, and zstd)
      age --decrypt -i your-identity.txt database-<schema>.sql.zst.age | zstd -d > <schema>.sql
-     age --decrypt -i your-identity.txt documents-<claim>.tar.zst.age | zstd -d | tar -x
+     age --decrypt -i your-identity.txt documents-<claim>.tar.zst.age | zstd -d > <claim>.tar
    Only the holder of the private age identity matching the recipients in
    manifest.json can decrypt; the platform never had that key.
 
-3. Read the data
+3. Check the decrypted files
+   Compare `sha256sum <schema>.sql` and `sha256sum <claim>.tar` with the
+   "plaintextSha256" of each object in manifest.json.
+
+4. Confirm receipt
+   When everything matches, confirm receipt by quoting the manifest digest
+   above: only then will the platform delete your environment.
+
+5. Read the data
    The SQL dump is in MySQL 5.7/8.0 dialect: load it into an empty schema of a
-   MySQL or MariaDB server (mysql <schema> < <schema>.sql). The data dictionary
-   (data-dictionary.md / .json) describes every table and column.
+   MySQL or MariaDB server (mysql <schema> < <schema>.sql). Unpack documents
+   with tar -xf <claim>.tar. The data dictionary (data-dictionary.md / .json)
+   describes every table and column.
 
 Manifest: {manifest_key}
 Backup completed: {manifest.completed_at.isoformat()}
@@ -79,11 +90,11 @@ Backup completed: {manifest.completed_at.isoformat()}
 
 
 def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,
-                 manifest_sha256: str) -> str:
+                 manifest_sha256: str, public_key: str) -> str:
     """Stores README.txt next to the manifest; returns its key."""
     key = beside_manifest(manifest_key, README_NAME)
     client.put_object(
         Bucket=bucket, Key=key, ContentType="text/plain; charset=utf-8",
-        Body=render_readme(manifest, manifest_key, manifest_sha256).encode(),
+        Body=render_readme(manifest, manifest_key, manifest_sha256, public_key).encode(),
     )
     return key

@@ -1,0 +1,126 @@
+"""The customer's side of an exit, end to end: signed artefacts checked with
+only the operator's public key, and a tampered byte in the bucket reported.
+
+The operator runs as a process (cluster-admin identity; the chart's RBAC is
+the business of test_full_exit) against the real control plane, kubelet,
+MariaDB and S3 server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.localcluster.controlplane import ControlPlane
+from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.s3server import S3Server
+from tests.localcluster.volumes import LocalVolumes
+from tests.support.customer import download_backup
+from tests.support.full_tenant import FullTenant, provision_tenant
+from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, kubelet: object,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    with running_operator(control_plane, Path(tmp_path_factory.mktemp("receipt-operator")),
+                          {"TENANT_EXIT_BACKUP_RETRY_SECONDS": "3"}) as process:
+        yield process
+
+
+@pytest.fixture
+def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: MariaDBServer,
+           s3_server: S3Server, local_volumes: LocalVolumes) -> Iterator[FullTenant]:
+    made = provision_tenant(control_plane, mariadb, s3_server, local_volumes,
+                            OPERATOR_NAMESPACE, clients=10, files=8)
+    yield made
+    control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
+                          check=False)
+    control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
+
+
+def tenant_exit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tenant_exit.cli", *args], capture_output=True,
+                          text=True, check=False, env={**os.environ, **(env or {})})
+
+
+def flip_one_byte(s3: S3Server, bucket: str, key: str, marker: bytes) -> bytes:
+    """Change one byte inside a JSON string value (so the document still parses,
+    as a careful forger's would); returns the original bytes."""
+    client = s3.client()
+    original = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    at = original.index(marker) + len(marker)
+    tampered = bytearray(original)
+    tampered[at] ^= 0x20  # flips the case of a letter
+    client.put_object(Bucket=bucket, Key=key, Body=bytes(tampered))
+    return bytes(original)
+
+
+def verify_in_bucket(tenant: FullTenant, manifest_key: str, public_key: str,
+                     ) -> subprocess.CompletedProcess[str]:
+    return tenant_exit("verify", f"s3://{tenant.bucket}/{manifest_key}", "--endpoint-url",
+                       tenant.s3.endpoint_url, "--region", tenant.s3.region,
+                       "--public-key", public_key, env=tenant.s3.env())
+
+
+def test_signed_manifest_and_certificate_verify_with_only_the_public_key(
+    tenant: FullTenant, control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    tenant.apply(tenant.body(licence_seconds=None, grace="1s"))
+    exit: dict[str, Any] = tenant.wait_for_phase("AwaitingReceipt", 240)
+    backup = exit["status"]["backup"]
+    public_key = backup["signingKey"]
+    assert public_key.startswith("ed25519:")
+    assert backup["manifestSignature"] == backup["manifest"] + ".sig"
+
+    # The platform engineer publishes the same key.
+    published = tenant_exit("public-key", "--namespace", OPERATOR_NAMESPACE,
+                            env={"KUBECONFIG": str(control_plane.kubeconfig)})
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.strip() == public_key
+
+    # The customer: download, then one command checks signature and digests.
+    download = download_backup(tenant.plane, exit, tmp_path / "download")
+    assert "manifest.json.sig" in download.files
+    readme = download.files["README.txt"].read_text()
+    assert public_key in readme
+    verified = tenant_exit("verify", "--public-key", public_key, "--directory",
+                           str(download.directory), str(download.files["manifest.json"]))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "SIGNED  manifest.json" in verified.stdout
+    unsigned = tenant_exit("verify", "--public-key", "ed25519:" + "A" * 43 + "=",
+                           str(download.files["manifest.json"]))
+    assert unsigned.returncode == 1 and "not a trusted key" in unsigned.stdout
+
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
+                                   "manifestSha256": download.manifest_sha256}})
+    done = tenant.wait_for_phase("Deleted", 240)
+    deletion = done["status"]["deletion"]
+    assert deletion["certificateSignature"] == deletion["certificateObject"] + ".sig"
+
+    in_bucket = verify_in_bucket(tenant, backup["manifest"], public_key)
+    assert in_bucket.returncode == 0, in_bucket.stdout + in_bucket.stderr
+    assert "SIGNED  manifest.json" in in_bucket.stdout
+    assert "SIGNED  deletion-certificate.json" in in_bucket.stdout
+
+    # One byte of the manifest, then of the certificate, changed in the bucket.
+    original = flip_one_byte(tenant.s3, tenant.bucket, backup["manifest"], b'"notice": "')
+    tampered = verify_in_bucket(tenant, backup["manifest"], public_key)
+    assert tampered.returncode == 1
+    assert "FAILED  manifest.json signature" in tampered.stdout
+    assert "changed after it was signed" in tampered.stdout
+    tenant.s3.client().put_object(Bucket=tenant.bucket, Key=backup["manifest"], Body=original)
+
+    flip_one_byte(tenant.s3, tenant.bucket, deletion["certificateObject"], b'"statement": "')
+    tampered = verify_in_bucket(tenant, backup["manifest"], public_key)
+    assert tampered.returncode == 1
+    assert "SIGNED  manifest.json" in tampered.stdout
+    assert "FAILED  deletion-certificate.json signature" in tampered.stdout
