@@ -8,6 +8,11 @@
 # (python:3.11.13-slim-bookworm@sha256:...), so a rebuild is byte-for-byte the
 # same base; tests/unit/test_dockerfile.py accepts both forms.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+# age from its Go module: Debian bookworm's age 1.1.1 lacks the hybrid
+# post-quantum recipients (age1pq1..., `age-keygen -pq`) of age 1.3. The same
+# version as the test harness (tests/localcluster/versions.env, AGE_VERSION).
+ARG GO_IMAGE=golang:1.26.8-bookworm
+ARG AGE_VERSION=v1.3.2
 
 # --- build: a self-contained virtualenv with the package and its wheels --------
 FROM ${PYTHON_IMAGE} AS build
@@ -20,6 +25,14 @@ COPY operator ./operator
 # A non-editable install: the runtime stage copies only /opt/tenant-exit.
 RUN /opt/tenant-exit/bin/pip install --no-compile ./
 
+# --- age: the encryption stage, built from filippo.io/age ------------------------
+FROM ${GO_IMAGE} AS age
+ARG AGE_VERSION
+ENV CGO_ENABLED=0 \
+    GOTOOLCHAIN=local
+RUN GOBIN=/out go install -trimpath -ldflags "-s -w" \
+        "filippo.io/age/cmd/age@${AGE_VERSION}" "filippo.io/age/cmd/age-keygen@${AGE_VERSION}"
+
 # --- runtime -------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 # What the worker pipes through (ARCHITECTURE.md §4):
@@ -27,8 +40,9 @@ FROM ${PYTHON_IMAGE} AS runtime
 #                   servers and MariaDB; the SQL it writes is the server's own
 #                   SHOW CREATE output, i.e. the server's dialect. Caveats in
 #                   docs/operations.md ("mysqldump and MySQL servers").
-#   age             the encryption stage of the stream (compression is
-#                   in-process, python zstandard: no zstd binary needed).
+#   (age            the encryption stage of the stream, copied from the age
+#                   stage above; compression is in-process, python zstandard:
+#                   no zstd binary needed.)
 #   tar             GNU tar for the documents archive (in the base already;
 #                   listed so a slimmer base cannot drop it silently).
 #   ca-certificates TLS to S3 endpoints and the Kubernetes API.
@@ -37,12 +51,12 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         mariadb-client \
-        age \
         tar \
         ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /opt/tenant-exit /opt/tenant-exit
+COPY --from=age /out/age /out/age-keygen /usr/local/bin/
 
 # A fixed numeric UID/GID (not a name): Kubernetes can verify runAsNonRoot only
 # for numeric users. The chart's securityContext uses the same number.

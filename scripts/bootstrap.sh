@@ -33,3 +33,4 @@ if [[ ! -f "$stamp" ]]; then
 fi
 
 tests/localcluster/build-binaries.sh >/dev/null
+tests/localcluster/build-age.sh >/dev/null

@@ -1,5 +1,6 @@
-"""The customer's side of an exit, end to end: signed artefacts checked with
-only the operator's public key, and a tampered byte in the bucket reported.
+"""The customer's side of an exit, end to end: a backup encrypted to the
+customer's post-quantum age key, signed artefacts checked with only the
+operator's public key, and a tampered byte in the bucket reported.
 
 The operator runs as a process (cluster-admin identity; the chart's RBAC is
 the business of test_full_exit) against the real control plane, kubelet,
@@ -8,6 +9,7 @@ MariaDB and S3 server.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zstandard
 
+from tests.integration.test_post_quantum import age_decrypt, pq_identity
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
@@ -71,11 +75,15 @@ def verify_in_bucket(tenant: FullTenant, manifest_key: str, public_key: str,
                        "--public-key", public_key, env=tenant.s3.env())
 
 
-def test_signed_manifest_and_certificate_verify_with_only_the_public_key(
+def test_a_pq_encrypted_exit_with_signed_manifest_and_certificate(
     tenant: FullTenant, control_plane: ControlPlane, tmp_path: Path
 ) -> None:
-    tenant.apply(tenant.body(licence_seconds=None, grace="1s"))
+    identity, recipient = pq_identity(tmp_path, "customer")
+    body = tenant.body(licence_seconds=None, grace="1s")
+    body["spec"]["destination"]["encryption"]["ageRecipients"] = [recipient]
+    tenant.apply(body)
     exit: dict[str, Any] = tenant.wait_for_phase("AwaitingReceipt", 240)
+    assert tenant.condition("PostQuantumEncryption")["status"] == "True"
     backup = exit["status"]["backup"]
     public_key = backup["signingKey"]
     assert public_key.startswith("ed25519:")
@@ -96,6 +104,15 @@ def test_signed_manifest_and_certificate_verify_with_only_the_public_key(
                            str(download.directory), str(download.files["manifest.json"]))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "SIGNED  manifest.json" in verified.stdout
+    assert "NOTE: this backup is encrypted to classical" not in readme
+
+    # Decrypt every object with the PQ identity; check the plaintext digests.
+    assert download.manifest["encryption"]["recipients"] == [recipient]
+    for obj in download.manifest["objects"]:
+        stored = download.files[obj["key"].rsplit("/", 1)[-1]].read_bytes()
+        plain = zstandard.ZstdDecompressor().decompressobj().decompress(
+            age_decrypt(identity, stored))
+        assert hashlib.sha256(plain).hexdigest() == obj["plaintextSha256"], obj["key"]
     unsigned = tenant_exit("verify", "--public-key", "ed25519:" + "A" * 43 + "=",
                            str(download.files["manifest.json"]))
     assert unsigned.returncode == 1 and "not a trusted key" in unsigned.stdout
@@ -124,3 +141,13 @@ def test_signed_manifest_and_certificate_verify_with_only_the_public_key(
     assert tampered.returncode == 1
     assert "SIGNED  manifest.json" in tampered.stdout
     assert "FAILED  deletion-certificate.json signature" in tampered.stdout
+
+
+def test_classical_recipients_only_is_a_warning_not_a_refusal(tenant: FullTenant) -> None:
+    tenant.apply(tenant.body(licence_seconds=3600, grace="1h"))
+    tenant.wait_for_phase("ReadOnlyLicensed", 60)
+    condition = tenant.condition("PostQuantumEncryption")
+    assert condition["status"] == "False" and condition["reason"] == "ClassicalRecipientsOnly"
+    assert "age-keygen -pq" in condition["message"]
+    warnings = [e for e in tenant.events() if e["reason"] == "ClassicalRecipientsOnly"]
+    assert [e["type"] for e in warnings] == ["Warning"]

@@ -28,5 +28,25 @@ def bin_dir() -> Path:
     return path
 
 
+@cache
+def age_dir() -> Path:
+    """Directory holding `age` and `age-keygen` built from filippo.io/age (the
+    version in versions.env): Debian's age lacks post-quantum recipients. Put it
+    first on PATH wherever the worker runs."""
+    env = {**os.environ, "GOTOOLCHAIN": "local"}
+    result = subprocess.run(
+        [str(_HERE / "build-age.sh")], env=env, check=True, capture_output=True, text=True
+    )
+    path = Path(result.stdout.strip().splitlines()[-1])
+    if not (path / "age").is_file():
+        raise RuntimeError(f"build-age.sh reported {path}, which has no age")
+    return path
+
+
+def path_with_age(path: str | None = None) -> str:
+    """`path` (default: this process's PATH) with the pinned age in front."""
+    return os.pathsep.join([str(age_dir()), path or os.environ.get("PATH", os.defpath)])
+
+
 def binary(name: str) -> str:
     return str(bin_dir() / name)

@@ -37,6 +37,7 @@ from typing import Any
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
+from tests.localcluster.binaries import path_with_age
 from tests.localcluster.podenv import DEFAULT_IMAGES, LocalImage
 from tests.localcluster.podstatus import TERMINAL_PHASES, now, timestamp
 from tests.localcluster.podworker import LOOPBACK, PodWorker, delete_now, ignore_status
@@ -99,10 +100,9 @@ class ProcessKubelet:
         self.capacity = dict(DEFAULT_CAPACITY) | dict(capacity or {})
         # The project's virtualenv first, so the operator image's `tenant-exit`
         # entry point resolves to this checkout; the interpreter is not resolved
-        # through symlinks, which would leave the venv.
-        self.path = os.pathsep.join(
-            [str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]
-        )
+        # through symlinks, which would leave the venv. Then the pinned age
+        # (post-quantum recipients), as the image has it.
+        self.path = os.pathsep.join([str(Path(sys.executable).parent), path_with_age()])
         api = urllib.parse.urlsplit(api_client.configuration.host)
         self.service_env = {
             "KUBERNETES_SERVICE_HOST": api.hostname or LOOPBACK,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyrage
 import zstandard
 
+from tests.localcluster.binaries import path_with_age
 from tests.localcluster.mariadb import MariaDBServer, find_binary
 from tests.localcluster.s3server import S3Server
 
@@ -32,6 +33,7 @@ def worker_env(*, mariadb: MariaDBServer, s3: S3Server, bucket: str, exit_name: 
                password: str | None = None, **extra: str) -> dict[str, str]:
     """The environment the operator's Job builder sets, pointing at the test servers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TENANT_EXIT_", "AWS_"))}
+    env["PATH"] = path_with_age()  # the pinned age, as in the image
     env.update(s3.env())
     env.update({
         "TENANT_EXIT_EXIT_NAME": exit_name,

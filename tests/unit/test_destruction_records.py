@@ -67,6 +67,10 @@ def test_readme_says_it_cannot_restore_and_quotes_the_digest() -> None:
     assert "*.audit_*" in text and "import/**" in text
     assert "age --decrypt" in text
     assert f"tenant-exit verify --public-key {key} --directory . manifest.json" in text
+    assert "encrypted to classical (X25519) age keys only" in text
+    pq = _manifest().model_copy(
+        update={"encryption": Encryption(recipients=["age1pq1" + "q" * 1952])})
+    assert "classical" not in render_readme(pq, "k/manifest.json", "c" * 64, key)
     assert text.index("verify") < text.index("age --decrypt") < text.index("plaintextSha256") \
         < text.index("Confirm receipt")
 

@@ -30,6 +30,10 @@ TOOL_PACKAGES = {
     "age": "age",
     "tar": "tar",
 }
+# Tools built in a stage of their own (tool -> stage) instead of a Debian package:
+# age 1.3 for post-quantum recipients (Debian bookworm has 1.1.1).
+BUILT_TOOLS = {"age": "age"}
+VERSIONS_ENV = REPO / "tests" / "localcluster" / "versions.env"
 # Packages the image needs for reasons other than a subprocess of ours.
 NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
 # ARCHITECTURE.md §4: the backup is a mysqldump stream, whatever the worker looks like today.
@@ -150,6 +154,8 @@ def test_multi_stage_on_a_pinned_slim_python_matching_the_project(stages: list[S
     minimum = re.search(r">=\s*(\d+\.\d+)", requires)
     assert minimum is not None
     for stage in stages:
+        if stage.name in BUILT_TOOLS.values():
+            continue
         image, _, digest = stage.base.partition("@")
         repo, _, tag = image.partition(":")
         assert repo == "python", stage.base
@@ -199,19 +205,51 @@ def test_the_scan_finds_the_workers_pipeline() -> None:
     assert found & {"mysqldump", "mariadb-dump"}
 
 
+def built_tools(runtime: Stage) -> set[str]:
+    """Tools the runtime copies, onto its PATH, from their build stage."""
+    copied: set[str] = set()
+    for copy in runtime.all("COPY"):
+        words = copy.split()
+        if not words[0].startswith("--from="):
+            continue
+        stage, sources, target = words[0].removeprefix("--from="), words[1:-1], words[-1]
+        if target in ("/usr/local/bin/", "/usr/bin/"):
+            copied |= {tool for tool, built_in in BUILT_TOOLS.items() if built_in == stage
+                       and any(Path(src).name == tool for src in sources)}
+    return copied
+
+
 def test_image_provides_every_tool_the_code_runs(runtime: Stage) -> None:
     packages = installed_packages(runtime)
     needs = [*tools_the_code_runs(), frozenset(ALWAYS_NEEDED)]
+    built = built_tools(runtime)
     missing = [
         sorted(alternatives) for alternatives in needs
-        if not any(TOOL_PACKAGES[tool] in packages for tool in alternatives)
+        if not any(TOOL_PACKAGES[tool] in packages or tool in built for tool in alternatives)
     ]
     assert not missing, f"the image lacks packages for tools the code runs: {missing}"
 
 
+def test_age_is_built_from_the_harness_pinned_module(stages: list[Stage]) -> None:
+    """The image's age is the one the tests ran: same Go module and version."""
+    args, _ = parse(DOCKERFILE.read_text())
+    pinned = dict(line.split("=", 1) for line in VERSIONS_ENV.read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert args["AGE_VERSION"] == pinned["AGE_VERSION"]
+    (age,) = [s for s in stages if s.name == "age"]
+    image, _, digest = age.base.partition("@")
+    assert re.fullmatch(r"golang:\d+\.\d+\.\d+-bookworm", image), age.base
+    assert not digest or re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    run = " ".join(age.all("RUN"))
+    assert "filippo.io/age/cmd/age@${AGE_VERSION}" in run
+    assert "filippo.io/age/cmd/age-keygen@${AGE_VERSION}" in run
+    assert "age" in built_tools(stages[-1])
+    assert "age" not in installed_packages(stages[-1]), "Debian's age lacks age1pq1"
+
+
 def test_image_installs_nothing_without_a_reason(runtime: Stage) -> None:
     packages = installed_packages(runtime)
-    used = set().union(*tools_the_code_runs(), ALWAYS_NEEDED)
+    used = set().union(*tools_the_code_runs(), ALWAYS_NEEDED) - built_tools(runtime)
     justified = {TOOL_PACKAGES[tool] for tool in used} | set(NON_TOOL_PACKAGES)
     assert packages <= justified, f"unexplained packages: {packages - justified}"
     assert "--no-install-recommends" in " ".join(runtime.all("RUN"))

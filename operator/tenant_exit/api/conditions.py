@@ -22,7 +22,12 @@ DELETED: Final = "Deleted"
 STALLED: Final = "Stalled"
 """True when the exit cannot go on without a change of spec or of the cluster."""
 
-ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED)
+POST_QUANTUM_ENCRYPTION: Final = "PostQuantumEncryption"
+"""True when every recipient is post-quantum (age1pq1...); False (a Warning) when
+the ciphertext relies on classical X25519 only."""
+
+ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED,
+                    POST_QUANTUM_ENCRYPTION)
 
 # --- reasons -------------------------------------------------------------
 PROGRESSING: Final = "Progressing"
@@ -46,6 +51,8 @@ BACKUP_PENDING: Final = "BackupPending"
 RECEIPT_PENDING: Final = "ReceiptPending"
 NOT_DELETED: Final = "NotDeleted"
 ALL_CLEAR: Final = "AllClear"
+POST_QUANTUM_RECIPIENTS: Final = "PostQuantumRecipients"
+CLASSICAL_RECIPIENTS_ONLY: Final = "ClassicalRecipientsOnly"
 CANCELLED: Final = "Cancelled"
 BACKUP_VERIFIED: Final = "BackupVerified"
 BACKUP_INVALID: Final = "BackupInvalid"

@@ -165,17 +165,50 @@ class S3Destination(ApiModel):
     events or logs."""
 
 
+_BECH32 = "[qpzry9x8gf2tvdw0s3jn54khce6mua7l]"
+POST_QUANTUM_PREFIX = "age1pq1"
+# 1952 as 2 x 976: the API server's (Go RE2) repeat counts stop at 1000.
+AGE_RECIPIENT_PATTERN = (
+    rf"^(age1{_BECH32}{{58}}|{POST_QUANTUM_PREFIX}{_BECH32}{{976}}{_BECH32}{{976}})$"
+)
+"""An age X25519 recipient (`age1` + 58) or an age 1.3 hybrid post-quantum one
+(ML-KEM-768 + X25519, `age1pq1` + 1952: 1959 characters). The one definition:
+the worker checks its environment with it too."""
 AgeRecipient = Annotated[
     str,
-    StringConstraints(pattern=r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$"),
+    StringConstraints(pattern=AGE_RECIPIENT_PATTERN, max_length=1959),
 ]
+
+
+def is_post_quantum(recipient: str) -> bool:
+    return recipient.startswith(POST_QUANTUM_PREFIX)
 
 
 class Encryption(ApiModel):
     """Encryption of every object of the backup; the operator never holds a private key."""
 
-    age_recipients: Annotated[list[AgeRecipient], Field(min_length=1, max_length=16)]
-    """The customer's age public keys (`age1...`); any one of them can decrypt."""
+    age_recipients: Annotated[
+        list[AgeRecipient],
+        Field(
+            min_length=1,
+            max_length=16,
+            json_schema_extra=validations(
+                cel(
+                    "self.all(r, r.startsWith('age1pq1')) || "
+                    "self.all(r, !r.startsWith('age1pq1'))",
+                    "ageRecipients mixes post-quantum (age1pq1...) and classical (age1...) "
+                    "keys: age refuses to encrypt to both, as the classical key would undo "
+                    "the quantum resistance; list only age1pq1 keys (recommended: "
+                    "age-keygen -pq) or only classical ones",
+                )
+            ),
+        ),
+    ]
+    """The customer's age public keys; any one of them can decrypt. Recommended:
+    post-quantum keys from `age-keygen -pq` (`age1pq1...`, about 1,960 characters),
+    since care records are kept for 20 years and ciphertext stored today must
+    withstand a future quantum computer. Classical `age1...` keys are accepted
+    (with a Warning Event). The two kinds cannot be mixed."""
 
 
 class Destination(ApiModel):

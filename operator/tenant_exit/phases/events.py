@@ -45,7 +45,9 @@ def transition_events(old: TenantExitStatus, new: TenantExitStatus) -> list[Even
 
 
 def _severity(type: str, status: ConditionStatus) -> str:
-    bad = (type == c.STALLED and status is ConditionStatus.TRUE) or (
-        type == c.READY and status is ConditionStatus.FALSE
+    bad = (
+        (type == c.STALLED and status is ConditionStatus.TRUE)
+        or (type == c.READY and status is ConditionStatus.FALSE)
+        or (type == c.POST_QUANTUM_ENCRYPTION and status is ConditionStatus.FALSE)
     )
     return WARNING if bad else NORMAL

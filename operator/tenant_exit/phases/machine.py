@@ -13,6 +13,7 @@ from tenant_exit.phases import (
     backup_running,
     cancel,
     deleting,
+    encryption,
     holding,
     read_only_licensed,
 )
@@ -33,7 +34,7 @@ PHASES: dict[Phase | None, Decide] = {
 
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     actions = PHASES[exit.status.phase](exit, seen)
-    return actions + _clear_stalled(exit, actions)
+    return actions + _clear_stalled(exit, actions) + encryption.decide(exit)
 
 
 def decide_cancel(exit: TenantExit, seen: Observed) -> list[Action]:

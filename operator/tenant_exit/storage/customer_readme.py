@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 README_NAME = "README.txt"
+CLASSICAL_NOTE = """
+   NOTE: this backup is encrypted to classical (X25519) age keys only. A
+   future quantum computer might decrypt it within the 20 years it must be
+   kept. For the long term, re-encrypt it to a post-quantum key
+   (age-keygen -pq, age 1.3 or newer): decrypt, then age -r age1pq1... ."""
 
 
 def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
@@ -37,6 +42,8 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
             + f" ({docs.exclusion_reason})"
         )
     excluded_text = "\n".join(excluded) or "  nothing"
+    classical_note = "" if all(
+        r.startswith("age1pq1") for r in manifest.encryption.recipients) else CLASSICAL_NOTE
     return f"""\
 BACKUP OF YOUR DATA — {manifest.exit_name}
 {"=" * (18 + len(manifest.exit_name))}
@@ -68,7 +75,7 @@ Left out on purpose
      age --decrypt -i your-identity.txt database-<schema>.sql.zst.age | zstd -d > <schema>.sql
      age --decrypt -i your-identity.txt documents-<claim>.tar.zst.age | zstd -d > <claim>.tar
    Only the holder of the private age identity matching the recipients in
-   manifest.json can decrypt; the platform never had that key.
+   manifest.json can decrypt; the platform never had that key.{classical_note}
 
 3. Check the decrypted files
    Compare `sha256sum <schema>.sql` and `sha256sum <claim>.tar` with the

@@ -16,9 +16,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenant_exit.api.spec import AGE_RECIPIENT_PATTERN, is_post_quantum
+
 DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
 DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
-_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
+_AGE_RECIPIENT = re.compile(AGE_RECIPIENT_PATTERN)
 
 
 class DocumentSource(BaseModel):
@@ -102,7 +104,12 @@ class WorkerSettings(BaseSettings):
         for recipient in value:
             if not _AGE_RECIPIENT.match(recipient):
                 # A public key is not secret, but keep the message short.
-                raise ValueError(f"not an age X25519 recipient (age1...): {recipient[:12]}...")
+                raise ValueError(
+                    f"not an age recipient (age1... or age1pq1...): {recipient[:12]}...")
+        if len({is_post_quantum(r) for r in value}) > 1:
+            # age refuses too; say it before anything is dumped.
+            raise ValueError("post-quantum (age1pq1...) and classical (age1...) recipients "
+                             "cannot be mixed")
         return value
 
     @field_validator("s3_prefix")
