@@ -1,6 +1,8 @@
 """The customer's side of an exit, end to end: a backup encrypted to the
 customer's post-quantum age key, signed artefacts checked with only the
-operator's public key, and a tampered byte in the bucket reported.
+operator's public key, a tampered byte in the bucket reported, and the
+platform engineer's `kubectl tenantexit` (the real kubectl binary finding the
+plugin on PATH).
 
 The operator runs as a process (cluster-admin identity; the chart's RBAC is
 the business of test_full_exit) against the real control plane, kubelet,
@@ -10,6 +12,7 @@ MariaDB and S3 server.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +24,7 @@ import pytest
 import zstandard
 
 from tests.integration.test_post_quantum import age_decrypt, pq_identity
+from tests.localcluster.binaries import binary
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
@@ -54,6 +58,14 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: Mari
 def tenant_exit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tenant_exit.cli", *args], capture_output=True,
                           text=True, check=False, env={**os.environ, **(env or {})})
+
+
+def kubectl_tenantexit(plane: ControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl tenantexit ...` with the package's entry point on PATH."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.run([binary("kubectl"), "tenantexit", *args], capture_output=True,
+                          text=True, check=False, timeout=120,
+                          env={**os.environ, "PATH": path, "KUBECONFIG": str(plane.kubeconfig)})
 
 
 def flip_one_byte(s3: S3Server, bucket: str, key: str, marker: bytes) -> bytes:
@@ -117,9 +129,31 @@ def test_a_pq_encrypted_exit_with_signed_manifest_and_certificate(
                            str(download.files["manifest.json"]))
     assert unsigned.returncode == 1 and "not a trusted key" in unsigned.stdout
 
-    tenant.patch_spec({"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
-                                   "manifestSha256": download.manifest_sha256}})
+    # The platform engineer: the story, then the receipt through the plugin.
+    story = kubectl_tenantexit(control_plane, "status", tenant.exit_name)
+    assert story.returncode == 0, story.stderr
+    assert "Phase:   AwaitingReceipt" in story.stdout and "\033[" not in story.stdout
+    assert backup["manifestSha256"] in story.stdout
+    assert "BackupVerified" in story.stdout and "Acts:    the customer" in story.stdout
+    as_json = json.loads(kubectl_tenantexit(control_plane, "status", tenant.exit_name,
+                                            "-o", "json").stdout)
+    assert as_json["phase"] == "AwaitingReceipt"
+    assert as_json["backup"]["database"]["tables"] > 0
+    assert "*.audit_*" in as_json["excluded"]["tables"]
+    digest = download.manifest_sha256
+    wrong = ("0" if digest[0] != "0" else "1") + digest[1:]
+    refused = kubectl_tenantexit(control_plane, "confirm-receipt", tenant.exit_name,
+                                 "--manifest-sha256", wrong, "--by", "it@zorggroep-noord.nl")
+    assert refused.returncode == 1 and "refused" in refused.stderr and digest in refused.stderr
+    assert "receipt" not in tenant.get()["spec"], "nothing was patched"
+    confirmed = kubectl_tenantexit(control_plane, "confirm-receipt", tenant.exit_name,
+                                   "--manifest-sha256", digest, "--by", "it@zorggroep-noord.nl")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "deletion not before 20" in confirmed.stdout
     done = tenant.wait_for_phase("Deleted", 240)
+    certified = kubectl_tenantexit(control_plane, "certificate", tenant.exit_name)
+    assert certified.returncode == 0, certified.stdout + certified.stderr
+    assert "signature: OK" in certified.stdout and tenant.namespace in certified.stdout
     deletion = done["status"]["deletion"]
     assert deletion["certificateSignature"] == deletion["certificateObject"] + ".sig"
 
@@ -141,6 +175,9 @@ def test_a_pq_encrypted_exit_with_signed_manifest_and_certificate(
     assert tampered.returncode == 1
     assert "SIGNED  manifest.json" in tampered.stdout
     assert "FAILED  deletion-certificate.json signature" in tampered.stdout
+    certified = kubectl_tenantexit(control_plane, "certificate", tenant.exit_name)
+    assert certified.returncode == 1
+    assert "signature: FAILED" in certified.stdout and "changed after" in certified.stdout
 
 
 def test_classical_recipients_only_is_a_warning_not_a_refusal(tenant: FullTenant) -> None:
