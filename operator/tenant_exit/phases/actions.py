@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 
 # --- side effects ----------------------------------------------------------
+# Each carries `reason`, the condition reason its failure is reported under
+# (reconcile/failures.py reads `action.reason`, so mypy rejects a member of
+# SideEffect without one; tests/unit/test_actions_total.py checks it as well).
 
 
 @dataclass(frozen=True)
 class ApplyGuards:
     """Namespace finalizer + labels + phase annotation; bound PVs set to Retain."""
+
+    reason: ClassVar[str] = c.GUARDS_FAILED
 
     phase: Phase
 
@@ -27,9 +34,13 @@ class ApplyGuards:
 class RemoveGuards:
     """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class EnforceReadOnly:
+    reason: ClassVar[str] = c.READ_ONLY_FAILED
+
     mode: DatabaseReadOnlyMode
 
 
@@ -37,14 +48,20 @@ class EnforceReadOnly:
 class RevertReadOnly:
     """Restore the remembered grants / read_only flag; a no-op if none remembered."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class SetAppFlag:
+    reason: ClassVar[str] = c.READ_ONLY_FAILED
+
     flag: AppFlag
 
 
 @dataclass(frozen=True)
 class ResetAppFlag:
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
     flag: AppFlag
 
 
@@ -52,14 +69,20 @@ class ResetAppFlag:
 class CopyS3Credentials:
     """Copy the destination's credentials into the tenant namespace for the Job."""
 
+    reason: ClassVar[str] = c.BACKUP_START_FAILED
+
 
 @dataclass(frozen=True)
 class RemoveS3Credentials:
     """Delete the copy made by CopyS3Credentials."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class CreateBackupJob:
+    reason: ClassVar[str] = c.BACKUP_START_FAILED
+
     attempt: int
 
 
@@ -67,6 +90,8 @@ class CreateBackupJob:
 class DeliverBackup:
     """Customer README.txt next to the backup and presigned links in a Secret in the
     operator's namespace (links are credentials: never in status)."""
+
+    reason: ClassVar[str] = c.DELIVERY_FAILED
 
     manifest_key: str
     manifest_sha256: str
@@ -76,32 +101,42 @@ class DeliverBackup:
 class AllowNamespaceDeletion:
     """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
 
+    reason: ClassVar[str] = c.DELETION_FAILED
+
 
 @dataclass(frozen=True)
 class ReleaseVolumes:
     """Reclaim policy Delete on the recorded volumes: their data goes with the claims."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
     volumes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DropDatabases:
+    reason: ClassVar[str] = c.DELETION_FAILED
+
     schemas: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DeleteNamespace:
-    pass
+    reason: ClassVar[str] = c.DELETION_FAILED
 
 
 @dataclass(frozen=True)
 class ReleaseNamespace:
     """Remove the guard finalizer from the emptied namespace."""
 
+    reason: ClassVar[str] = c.DELETION_FAILED
+
 
 @dataclass(frozen=True)
 class WriteCertificate:
     """Store deletion-certificate.json next to the backup (from the recorded status)."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
     completed_at: datetime
 
@@ -110,6 +145,8 @@ class WriteCertificate:
 class ForgetExitRecords:
     """Delete the revert record and the download-links Secret: nothing is left to
     revert and the customer has confirmed the download."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
 
 SideEffect = (

@@ -35,29 +35,8 @@ class ExitError(Exception):
         return self.message
 
 
-_REASONS: dict[type, str] = {
-    a.ApplyGuards: c.GUARDS_FAILED,
-    a.RemoveGuards: c.CANCEL_FAILED,
-    a.EnforceReadOnly: c.READ_ONLY_FAILED,
-    a.SetAppFlag: c.READ_ONLY_FAILED,
-    a.RevertReadOnly: c.CANCEL_FAILED,
-    a.ResetAppFlag: c.CANCEL_FAILED,
-    a.CopyS3Credentials: c.BACKUP_START_FAILED,
-    a.RemoveS3Credentials: c.CANCEL_FAILED,
-    a.CreateBackupJob: c.BACKUP_START_FAILED,
-    a.DeliverBackup: c.DELIVERY_FAILED,
-    a.AllowNamespaceDeletion: c.DELETION_FAILED,
-    a.ReleaseVolumes: c.DELETION_FAILED,
-    a.DropDatabases: c.DELETION_FAILED,
-    a.DeleteNamespace: c.DELETION_FAILED,
-    a.ReleaseNamespace: c.DELETION_FAILED,
-    a.WriteCertificate: c.DELETION_FAILED,
-    a.ForgetExitRecords: c.DELETION_FAILED,
-}
-
-
 def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitError:
-    reason = _REASONS[type(action)]
+    reason = action.reason
     what = f"TenantExit {exit_name}: {type(action).__name__} failed"
     if isinstance(error, SecretProblem | GrantProblem):
         return ExitError(reason, f"{what}: {error}", permanent=True)
