@@ -180,6 +180,27 @@ def test_next_attempt_aborts_stale_uploads(mariadb: MariaDBServer, s3_server: S3
                               UploadId=other["UploadId"])
 
 
+def test_an_attempt_leaves_uploads_of_other_runs_alone(mariadb: MariaDBServer,
+                                                        s3_server: S3Server, fresh_bucket: str,
+                                                        tmp_path: Path) -> None:
+    """Only ended attempts are cleaned up: a later attempt's upload and one of another
+    run below the same exit prefix (which may overlap this one) survive."""
+    s3 = s3_server.client()
+    later = "exits/overlap/attempt-3/database-x.sql.zst.age"
+    beside = "exits/overlap/run-2027-01-01/table.parquet"
+    uploads = {key: s3.create_multipart_upload(Bucket=fresh_bucket, Key=key)["UploadId"]
+               for key in (later, beside)}
+    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="overlap",
+                     attempt=2, recipients=[RECIPIENT], termination_log=tmp_path / "term",
+                     TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
+    result = run_worker(env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert multipart_uploads(s3, fresh_bucket) == sorted(uploads)
+    assert not any(e["event"] == "aborted-stale-uploads" for e in log_events(result.stderr))
+    for key, upload_id in uploads.items():
+        s3.abort_multipart_upload(Bucket=fresh_bucket, Key=key, UploadId=upload_id)
+
+
 def _without_dac_override() -> list[str]:
     """As root, file modes do not stop reads (CAP_DAC_OVERRIDE); the Job runs as a
     non-root user. Drop those capabilities so a chmod 000 file is unreadable here too."""

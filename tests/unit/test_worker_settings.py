@@ -38,6 +38,9 @@ def test_defaults_and_layout(env: pytest.MonkeyPatch) -> None:
     assert s.termination_log == Path("/dev/termination-log")
     assert s.object_prefix == "tenants/zorg-noord/attempt-2/"
     assert s.exit_prefix == "tenants/zorg-noord/"
+    # Stale uploads are aborted only where ended runs wrote, never below the exit.
+    assert s.ended_attempt_prefixes == ["tenants/zorg-noord/attempt-1/",
+                                        "tenants/zorg-noord/attempt-2/"]
 
 
 def test_json_lists_and_documents(env: pytest.MonkeyPatch) -> None:

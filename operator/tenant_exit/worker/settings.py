@@ -114,9 +114,19 @@ class WorkerSettings(BaseSettings):
     @property
     def object_prefix(self) -> str:
         """`<prefix><exit>/attempt-<n>/`: every object of this attempt lives below it."""
-        return f"{self.s3_prefix}{self.exit_name}/attempt-{self.attempt}/"
+        return self.attempt_prefix(self.attempt)
+
+    def attempt_prefix(self, attempt: int) -> str:
+        return f"{self.exit_prefix}attempt-{attempt}/"
 
     @property
     def exit_prefix(self) -> str:
         """`<prefix><exit>/`: every attempt of this exit."""
         return f"{self.s3_prefix}{self.exit_name}/"
+
+    @property
+    def ended_attempt_prefixes(self) -> list[str]:
+        """This attempt's prefix and its predecessors': the operator starts attempt
+        n+1 only after attempt n's Job finished, so nothing else writes there now.
+        Never the exit's whole prefix, which a later or parallel run may share."""
+        return [self.attempt_prefix(n) for n in range(1, self.attempt + 1)]
