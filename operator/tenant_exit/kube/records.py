@@ -14,9 +14,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client import models as k
 
-from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.owner import Owner
 from tenant_exit.kube.errors import tolerate
-from tenant_exit.kube.jobs import exit_labels, owner_reference
+from tenant_exit.kube.ownership import owned_labels, owner_reference
 
 
 def record_name(exit_name: str) -> str:
@@ -32,22 +32,22 @@ def read_record(core: client.CoreV1Api, namespace: str, exit_name: str, key: str
 
 
 def write_record_once(
-    core: client.CoreV1Api, namespace: str, exit: TenantExit, key: str, value: Any
+    core: client.CoreV1Api, namespace: str, owner: Owner, key: str, value: Any
 ) -> Any:
     """Store `value` under `key` unless a value is already there; return the stored one.
 
     The first value wins: a pass re-run after a crash must not overwrite the
     original grants with the already-revoked ones."""
-    existing = read_record(core, namespace, exit.name, key)
+    existing = read_record(core, namespace, owner.name, key)
     if existing is not None:
         return existing
     encoded = base64.b64encode(json.dumps(value).encode()).decode()
     secret = k.V1Secret(
         metadata=k.V1ObjectMeta(
-            name=record_name(exit.name),
+            name=record_name(owner.name),
             namespace=namespace,
-            labels=exit_labels(exit, "revert-record"),
-            owner_references=[owner_reference(exit)],
+            labels=owned_labels(owner, "revert-record"),
+            owner_references=[owner_reference(owner)],
         ),
         type="Opaque",
         data={key: encoded},
@@ -57,7 +57,7 @@ def write_record_once(
     except client.ApiException as error:
         if error.status != 409:
             raise
-        core.patch_namespaced_secret(record_name(exit.name), namespace, {"data": {key: encoded}})
+        core.patch_namespaced_secret(record_name(owner.name), namespace, {"data": {key: encoded}})
     return value
 
 
@@ -69,5 +69,3 @@ def forget_record(core: client.CoreV1Api, namespace: str, exit_name: str, key: s
 def delete_record(core: client.CoreV1Api, namespace: str, exit_name: str) -> None:
     with tolerate(404):
         core.delete_namespaced_secret(record_name(exit_name), namespace)
-
-

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import DatabaseReadOnlyMode
+from tenant_exit.api.spec import DatabaseReadOnlyMode, Destination
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
@@ -58,11 +58,15 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
-            secrets.copy_s3_credentials(ctx.core, exit)
+            secrets.copy_s3_credentials(ctx.core, _destination(exit).s3.credentials_secret,
+                                        exit.owner, namespace)
         case a.RemoveS3Credentials():
-            secrets.remove_s3_credentials(ctx.core, exit)
+            secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):
-            jobs.ensure_job(ctx.batch, jobs.build_backup_job(exit, attempt, ctx.settings))
+            terms = jobs.BackupTerms(namespace, exit.spec.database, exit.spec.documents,
+                                     _destination(exit))
+            jobs.ensure_job(ctx.batch,
+                            jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
         case a.AllowNamespaceDeletion():
@@ -91,10 +95,17 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
     return []
 
 
+def _destination(exit: TenantExit) -> Destination:
+    # Admission decides that a backup needs a destination; no action runs before.
+    assert exit.spec.destination is not None, "backup actions run only with a destination"
+    return exit.spec.destination
+
+
 @contextmanager
 def _database(exit: TenantExit, ctx: Context) -> Iterator[Any]:
-    creds = secrets.database_credentials(ctx.core, exit)
     db = exit.spec.database
+    creds = secrets.database_credentials(ctx.core, exit.spec.tenant_namespace,
+                                         db.credentials_secret)
     conn = connect(db.host, db.port, creds.username, creds.password)
     try:
         yield conn
@@ -110,7 +121,7 @@ def _enforce_read_only(
         if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
             # Remember the flag before the first change; later passes keep that value.
             records.write_record_once(
-                ctx.core, home, exit, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
+                ctx.core, home, exit.owner, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
             )
             readonly.set_read_only(conn, True)
             return []
@@ -119,7 +130,8 @@ def _enforce_read_only(
         listed = [grants.Account.parse(x) for x in read_only.accounts] if read_only else []
         fresh = grants.plan_revocation(conn, schemas, listed or None)
         # Written before the first REVOKE: a crash in between must not lose the originals.
-        stored = records.write_record_once(ctx.core, home, exit, GRANTS_RECORD, fresh.to_json())
+        stored = records.write_record_once(ctx.core, home, exit.owner, GRANTS_RECORD,
+                                           fresh.to_json())
         original = grants.RevocationPlan.from_json(stored)
         # The fresh plan also catches drift (a write grant restored by hand).
         lost = grants.revoke(conn, original) + grants.revoke(conn, fresh)
