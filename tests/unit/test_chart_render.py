@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tenant_exit.api import names
+from tenant_exit.api import crd, names
 from tests.support.helm import CHART, REPO, one, render, template_error
 
 
@@ -186,13 +186,15 @@ def test_image_defaults_to_app_version_and_digest_wins() -> None:
 
 def test_chart_crds_are_the_generated_ones() -> None:
     """Helm installs crds/ of the chart; they must be the CRDs `make crd` generates."""
-    generated = (REPO / "crds" / "tenantexit.io_tenantexits.yaml").read_text()
-    assert (CHART / "crds" / "tenantexit.io_tenantexits.yaml").read_text() == generated, (
-        "the chart's CRD is stale: `make crd` copies crds/*.yaml into the chart"
-    )
+    for source in crd.RESOURCES:
+        generated = (REPO / "crds" / source.file_name).read_text()
+        assert (CHART / "crds" / source.file_name).read_text() == generated, (
+            f"the chart's {source.file_name} is stale: `make crd` copies it into the chart"
+        )
     docs = render(include_crds=True)
     crd_names = {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"}
-    assert crd_names == {names.CRD_NAME, "clusterkopfpeerings.kopf.dev"}
+    assert names.CRD_NAME in crd_names
+    assert crd_names == {s.name for s in crd.RESOURCES} | {"clusterkopfpeerings.kopf.dev"}
 
 
 @pytest.mark.parametrize(
