@@ -24,9 +24,10 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.conditions import STALLED, find
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus
 from tenant_exit.kopf_persistence import Served, persistence
 from tenant_exit.reconcile.context import Context
-from tenant_exit.reconcile.failures import ExitError
+from tenant_exit.reconcile.failures import ADAPTER_FAILURE_REASONS, ExitError
 from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
 from tenant_exit.settings import OperatorSettings
 
@@ -136,7 +137,7 @@ def _stalled_on_failure(exit: TenantExit) -> bool:
     stalled = find(exit.status.conditions, STALLED)
     return (
         stalled is not None
-        and stalled.status.value == "True"
+        and stalled.status is ConditionStatus.TRUE
         and stalled.observed_generation == exit.metadata.generation
-        and stalled.reason.endswith("Failed")
+        and stalled.reason in ADAPTER_FAILURE_REASONS
     )

@@ -33,9 +33,12 @@ from tests.support.backups import (
 RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
 
 
-def _failure(termination: Path) -> str:
+def _failure(termination: Path, code: str | None = None) -> str:
+    """The sentence of the worker's failure message (which has a code and nothing else)."""
     message = json.loads(termination.read_text())
-    assert set(message) == {"error"}
+    assert set(message) == {"code", "error"}
+    if code is not None:
+        assert message["code"] == code, message
     return str(message["error"])
 
 
@@ -69,7 +72,7 @@ def test_wrong_database_password(mariadb: MariaDBServer, s3_server: S3Server,
                      password="not-the-password-42")
     result = run_worker(env, timeout=120)
     assert result.returncode == 1
-    error = _failure(termination)
+    error = _failure(termination, code="DatabaseAccessDenied")
     assert "cannot connect to the database" in error and "Access denied" in error
     assert "not-the-password-42" not in result.stderr + error
     assert object_keys(s3_server.client(), fresh_bucket) == []

@@ -122,7 +122,9 @@ def test_missing_privilege_is_named(mariadb: MariaDBServer, s3_server: S3Server,
     result = run_worker(_env(mariadb, s3_server, fresh_bucket, tenant, account,
                              pyrage.x25519.Identity.generate(), termination), timeout=120)
     assert result.returncode == 1, result.stderr[-2000:]
-    error = json.loads(termination.read_text())["error"]
+    message = json.loads(termination.read_text())
+    assert message["code"] == "DumpPrivilegesMissing", message
+    error = message["error"]
     assert f"the dump account '{account.user}'@'%' lacks privileges" in error, error
     assert named.format(schema=tenant) in error, error
     assert account.password not in error + result.stderr + result.stdout

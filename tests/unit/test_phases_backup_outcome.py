@@ -13,8 +13,9 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.phases import actions as a
-from tenant_exit.phases.backup_outcome import decide_outcome
+from tenant_exit.phases.backup_outcome import decide_outcome, needs_a_fix
 from tenant_exit.phases.machine import decide
 from tenant_exit.phases.observed import (
     BackupCheck,
@@ -296,16 +297,19 @@ def test_a_spec_change_inside_the_backoff_window_still_gets_its_extra_attempt() 
 
 
 @pytest.mark.parametrize(
-    "error",
+    ("code", "error"),
     [
-        "cannot connect to the database at db:3306 as 'dump': Access denied for user",
-        "the dump account 'dump'@'%' lacks privileges mysqldump needs: TRIGGER on `ons`.*",
+        (WorkerErrorCode.DATABASE_ACCESS_DENIED,
+         "cannot connect to the database at db:3306 as 'dump': Access denied for user"),
+        (WorkerErrorCode.DUMP_PRIVILEGES_MISSING,
+         "the dump account 'dump'@'%' lacks privileges mysqldump needs: TRIGGER on `ons`.*"),
     ],
 )
-def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(error: str) -> None:
+def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(
+        code: WorkerErrorCode, error: str) -> None:
     exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
     job = JobState(name=f"{exit.name}-backup-1", failed=True,
-                   termination_message=json.dumps({"error": error}))
+                   termination_message=json.dumps({"code": code.value, "error": error}))
     seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
 
     actions = decide_outcome(exit, seen, job, attempt=1)
@@ -314,3 +318,27 @@ def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(error: str
     stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
     assert stalled and stalled[0].reason == c.BACKUP_ATTEMPTS_EXHAUSTED
     assert error.split(":")[0] in stalled[0].message
+
+
+@pytest.mark.parametrize(
+    ("termination", "stalls"),
+    [
+        # The code decides, whatever the sentence says.
+        ({"code": "DumpPrivilegesMissing", "error": "reworded for humans"}, True),
+        ({"code": "DatabaseAccessDenied", "error": "Zugriff verweigert"}, True),
+        ({"error": "Access denied for user 'dump'; lacks privileges"}, False),
+        ({"code": "DatabaseUnavailable", "error": "Access denied for user 'dump'"}, False),
+        ({"code": "SomethingNewer", "error": "lacks privileges"}, False),
+    ],
+    ids=["code-privileges", "code-access", "text-only", "other-code", "unknown-code"],
+)
+def test_the_decision_to_stall_reads_the_workers_code_never_its_text(
+        termination: dict[str, str], stalls: bool) -> None:
+    exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
+    job = JobState(name=f"{exit.name}-backup-1", failed=True,
+                   termination_message=json.dumps(termination))
+    assert needs_a_fix(job) is stalls
+    seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+    actions = decide_outcome(exit, seen, job, attempt=1)
+    stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
+    assert bool(stalled) is stalls

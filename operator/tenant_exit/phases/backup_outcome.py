@@ -15,6 +15,7 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.phases.actions import (
     Action,
     CopyS3Credentials,
@@ -31,25 +32,33 @@ from tenant_exit.phases.observed import BackupCheck, JobState, Observed
 NEXT = Phase.AWAITING_RECEIPT
 
 
-def worker_error(job: JobState) -> str | None:
-    """The worker's own failure sentence from its termination message, if any."""
+def _worker_failure(job: JobState) -> dict[str, object]:
     try:
         data = json.loads(job.termination_message or "{}")
     except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def worker_error(job: JobState) -> str | None:
+    """The worker's own failure sentence (for humans) from its termination message."""
+    error = _worker_failure(job).get("error")
     return str(error) if error else None
 
 
-# Worker failures no new attempt can fix: the account is refused or lacks a
-# privilege. The exit stalls at once and waits for a change instead of burning
-# its attempts (MySQL error 1045 reads "Access denied for user ...").
-NEEDS_A_FIX = ("Access denied", "lacks privileges")
+def worker_error_code(job: JobState) -> WorkerErrorCode | None:
+    """The worker's stable failure code; None when it reported none we know."""
+    code = _worker_failure(job).get("code")
+    try:
+        return WorkerErrorCode(code) if isinstance(code, str) else None
+    except ValueError:
+        return None
 
 
 def needs_a_fix(job: JobState) -> bool:
-    error = worker_error(job) or ""
-    return job.failed and any(marker in error for marker in NEEDS_A_FIX)
+    """A failure no new attempt can fix (the account is refused or lacks a privilege):
+    the exit stalls at once and waits for a change instead of burning its attempts."""
+    return job.failed and worker_error_code(job) in NEEDS_A_FIX
 
 
 def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:

@@ -36,7 +36,7 @@ def execute(exit: TenantExit, actions: list[a.SideEffect], ctx: Context) -> list
             facts += _run(exit, action, ctx)
         except Exception as error:
             failure = classify(action, exit.name, error)
-            if failure.message.endswith(type(error).__name__):
+            if failure.unexpected:
                 log.exception("unexpected failure of %s", type(action).__name__)
             raise failure from None
     return facts
