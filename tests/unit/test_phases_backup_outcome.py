@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.api.worker_errors import WorkerErrorCode
@@ -21,11 +20,11 @@ from tenant_exit.phases.observed import (
     BackupCheck,
     BackupPolicy,
     JobState,
-    NamespaceState,
     Observed,
 )
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, make_exit
+from tests.support.observed import no_namespace, steady
 
 NOW = datetime(2027, 3, 2, 12, 0, tzinfo=UTC)
 EXIT = "zorggroep-noord"
@@ -72,14 +71,8 @@ def running(attempt: int = 1, generation: int = 1, **status: Any) -> TenantExit:
 
 def observed(job: JobState | None = None, check: BackupCheck | None = None,
              now: datetime = NOW) -> Observed:
-    return Observed(
-        now=now, operator_namespace="tenant-exit-system",
-        namespace=NamespaceState(name=NS, guarded_by=EXIT, has_finalizer=True,
-                                 deletion_label=names.DELETION_BLOCKED,
-                                 phase_annotation=BACKUP.value),
-        app_flag_value="true", credential_namespaces=("tenant-exit-system",),
-        backup_job=job, backup_check=check, backup_policy=POLICY,
-    )
+    return steady(now, NS, EXIT, BACKUP, backup_job=job, backup_check=check,
+                  backup_policy=POLICY)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:
@@ -310,7 +303,7 @@ def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(
     exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
     job = JobState(name=f"{exit.name}-backup-1", failed=True,
                    termination_message=json.dumps({"code": code.value, "error": error}))
-    seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+    seen = no_namespace(NOW)
 
     actions = decide_outcome(exit, seen, job, attempt=1)
 
@@ -338,7 +331,7 @@ def test_the_decision_to_stall_reads_the_workers_code_never_its_text(
     job = JobState(name=f"{exit.name}-backup-1", failed=True,
                    termination_message=json.dumps(termination))
     assert needs_a_fix(job) is stalls
-    seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+    seen = no_namespace(NOW)
     actions = decide_outcome(exit, seen, job, attempt=1)
     stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
     assert bool(stalled) is stalls

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.machine import PHASES
 from tenant_exit.phases.machine import decide as machine_decide
-from tenant_exit.phases.observed import NamespaceState, Observed
+from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, example_spec, make_exit
+from tests.support.observed import steady
 
 NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
 EXIT = "zorggroep-noord"
@@ -60,13 +60,7 @@ def waiting(*, receipt: str | None = None, accepted: bool = False, grace: str = 
 
 
 def observed(now: datetime = NOW) -> Observed:
-    return Observed(
-        now=now, operator_namespace="tenant-exit-system",
-        namespace=NamespaceState(name=NS, guarded_by=EXIT, has_finalizer=True,
-                                 deletion_label=names.DELETION_BLOCKED,
-                                 phase_annotation=WAITING.value),
-        app_flag_value="true", credential_namespaces=("tenant-exit-system",),
-    )
+    return steady(now, NS, EXIT, WAITING)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tenant_exit.worker.settings import DEFAULT_EXCLUDE_TABLES, WorkerSettings
+from tenant_exit.api.spec import Database, DocumentVolume
+from tenant_exit.worker.settings import DEFAULT_EXCLUDE_TABLES, DocumentSource, WorkerSettings
 
 RECIPIENT = "age1" + "q" * 58
 
@@ -72,3 +73,11 @@ def test_attempt_must_be_positive(env: pytest.MonkeyPatch) -> None:
     env.setenv("TENANT_EXIT_ATTEMPT", "0")
     with pytest.raises(ValidationError):
         WorkerSettings()  # type: ignore[call-arg]
+
+
+def test_a_job_without_exclusions_excludes_what_the_spec_defaults_to(
+        env: pytest.MonkeyPatch) -> None:
+    s = WorkerSettings()  # type: ignore[call-arg]
+    assert s.db_exclude_tables == Database(host="db", credentials_secret="x").exclude_tables
+    docs = DocumentSource(name="docs", path=Path("/data"))
+    assert docs.exclude == DocumentVolume(claim_name="docs").exclude

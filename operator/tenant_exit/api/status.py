@@ -21,9 +21,6 @@ class Phase(StrEnum):
     DELETED = "Deleted"
 
 
-PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
-
-
 class ConditionStatus(StrEnum):
     TRUE = "True"
     FALSE = "False"

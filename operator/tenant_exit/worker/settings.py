@@ -16,9 +16,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
-DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
-_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
+from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
+from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
+from tenant_exit.api.types import AGE_RECIPIENT
+
+# The spec's defaults: a Job without these variables excludes what the CRD documents.
+DEFAULT_EXCLUDE_TABLES = list(API_EXCLUDE_TABLES)
+DEFAULT_DOCUMENT_EXCLUDES = list(API_DOCUMENT_EXCLUDES)
+_AGE_RECIPIENT = re.compile(AGE_RECIPIENT)
 
 
 class DocumentSource(BaseModel):
