@@ -5,7 +5,7 @@
 -- (docs/gitops.md shows the whole snippet). Argo CD runs it with gopher-lua
 -- (Lua 5.1), which is why it uses nothing newer than 5.1.
 --
--- Mapping (ARCHITECTURE.md §2):
+-- Mapping (docs/architecture.md, "The phases"):
 --   no status yet / generation not yet observed   -> Progressing
 --   condition Stalled=True (a step needs a human)  -> Degraded
 --   ReadOnlyLicensed, BackupRunning, Deleting     -> Progressing

@@ -32,7 +32,8 @@ TOOL_PACKAGES = {
 }
 # Packages the image needs for reasons other than a subprocess of ours.
 NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
-# ARCHITECTURE.md §4: the backup is a mysqldump stream, whatever the worker looks like today.
+# The backup is a mysqldump stream, whatever the worker looks like today
+# (docs/architecture.md, "The worker").
 ALWAYS_NEEDED = {"mysqldump"}
 
 

@@ -1,4 +1,5 @@
-"""`TenantExit.spec`: the tenant and the terms of its exit (ARCHITECTURE §1).
+"""`TenantExit.spec`: the tenant and the terms of its exit (docs/architecture.md,
+"The resource").
 
 Docstrings below are user documentation: the CRD generator copies them into the
 schema, so `kubectl explain tenantexit.spec.readOnly` prints them.

@@ -1,8 +1,8 @@
 """The backup Job: a pure builder and an idempotent create-or-get.
 
 The Job runs in the tenant namespace because a pod can mount only its own
-namespace's claims (docs/architecture.md, "The worker"). Its environment is the worker's contract:
-the worker's settings read exactly these TENANT_EXIT_* variables.
+namespace's claims (docs/architecture.md, "The worker"). Its environment is the
+worker's contract: the worker's settings read exactly these TENANT_EXIT_* variables.
 """
 
 from __future__ import annotations

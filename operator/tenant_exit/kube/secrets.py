@@ -73,7 +73,7 @@ def copy_s3_credentials(core: client.CoreV1Api, source: SecretReference, owner: 
                         namespace: str) -> None:
     """Copy the two destination keys into `namespace` for the backup Job.
 
-    The source lives outside the tenant namespace (docs/architecture.md, "Guards");
+    The source lives outside the tenant namespace (docs/architecture.md, "The guards");
     only the two keys the Job uses are copied, owned by `owner` so a cancel (or
     the owner's deletion) removes them."""
     access_key, secret_key = _read_keys(
