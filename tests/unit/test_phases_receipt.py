@@ -1,6 +1,6 @@
 """AwaitingReceipt, table-driven: only a receipt quoting the manifest digest starts
-the grace period; withdrawing or breaking it inside the grace period cancels; after
-notBefore the exit enters Deleting."""
+the grace period; removing it inside the grace period cancels, a wrong digest only
+holds the deletion; after notBefore the exit enters Deleting."""
 
 from __future__ import annotations
 
@@ -119,25 +119,49 @@ def test_links_are_delivered_when_missing_or_near_expiry(
 
 
 @pytest.mark.parametrize("accepted", [False, True], ids=["never-accepted", "was-accepted"])
-def test_a_wrong_digest_is_rejected_and_changes_nothing(accepted: bool) -> None:
-    actions = decide(waiting(receipt=WRONG, accepted=accepted), observed())
-    assert kinds(actions) == ([a.ClearReceipt] if accepted else [])
-    assert not any(isinstance(x, (a.RecordReceipt, a.SetPhase)) for x in actions)
+def test_a_wrong_digest_is_refused_without_stalling_or_withdrawing(accepted: bool) -> None:
+    """A typo in the receipt is not an emergency: ReceiptConfirmed=False with its own
+    reason, Ready=False, but no Stalled (nobody is paged) and, for a receipt accepted
+    earlier, no ClearReceipt (its notBefore stays)."""
+    actions = machine_decide(waiting(receipt=WRONG, accepted=accepted), observed())
+    assert kinds(actions) == []
+    assert not any(isinstance(x, (a.RecordReceipt, a.ClearReceipt, a.SetPhase)) for x in actions)
     confirmed = condition(actions, c.RECEIPT_CONFIRMED)
     assert confirmed is not None and confirmed.status is ConditionStatus.FALSE
     assert confirmed.reason == c.RECEIPT_DIGEST_MISMATCH
     assert WRONG in confirmed.message and DIGEST in confirmed.message
+    assert ("accepted earlier stays on record" in confirmed.message) is accepted
     stalled = condition(actions, c.STALLED)
-    assert stalled is not None and stalled.status is ConditionStatus.TRUE
-    assert stalled.reason == c.RECEIPT_DIGEST_MISMATCH
+    assert stalled is not None and stalled.status is ConditionStatus.FALSE
     ready = condition(actions, c.READY)
     assert ready is not None and ready.status is ConditionStatus.FALSE
+    assert ready.reason == c.RECEIPT_DIGEST_MISMATCH
 
 
-def test_a_wrong_digest_after_the_grace_period_still_deletes_nothing() -> None:
-    actions = decide(waiting(receipt=WRONG, accepted=True), observed(NOT_BEFORE + timedelta(1)))
-    assert not any(isinstance(x, a.SetPhase) for x in actions)
-    assert a.ClearReceipt() in actions
+def test_a_wrong_digest_after_the_grace_period_holds_the_deletion() -> None:
+    exit = waiting(receipt=WRONG, accepted=True)
+    actions = decide(exit, observed(NOT_BEFORE + timedelta(1)))
+    assert not any(isinstance(x, (a.SetPhase, a.ClearReceipt)) for x in actions)
+    status = fold(exit.status, a.status_actions(actions), generation=1, now=NOW)
+    assert status.deletion is not None and status.deletion.not_before == NOT_BEFORE
+    assert status.receipt is not None and status.receipt.confirmed_at == CONFIRMED_AT
+
+
+def test_correcting_the_digest_resumes_the_same_grace_period() -> None:
+    """Accepted, then a typo, then the right digest again: the original notBefore
+    counts (no fresh 72 h), and ReceiptConfirmed flips back to True."""
+    typo = waiting(receipt=WRONG, accepted=True)
+    status = fold(typo.status, a.status_actions(machine_decide(typo, observed())),
+                  generation=1, now=NOW)
+    assert not c.is_true(status.conditions, c.RECEIPT_CONFIRMED)
+    fixed = make_exit(spec=waiting(receipt=DIGEST).model_dump(mode="json", by_alias=True)["spec"],
+                      status=status.model_dump(mode="json", by_alias=True))
+    later = NOT_BEFORE + timedelta(minutes=1)
+    actions = machine_decide(fixed, observed(later))
+    assert not any(isinstance(x, a.RecordReceipt) for x in actions)
+    assert [x.phase for x in actions if isinstance(x, a.SetPhase)] == [Phase.DELETING]
+    confirmed = condition(actions, c.RECEIPT_CONFIRMED)
+    assert confirmed is not None and confirmed.status is ConditionStatus.TRUE
 
 
 # --- a matching receipt -------------------------------------------------------------
@@ -227,18 +251,18 @@ def test_confirm_withdraw_confirm_restarts_the_grace_period() -> None:
     assert not any(isinstance(x, a.SetPhase) for x in actions)
 
 
-def test_a_mismatch_stall_clears_once_the_right_digest_is_quoted() -> None:
+def test_a_mismatch_never_sets_stalled_so_the_alert_stays_quiet() -> None:
     exit = waiting(receipt=WRONG)
     status = fold(exit.status, a.status_actions(machine_decide(exit, observed())),
                   generation=1, now=NOW)
-    assert c.is_true(status.conditions, c.STALLED)
+    assert not c.is_true(status.conditions, c.STALLED)
     fixed = waiting(receipt=DIGEST)
     fixed = make_exit(spec=fixed.model_dump(mode="json", by_alias=True)["spec"],
                       status=status.model_dump(mode="json", by_alias=True))
     actions = machine_decide(fixed, observed())
     assert any(isinstance(x, a.RecordReceipt) for x in actions)
-    stalled = condition(actions, c.STALLED)
-    assert stalled is not None and stalled.status is ConditionStatus.FALSE
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.status is ConditionStatus.TRUE
 
 
 # --- the module itself -----------------------------------------------------------
