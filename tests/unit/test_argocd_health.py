@@ -10,7 +10,10 @@ import pytest
 import yaml
 from lupa import lua51
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api import names
+from tenant_exit.api.status import TenantExitStatus
+from tenant_exit.phases.actions import SetCondition
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "argocd" / "health-tenantexit.lua"
@@ -38,6 +41,8 @@ def exit_object(
         obj["status"] = {"phase": phase, "conditions": conditions or []}
         if observed is not None:
             obj["status"]["observedGeneration"] = observed
+    elif conditions is not None:
+        obj["status"] = {"conditions": conditions, "observedGeneration": observed}
     return obj
 
 
@@ -71,6 +76,48 @@ def test_a_new_exit_without_status_is_progressing() -> None:
     status, message = health(exit_object(None))
     assert status == "Progressing"
     assert "operator" in message
+
+
+REFUSALS = [
+    pytest.param(c.PROTECTED_NAMESPACE, "Refused: namespace kube-system is protected; "
+                 "delete this TenantExit", id="protected"),
+    pytest.param(c.NAMESPACE_CLAIMED, "Namespace tenant-a is already being exited by "
+                 "TenantExit a; delete this TenantExit", id="claimed"),
+    pytest.param(c.NAMESPACE_NOT_FOUND, "Namespace tenant-a is already terminating; its data "
+                 "cannot be exited safely", id="terminating"),
+]
+
+
+@pytest.mark.parametrize(("reason", "why"), REFUSALS)
+def test_a_refused_exit_without_a_phase_is_degraded(reason: str, why: str) -> None:
+    """Refused exits never get a phase: Progressing would show them as on their way
+    forever. The conditions are the ones phases.admission writes."""
+    refusal = admission_conditions(reason, why)
+    status, message = health(exit_object(None, refusal))
+    assert status == "Degraded"
+    assert why in message
+
+
+def test_an_exit_waiting_for_its_namespace_is_progressing_and_says_why() -> None:
+    why = "Namespace tenant-a does not exist; waiting for it"
+    waiting = [cond("Ready", "False", why)]
+    assert health(exit_object(None, waiting)) == (
+        "Progressing", f"Waiting for the operator to pick up this TenantExit: {why}")
+
+
+def admission_conditions(reason: str, why: str) -> list[dict[str, Any]]:
+    """What the admission decision actually sets for a refusal, as status JSON."""
+    from datetime import UTC, datetime
+
+    from tenant_exit.phases.admission import _stalled
+    from tenant_exit.phases.status_update import fold
+
+    status = fold(TenantExitStatus(), [a for a in _stalled(reason, why)
+                                       if isinstance(a, SetCondition)],
+                  generation=1, now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert status.phase is None
+    dumped: list[dict[str, Any]] = status.model_dump(mode="json", by_alias=True)["conditions"]
+    return dumped
 
 
 def test_stalled_is_degraded_with_the_operators_message() -> None:
