@@ -8,9 +8,10 @@ import json
 
 import pymysql
 import pytest
+from kubernetes import client
 
 from tests.support.exit_tenant import ExitTenant, in_seconds
-from tests.support.operator_process import OperatorProcess
+from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -104,8 +105,18 @@ def test_cancel_restores_grants_flag_labels_finalizers_and_reclaim_policies(
     exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3600)))
     exit_tenant.wait_for_phase("ReadOnlyLicensed")
     assert exit_tenant.show_grants() != grants_before
+    # A links Secret as delivery leaves it (reaching AwaitingReceipt for real takes
+    # a whole backup; the e2e test does that): a cancel must withdraw it.
+    links = f"{exit_tenant.exit_name}-download-links"
+    exit_tenant.core.create_namespaced_secret(OPERATOR_NAMESPACE, client.V1Secret(
+        metadata=client.V1ObjectMeta(name=links),
+        string_data={"links.json": '{"objects": [{"url": "https://presigned.example/x"}]}'}))
 
     exit_tenant.delete_exit()
+
+    remaining = [s.metadata.name for s in
+                 exit_tenant.core.list_namespaced_secret(OPERATOR_NAMESPACE).items]
+    assert links not in remaining, "a cancel leaves no live download links behind"
 
     assert exit_tenant.show_grants() == grants_before
     assert exit_tenant.app_flag() == "false"

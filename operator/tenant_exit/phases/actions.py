@@ -73,6 +73,11 @@ class DeliverBackup:
 
 
 @dataclass(frozen=True)
+class RemoveDownloadLinks:
+    """Delete the download-links Secret (cancel: the backup is no longer handed over)."""
+
+
+@dataclass(frozen=True)
 class AllowNamespaceDeletion:
     """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
 
@@ -123,6 +128,7 @@ SideEffect = (
     | RemoveS3Credentials
     | CreateBackupJob
     | DeliverBackup
+    | RemoveDownloadLinks
     | AllowNamespaceDeletion
     | ReleaseVolumes
     | DropDatabases
@@ -190,6 +196,15 @@ class RecordBackupResult:
 
 
 @dataclass(frozen=True)
+class RecordBackupRejected:
+    """The operator read the attempt's backup and it does not match: not again."""
+
+    job: str
+    checked_at: datetime
+    problem: str
+
+
+@dataclass(frozen=True)
 class RecordDelivery:
     download_secret: str
     links_expire_at: datetime
@@ -205,7 +220,7 @@ class RecordReceipt:
 
 @dataclass(frozen=True)
 class ClearReceipt:
-    """The receipt was withdrawn (or changed to a wrong digest) inside the grace period."""
+    """spec.receipt was removed inside the grace period (a wrong digest only holds it)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +251,7 @@ StatusAction = (
     | RecordReadOnlyAccounts
     | RecordBackupJob
     | RecordBackupResult
+    | RecordBackupRejected
     | RecordDelivery
     | RecordReceipt
     | ClearReceipt

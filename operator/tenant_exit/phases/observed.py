@@ -86,8 +86,15 @@ class DestructionSeen:
 class BackupPolicy:
     max_attempts: int = 5
     retry_after: timedelta = timedelta(seconds=10)
-    """Wait before attempt n+1 is retry_after * 2**(n-1)."""
+    """Wait before attempt n+1 is retry_after * 2**(n-1), at most retry_max."""
+    retry_max: timedelta = timedelta(hours=1)
     links_valid_for: timedelta = timedelta(days=7)
+
+    def wait_after(self, attempt: int) -> timedelta:
+        """How long attempt n+1 waits after attempt n finished (capped: the
+        doubling would otherwise reach days by attempt 12)."""
+        doubled: timedelta = self.retry_after * (2 ** (attempt - 1))
+        return min(doubled, self.retry_max)
 
 
 @dataclass(frozen=True)

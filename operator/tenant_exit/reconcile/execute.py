@@ -65,6 +65,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             jobs.ensure_job(ctx.batch, jobs.build_backup_job(exit, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
+        case a.RemoveDownloadLinks():
+            delivery.delete_links(ctx.core, ctx.settings.operator_namespace, exit.name)
         case a.AllowNamespaceDeletion():
             destruction.allow_deletion(ctx.core, namespace)
         case a.ReleaseVolumes(volumes=volumes):

@@ -46,6 +46,7 @@ _REASONS: dict[type, str] = {
     a.RemoveS3Credentials: c.CANCEL_FAILED,
     a.CreateBackupJob: c.BACKUP_START_FAILED,
     a.DeliverBackup: c.DELIVERY_FAILED,
+    a.RemoveDownloadLinks: c.CANCEL_FAILED,
     a.AllowNamespaceDeletion: c.DELETION_FAILED,
     a.ReleaseVolumes: c.DELETION_FAILED,
     a.DropDatabases: c.DELETION_FAILED,
