@@ -16,6 +16,7 @@ from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import actions as a
+from tenant_exit.phases.awaiting_receipt import REDELIVER
 from tenant_exit.phases.machine import PHASES
 from tenant_exit.phases.machine import decide as machine_decide
 from tenant_exit.phases.observed import NamespaceState, Observed
@@ -113,6 +114,30 @@ def test_links_are_delivered_when_missing_or_near_expiry(
     actions = decide(waiting(links_expire_at=expires), observed())
     delivered = [x for x in actions if isinstance(x, a.DeliverBackup)]
     assert delivered == ([a.DeliverBackup(MANIFEST, DIGEST)] if delivers else [])
+
+
+@pytest.mark.parametrize(("annotation", "done", "delivers"), [
+    pytest.param(None, None, False, id="no-request"),
+    pytest.param("2027-03-03T08:00", None, True, id="first-request"),
+    pytest.param("2027-03-03T08:00", "2027-03-03T08:00", False, id="already-done"),
+    pytest.param("2027-03-03T09:00", "2027-03-03T08:00", True, id="a-new-request"),
+])
+def test_the_redeliver_annotation_re_signs_the_links_once_per_value(
+        annotation: str | None, done: str | None, delivers: bool) -> None:
+    """After rotating the S3 keys the old links are dead: a new annotation value
+    re-signs them now, not when they would expire (6 days left here)."""
+    exit = waiting()
+    body = exit.model_dump(mode="json", by_alias=True)
+    if annotation is not None:
+        body["metadata"]["annotations"] = {REDELIVER: annotation}
+    if done is not None:
+        body["status"]["backup"]["redeliveredFor"] = done
+    actions = decide(TenantExit.from_body(body), observed())
+    assert (a.DeliverBackup(MANIFEST, DIGEST) in actions) is delivers
+    assert (a.RecordRedelivery(annotation or "") in actions) is delivers
+    if delivers:
+        status = fold(exit.status, a.status_actions(actions), generation=1, now=NOW)
+        assert status.backup is not None and status.backup.redelivered_for == annotation
 
 
 # --- a wrong digest -----------------------------------------------------------------

@@ -115,6 +115,9 @@ class BackupStatus(ApiModel):
     """When the presigned links expire; the operator renews them while it waits."""
     readme: str | None = None
     """Object key of the customer-facing README.txt next to the backup."""
+    redelivered_for: str | None = None
+    """Value of the `tenantexit.io/redeliver` annotation the links were last
+    re-signed for (set the annotation to a new value to force a re-delivery)."""
     rejected: RejectedBackup | None = None
     """The last attempt whose backup failed the operator's check. The operator reads
     a backup once per attempt: while the next attempt waits, this record stands in

@@ -212,6 +212,13 @@ class RecordDelivery:
 
 
 @dataclass(frozen=True)
+class RecordRedelivery:
+    """The links were re-signed for this value of the redeliver annotation."""
+
+    token: str
+
+
+@dataclass(frozen=True)
 class RecordReceipt:
     confirmed_at: datetime
     confirmed_by: str
@@ -253,6 +260,7 @@ StatusAction = (
     | RecordBackupResult
     | RecordBackupRejected
     | RecordDelivery
+    | RecordRedelivery
     | RecordReceipt
     | ClearReceipt
     | RecordDeletionTargets

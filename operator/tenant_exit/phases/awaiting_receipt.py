@@ -14,6 +14,8 @@ grace period. Only removing spec.receipt withdraws it.
 
 from __future__ import annotations
 
+from typing import Final
+
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
@@ -23,6 +25,7 @@ from tenant_exit.phases.actions import (
     ClearReceipt,
     DeliverBackup,
     RecordReceipt,
+    RecordRedelivery,
     SetCondition,
     SetPhase,
 )
@@ -31,6 +34,10 @@ from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.AWAITING_RECEIPT
+REDELIVER: Final = "tenantexit.io/redeliver"
+"""Set this annotation to a new value (e.g. the time) to re-sign the download links
+and rewrite README.txt now: after rotating the S3 keys, presigned links signed
+with the old key stop working, and renewal would otherwise wait for their expiry."""
 
 
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
@@ -41,8 +48,12 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
         backup.links_expire_at - seen.backup_policy.links_valid_for / 7
         if backup.links_expire_at else None
     )
-    if renew_at is None or seen.now >= renew_at:
+    requested = exit.metadata.annotations.get(REDELIVER)
+    redeliver = requested is not None and requested != backup.redelivered_for
+    if renew_at is None or seen.now >= renew_at or redeliver:
         actions.append(DeliverBackup(backup.manifest, backup.manifest_sha256))
+    if redeliver and requested is not None:
+        actions.append(RecordRedelivery(requested))
     return actions + _receipt(exit, seen, backup.manifest_sha256, backup.download_secret)
 
 

@@ -30,6 +30,7 @@ from tenant_exit.phases.actions import (
     RecordReadOnly,
     RecordReadOnlyAccounts,
     RecordReceipt,
+    RecordRedelivery,
     SetCondition,
     SetPhase,
     StatusAction,
@@ -110,6 +111,10 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "download_secret": action.download_secret,
             "links_expire_at": action.links_expire_at,
             "readme": action.readme,
+        })})
+    if isinstance(action, RecordRedelivery):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "redelivered_for": action.token,
         })})
     if isinstance(action, RecordReceipt):
         return status.model_copy(update={
