@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, Final
 
 from kubernetes import client
 from kubernetes.client import models as k
 
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.jobs import exit_labels, owner_reference
+from tenant_exit.kube.secrets import SecretProblem
+
+LOST_ACKNOWLEDGED: Final = "tenantexit.io/revert-record-lost"
+"""Annotation (value `acknowledged`) with which a person confirms they restored by
+hand what a lost revert record would have restored; the cancel then finishes."""
+
+
+class RevertRecordLost(SecretProblem):
+    """The exit changed the database but the record to undo it is gone."""
 
 
 def record_name(exit_name: str) -> str:
@@ -71,3 +81,43 @@ def delete_record(core: client.CoreV1Api, namespace: str, exit_name: str) -> Non
         core.delete_namespaced_secret(record_name(exit_name), namespace)
 
 
+
+
+def record_exists(core: client.CoreV1Api, namespace: str, exit_name: str) -> bool:
+    with tolerate(404):
+        core.read_namespaced_secret(record_name(exit_name), namespace)
+        return True
+    return False
+
+
+def lost_changes(exit: TenantExit) -> str | None:
+    """What the exit changed in the database that only its revert record can undo
+    (pure); None when it changed nothing there."""
+    read_only = exit.status.read_only
+    if read_only is None or read_only.enforced_at is None:
+        return None
+    if read_only.accounts:
+        return f"the write grants of {', '.join(read_only.accounts)}"
+    mode = exit.spec.read_only.database if exit.spec.read_only else None
+    if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
+        return f"the read_only flag of {exit.spec.database.host}:{exit.spec.database.port}"
+    return None
+
+
+def require_record(core: client.CoreV1Api, namespace: str, exit: TenantExit) -> None:
+    """Refuse to cancel silently when the record is gone: the revoked grants (or the
+    server's read_only flag) would stay as the exit left them. The Secret lives in
+    the operator's namespace; deleting that namespace, or reinstalling the chart
+    into another one, loses it. A person restores by hand and acknowledges."""
+    changed = lost_changes(exit)
+    if changed is None or record_exists(core, namespace, exit.name):
+        return
+    if exit.metadata.annotations.get(LOST_ACKNOWLEDGED) == "acknowledged":
+        return
+    raise RevertRecordLost(
+        f"the revert record Secret {namespace}/{record_name(exit.name)} is gone (was the "
+        f"namespace deleted, or the chart reinstalled elsewhere?), so {changed} cannot be "
+        "restored automatically. Restore them by hand (the grants as they were before the "
+        "exit), then annotate the TenantExit "
+        f"`{LOST_ACKNOWLEDGED}=acknowledged` to let the cancel finish"
+    )

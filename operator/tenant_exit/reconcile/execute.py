@@ -132,6 +132,7 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
     stored_grants = records.read_record(ctx.core, home, exit.name, GRANTS_RECORD)
     stored_server = records.read_record(ctx.core, home, exit.name, SERVER_RECORD)
     if stored_grants is None and stored_server is None:
+        records.require_record(ctx.core, home, exit)
         return
     with _database(exit, ctx) as conn:
         if stored_grants is not None:
@@ -142,4 +143,5 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
         if stored_server is not None:
             readonly.set_read_only(conn, bool(stored_server["readOnly"]))
             records.forget_record(ctx.core, home, exit.name, SERVER_RECORD)
-    records.delete_record(ctx.core, home, exit.name)
+    # The emptied record stays until the cancel has finished (passes.cancel deletes
+    # it): a retry after a later step failed must not mistake it for a lost one.
