@@ -31,6 +31,10 @@ class JobState:
     """The worker's one-line JSON summary (or `{"error": ...}`)."""
     finished_at: datetime | None = None
     """When the Job completed or failed."""
+    pending_since: datetime | None = None
+    """When the Job's only pod was created, while it is still Pending."""
+    claim_holders: tuple[str, ...] = ()
+    """Pods on other nodes holding a ReadWriteOnce claim the pending pod needs."""
 
 
 @dataclass(frozen=True)

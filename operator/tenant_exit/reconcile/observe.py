@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, destruction, guards, jobs
+from tenant_exit.kube import appflag, claims, destruction, guards, jobs
 from tenant_exit.kube.exits import list_exits
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
@@ -118,6 +118,10 @@ def _job(exit: TenantExit, ctx: Context) -> JobState | None:
             ctx.core, exit.spec.tenant_namespace, name, succeeded=state.succeeded
         )
         state = replace(state, termination_message=message)
+    elif exit.status.phase is Phase.BACKUP_RUNNING:
+        pending = claims.pending_backup_pod(ctx.core, exit.spec.tenant_namespace, name)
+        if pending is not None:
+            state = replace(state, pending_since=pending.since, claim_holders=pending.holders)
     return state
 
 
