@@ -25,7 +25,7 @@ import pytest
 from tests.localcluster.mariadb import MariaDBServer, find_binary
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import FUNCTIONS, PROCEDURES, TRIGGERS, VIEWS, seed_tenant
-from tests.support.backups import object_keys, run_worker, worker_env
+from tests.support.backups import object_keys, open_object, run_worker, worker_env
 
 LOADER = "archivist"
 
@@ -179,3 +179,31 @@ def test_a_schema_that_holds_tables_is_refused(target: Target, downloaded: dict)
     assert result.returncode == 2
     assert "already holds 1 tables" in result.stderr
     assert rows_on(target, into) == {"keep_me": 1}
+
+
+def test_the_documented_sed_route_loads_as_a_non_super_user(
+        target: Target, downloaded: dict, tmp_path: Path) -> None:
+    """docs/customer-receipt.md's way without the tool: age | zstd, the sed line
+    that strips DEFINER clauses, then the plain client."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "customer-receipt.md").read_text()
+    (sed_line,) = [line for line in doc.splitlines() if line.startswith("sed -E ")]
+    expression = sed_line.split("'")[1]
+    (dump,) = downloaded["directory"].glob("database-*.sql.zst.age")
+    identity = pyrage.x25519.Identity.from_str(
+        downloaded["identity"].read_text().splitlines()[-1])
+    sql = open_object(dump.read_bytes(), identity)
+    assert b"DEFINER=" in sql, "the dump has definers to strip"
+    stripped = subprocess.run(["sed", "-E", expression], input=sql, capture_output=True,
+                              check=True).stdout
+    into = f"archive_sed_{downloaded['schema']}"
+    with target.server.connect(user=LOADER, password=target.password) as conn, \
+            conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{into}`")
+    env = dict(os.environ, MYSQL_PWD=target.password)
+    loaded = subprocess.run(
+        [target.client, f"--host={target.server.host}", f"--port={target.server.port}",
+         "--protocol=TCP", f"--user={LOADER}", into],
+        input=stripped, capture_output=True, env=env, timeout=300, check=False)
+    assert loaded.returncode == 0, loaded.stderr.decode()[-2000:]
+    (schema,) = downloaded["manifest"]["database"]["schemas"]
+    assert rows_on(target, into) == {t["name"]: t["rows"] for t in schema["tables"]}
