@@ -3,9 +3,10 @@ seeded tenant up to S3, the files are downloaded like a customer downloads them,
 and the command loads them into a fresh server as an account without SUPER (or
 SET USER), then reports the manifest's row counts.
 
-Family-agnostic by construction: the target server and its client come from the
-`target` fixture. It runs on MariaDB today; the MySQL variant is one more
-parameter once the harness starts Oracle MySQL.
+Family-agnostic: the source is `db_server` and the target a fresh private server
+of the same family, loaded with that family's own client. It runs on MariaDB
+until the backup worker dumps MySQL with MySQL's own mysqldump
+(UNTIL_WORKER_DUMPS_MYSQL); dropping that mark runs it on both.
 """
 
 from __future__ import annotations
@@ -22,50 +23,57 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from tests.localcluster.mariadb import MariaDBServer, find_binary
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL, PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import FUNCTIONS, PROCEDURES, TRIGGERS, VIEWS, seed_tenant
 from tests.support.backups import object_keys, open_object, run_worker, worker_env
+
+pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 LOADER = "archivist"
 
 
 @dataclass
 class Target:
-    server: MariaDBServer
+    server: PrivateServer
     client: str
     password: str
 
 
-@pytest.fixture(scope="module", params=["mariadb"])
-def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture(scope="module")
+def target(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Target]:
-    """A fresh server of the family (no accounts but root) with a loading account
-    that may do anything inside `archive_*` schemas and nothing server-wide."""
-    server = MariaDBServer(workdir=Path(tmp_path_factory.mktemp("target")))
+    """A fresh server of the source's family (no accounts but root) with a loading
+    account that may do anything inside `archive_*` schemas and nothing server-wide."""
+    server = server_type(db_server.family)(workdir=Path(tmp_path_factory.mktemp("target")))
     server.start()
     password = secrets.token_urlsafe(12)
     with server.connect() as conn, conn.cursor() as cur:
+        if db_server.family == "mysql":
+            # The harness's MySQL writes a binary log (as managed 8.0 does): without
+            # this a non-SUPER account cannot create functions (customer-receipt.md).
+            cur.execute("SET GLOBAL log_bin_trust_function_creators = 1")
         cur.execute(f"CREATE USER '{LOADER}'@'%%' IDENTIFIED BY %s", (password,))
         cur.execute(f"GRANT ALL PRIVILEGES ON `archive\\_%`.* TO '{LOADER}'@'%'")
         cur.execute(f"SHOW GRANTS FOR '{LOADER}'@'%'")
         grants = " ".join(row[0] for row in cur.fetchall())
     assert "SUPER" not in grants and "SET USER" not in grants, grants
     try:
-        yield Target(server, find_binary("mariadb", "mysql"), password)
+        yield Target(server, server.client_tool, password)
     finally:
         server.stop()
 
 
 @pytest.fixture
-def downloaded(mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str,
+def downloaded(db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str,
                fresh_bucket: str, tmp_path: Path) -> dict:
     """A seeded tenant backed up by the worker, then every object of its attempt
     folder downloaded into one directory, as docs/customer-receipt.md says."""
-    report = seed_tenant(mariadb, fresh_schema, clients=40, documents_dir=tmp_path / "docs",
+    report = seed_tenant(db_server, fresh_schema, clients=40, documents_dir=tmp_path / "docs",
                          files=5, seed=7)
     identity = pyrage.x25519.Identity.generate()
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="zorg-noord",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="zorg-noord",
                      recipients=[str(identity.to_public())],
                      termination_log=tmp_path / "termination-log", databases=[fresh_schema],
                      documents=[{"name": "client-documents", "path": str(tmp_path / "docs")}])
