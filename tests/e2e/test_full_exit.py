@@ -177,10 +177,27 @@ def test_a_wrong_digest_is_refused_and_a_withdrawn_receipt_stops_the_deletion(
     assert "ReceiptDigestMismatch" in {e["reason"] for e in tenant.events()}
     assert "receipt" not in tenant.get()["status"]
 
+    assert (tenant.condition("Stalled") or {}).get("status") != "True", "nobody is paged"
+
     tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
     wait_for("the receipt to be accepted",
              lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
-    assert tenant.get()["status"]["deletion"]["notBefore"]
+    not_before = tenant.get()["status"]["deletion"]["notBefore"]
+    assert not_before
+
+    # A typo after acceptance holds the deletion but withdraws nothing ...
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": wrong}})
+    wait_for("the typo to be refused",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("reason")
+             == "ReceiptDigestMismatch")
+    status = tenant.get()["status"]
+    assert status["receipt"]["confirmedAt"] and status["deletion"]["notBefore"] == not_before
+    assert (tenant.condition("Stalled") or {}).get("status") != "True"
+    # ... and the right digest again resumes the same grace period.
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
+    wait_for("the receipt to be confirmed again",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
+    assert tenant.get()["status"]["deletion"]["notBefore"] == not_before
 
     tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=json",
                          "-p", '[{"op": "remove", "path": "/spec/receipt"}]')
