@@ -1,4 +1,4 @@
-"""Command line entry point: `tenant-exit operator | worker backup | crd | verify`.
+"""Command line entry point: `tenant-exit operator | worker backup | crd | verify | load`.
 
 Each subcommand imports its implementation lazily, so the worker image path
 never loads kopf and `tenant-exit crd` needs no cluster.
@@ -46,6 +46,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="verify downloaded files in this directory instead of reading S3",
     )
+
+    load = sub.add_parser(
+        "load",
+        help="for the customer: verify, decrypt and load a received archive's database into "
+             "a MySQL/MariaDB server (for consultation; it does not restore the application)",
+    )
+    from tenant_exit.receive.arguments import add_arguments
+
+    add_arguments(load)
     return parser
 
 
@@ -70,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.worker.verify import run_verify
 
         return run_verify(args)
+    if args.command == "load":
+        from tenant_exit.receive.load import run_load
+
+        return run_load(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

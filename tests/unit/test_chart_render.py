@@ -119,6 +119,37 @@ def test_network_policy_without_egress_rules_leaves_egress_open() -> None:
     assert policy["policyTypes"] == ["Ingress"]
 
 
+def test_backup_network_policy_is_off_by_default_and_one_per_tenant_namespace(
+    default: list[dict[str, Any]],
+) -> None:
+    assert not [d for d in default if d["kind"] == "NetworkPolicy"]
+    egress = [{"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"port": 3306}]}]
+    docs = render({"backupNetworkPolicy": {
+        "enabled": True, "namespaces": ["tenant-a", "tenant-b"], "egress": egress}})
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert sorted(p["metadata"]["namespace"] for p in policies) == ["tenant-a", "tenant-b"]
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        assert spec["ingress"] == []
+        assert egress[0] in spec["egress"]
+        assert {"port": 53, "protocol": "UDP"} in spec["egress"][0]["ports"]
+
+
+def test_backup_network_policy_selects_the_pods_of_the_backup_job() -> None:
+    """The selector must match the labels the operator puts on the Job's pods."""
+    from tenant_exit.kube.jobs import build_backup_job
+    from tenant_exit.settings import OperatorSettings
+    from tests.support.exits import make_exit
+
+    job = build_backup_job(make_exit(), 1, OperatorSettings())
+    pod_labels = job.spec.template.metadata.labels
+    docs = render({"backupNetworkPolicy": {"enabled": True, "namespaces": ["tenant-a"],
+                                           "egress": []}})
+    selector = one(docs, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items()
+
+
 def test_operator_identity_and_peering_are_templated() -> None:
     docs = render(release="exits", namespace="ops")
     sa = one(docs, "ServiceAccount")["metadata"]
@@ -209,7 +240,11 @@ def test_chart_crds_are_the_generated_ones() -> None:
          "/podSecurityContext/runAsUser"),
         ({"image": {"repository": "x", "digest": "latest"}}, "/image/digest"),
         ({"metrcs": {"enabled": True}}, "'metrcs' not allowed"),
-        ({"health": {"port": 70000, "path": "/healthz"}}, "/health/port"),
+        ({"health": {"port": 70000}}, "/health/port"),
+        # kopf serves only /healthz: a path value could only break the probes.
+        ({"health": {"port": 8080, "path": "/live"}}, "'path' not allowed"),
+        ({"backupNetworkPolicy": {"enabled": True, "namespaces": ["Tenant_A"], "egress": []}},
+         "/backupNetworkPolicy/namespaces/0"),
         ({"operator": {"logFormat": "xml"}}, "/operator/logFormat"),
         ({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory"),
     ],

@@ -26,6 +26,7 @@ TOOL_PACKAGES = {
     "mysqldump": "mariadb-client",
     "mariadb-dump": "mariadb-client",
     "mysql": "mariadb-client",
+    "mariadb": "mariadb-client",  # tenant-exit load: the client when no `mysql` is on PATH
     "zstd": "zstd",
     "age": "age",
     "tar": "tar",

@@ -14,7 +14,7 @@ from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.phases import actions as a
-from tenant_exit.phases.backup_outcome import decide_outcome, needs_a_fix
+from tenant_exit.phases.backup_outcome import already_rejected, decide_outcome, needs_a_fix
 from tenant_exit.phases.machine import decide
 from tenant_exit.phases.observed import (
     BackupCheck,
@@ -220,6 +220,47 @@ def test_an_invalid_backup_is_retried_like_a_failed_job() -> None:
     actions = decide_outcome(running(), observed(job, None), job, 1)
     assert a.CreateBackupJob(attempt=2) in actions
     assert Phase.AWAITING_RECEIPT not in phase_changes(actions)
+
+
+def test_an_invalid_backup_is_recorded_so_it_is_read_once_per_attempt() -> None:
+    """The first pass that reads a non-matching backup records why; the passes that
+    follow (inside the backoff) reuse the record and need no BackupCheck at all."""
+    job = JobState(name=job_name(1), succeeded=True, finished_at=NOW - timedelta(seconds=1))
+    bad = BackupCheck(MANIFEST, DIGEST, DIGEST, problems=("a: missing",))
+    exit = running()
+    first = decide_outcome(exit, observed(job, bad), job, 1)
+    assert a.RecordBackupRejected(job.name, NOW, f"backup of Job {job.name} does not match "
+                                  "its manifest: a: missing") in first
+    status = fold(exit.status, a.status_actions(first), generation=1, now=NOW)
+    assert status.backup is not None and status.backup.rejected is not None
+    assert status.backup.rejected.job == job.name
+
+    again = make_exit(status=status.model_dump(mode="json", by_alias=True))
+    assert already_rejected(again, job.name) is not None
+    assert already_rejected(again, job_name(2)) is None, "a new attempt is read afresh"
+    later = decide_outcome(again, observed(job, None, now=NOW + timedelta(seconds=5)), job, 1)
+    assert not any(isinstance(x, a.RecordBackupRejected) for x in later)
+    complete = condition(later, c.BACKUP_COMPLETE)
+    assert complete is not None and complete.reason == c.BACKUP_INVALID
+    assert "a: missing" in complete.message, "the recorded problem, not 'left no summary'"
+    ready = condition(later, c.READY)
+    assert ready is not None and ready.reason == c.BACKUP_RETRY_SCHEDULED
+
+
+def test_a_failed_job_is_not_recorded_as_read() -> None:
+    """Only a succeeded Job's backup is read; a failed one has nothing to re-read."""
+    job = failed()
+    actions = decide_outcome(running(), observed(job), job, 1)
+    assert not any(isinstance(x, a.RecordBackupRejected) for x in actions)
+
+
+@pytest.mark.parametrize(("attempt", "wait"), [
+    (1, timedelta(seconds=30)), (4, timedelta(seconds=240)), (8, timedelta(hours=1)),
+    (30, timedelta(hours=1)),
+])
+def test_the_wait_between_attempts_doubles_up_to_its_cap(attempt: int, wait: timedelta) -> None:
+    policy = BackupPolicy(retry_after=timedelta(seconds=30), retry_max=timedelta(hours=1))
+    assert policy.wait_after(attempt) == wait
 
 
 def test_exhausted_attempts_stall_and_create_no_job() -> None:

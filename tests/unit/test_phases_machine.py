@@ -276,14 +276,29 @@ CANCEL_CASES = [
     pytest.param(
         in_phase(LICENCE),
         seen(guarded(LICENCE)),
-        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveGuards],
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
         id="licensed:revert-everything",
     ),
     pytest.param(
         in_phase(BACKUP),
         seen(guarded(BACKUP)),
-        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveGuards],
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
         id="backup-running:revert-everything",
+    ),
+    pytest.param(
+        in_phase(Phase.AWAITING_RECEIPT),
+        seen(guarded(Phase.AWAITING_RECEIPT)),
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
+        id="awaiting-receipt:revert-and-withdraw-the-links",
+    ),
+    pytest.param(
+        in_phase(Phase.AWAITING_RECEIPT),
+        NO_NAMESPACE,
+        [a.RevertReadOnly, a.RemoveDownloadLinks],
+        id="awaiting-receipt-namespace-gone:still-withdraw-the-links",
     ),
     pytest.param(
         make_exit(),

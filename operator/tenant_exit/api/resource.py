@@ -26,6 +26,8 @@ class ObjectMeta(BaseModel):
     resource_version: str = Field("", alias="resourceVersion")
     creation_timestamp: datetime | None = Field(None, alias="creationTimestamp")
     deletion_timestamp: datetime | None = Field(None, alias="deletionTimestamp")
+    annotations: dict[str, str] = {}
+    """Read for the operator's own requests (re-delivery, acknowledgements)."""
 
 
 class TenantExit(ApiModel):

@@ -189,7 +189,9 @@ class Destination(ApiModel):
 
 
 class Receipt(ApiModel):
-    """The customer's confirmation that they received the backup. Final once given."""
+    """The customer's confirmation that they received the backup. Final once the exit
+    is Deleting; before then it may be corrected or removed (removing it inside the
+    grace period cancels the deletion)."""
 
     confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     """Who confirmed receipt (a name or e-mail address)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, Final
 
 from kubernetes import client
 from kubernetes.client import models as k
@@ -17,6 +17,15 @@ from kubernetes.client import models as k
 from tenant_exit.api.owner import Owner
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
+from tenant_exit.kube.secrets import SecretProblem
+
+LOST_ACKNOWLEDGED: Final = "tenantexit.io/revert-record-lost"
+"""Annotation (value `acknowledged`) with which a person confirms they restored by
+hand what a lost revert record would have restored; the cancel then finishes."""
+
+
+class RevertRecordLost(SecretProblem):
+    """The exit changed the database but the record to undo it is gone."""
 
 
 def record_name(exit_name: str) -> str:
@@ -69,3 +78,28 @@ def forget_record(core: client.CoreV1Api, namespace: str, exit_name: str, key: s
 def delete_record(core: client.CoreV1Api, namespace: str, exit_name: str) -> None:
     with tolerate(404):
         core.delete_namespaced_secret(record_name(exit_name), namespace)
+
+
+def record_exists(core: client.CoreV1Api, namespace: str, exit_name: str) -> bool:
+    with tolerate(404):
+        core.read_namespaced_secret(record_name(exit_name), namespace)
+        return True
+    return False
+
+
+def require_record(core: client.CoreV1Api, namespace: str, exit_name: str,
+                   changed: str | None, acknowledged: bool) -> None:
+    """Refuse to cancel silently when the record is gone: the revoked grants (or the
+    server's read_only flag) would stay as the exit left them. `changed` says what
+    only the record can undo (phases/revert_record.lost_changes). The Secret lives in
+    the operator's namespace; deleting that namespace, or reinstalling the chart
+    into another one, loses it. A person restores by hand and acknowledges."""
+    if changed is None or acknowledged or record_exists(core, namespace, exit_name):
+        return
+    raise RevertRecordLost(
+        f"the revert record Secret {namespace}/{record_name(exit_name)} is gone (was the "
+        f"namespace deleted, or the chart reinstalled elsewhere?), so {changed} cannot be "
+        "restored automatically. Restore them by hand (the grants as they were before the "
+        "exit), then annotate the TenantExit "
+        f"`{LOST_ACKNOWLEDGED}=acknowledged` to let the cancel finish"
+    )

@@ -98,6 +98,13 @@ class DeliverBackup:
 
 
 @dataclass(frozen=True)
+class RemoveDownloadLinks:
+    """Delete the download-links Secret (cancel: the backup is no longer handed over)."""
+
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
+
+@dataclass(frozen=True)
 class AllowNamespaceDeletion:
     """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
 
@@ -160,6 +167,7 @@ SideEffect = (
     | RemoveS3Credentials
     | CreateBackupJob
     | DeliverBackup
+    | RemoveDownloadLinks
     | AllowNamespaceDeletion
     | ReleaseVolumes
     | DropDatabases
@@ -227,10 +235,26 @@ class RecordBackupResult:
 
 
 @dataclass(frozen=True)
+class RecordBackupRejected:
+    """The operator read the attempt's backup and it does not match: not again."""
+
+    job: str
+    checked_at: datetime
+    problem: str
+
+
+@dataclass(frozen=True)
 class RecordDelivery:
     download_secret: str
     links_expire_at: datetime
     readme: str
+
+
+@dataclass(frozen=True)
+class RecordRedelivery:
+    """The links were re-signed for this value of the redeliver annotation."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -242,7 +266,7 @@ class RecordReceipt:
 
 @dataclass(frozen=True)
 class ClearReceipt:
-    """The receipt was withdrawn (or changed to a wrong digest) inside the grace period."""
+    """spec.receipt was removed inside the grace period (a wrong digest only holds it)."""
 
 
 @dataclass(frozen=True)
@@ -273,7 +297,9 @@ StatusAction = (
     | RecordReadOnlyAccounts
     | RecordBackupJob
     | RecordBackupResult
+    | RecordBackupRejected
     | RecordDelivery
+    | RecordRedelivery
     | RecordReceipt
     | ClearReceipt
     | RecordDeletionTargets

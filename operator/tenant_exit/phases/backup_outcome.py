@@ -22,6 +22,7 @@ from tenant_exit.phases.actions import (
     CreateBackupJob,
     DeliverBackup,
     RecordBackupJob,
+    RecordBackupRejected,
     RecordBackupResult,
     RemoveS3Credentials,
     SetCondition,
@@ -61,10 +62,26 @@ def needs_a_fix(job: JobState) -> bool:
     return job.failed and worker_error_code(job) in NEEDS_A_FIX
 
 
+def already_rejected(exit: TenantExit, job_name: str) -> str | None:
+    """Why this Job's backup was found not to match, if the operator read it already.
+
+    A backup is read once per attempt (every object, end to end): observe skips the
+    check for a Job recorded here and the outcome reuses the recorded problem."""
+    rejected = exit.status.backup.rejected if exit.status.backup else None
+    return rejected.problem if rejected is not None and rejected.job == job_name else None
+
+
 def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:
+    recorded = already_rejected(exit, job.name) if job.succeeded else None
+    if recorded is not None:
+        return retry(exit, seen, job, attempt, recorded)
     if job.succeeded and seen.backup_check is not None and seen.backup_check.ok:
         return complete(seen, seen.backup_check)
-    return retry(exit, seen, job, attempt, why_not_complete(job, seen.backup_check))
+    problem = why_not_complete(job, seen.backup_check)
+    record: list[Action] = (
+        [RecordBackupRejected(job.name, seen.now, problem)] if job.succeeded else []
+    )
+    return record + retry(exit, seen, job, attempt, problem)
 
 
 def why_not_complete(job: JobState, check: BackupCheck | None) -> str:
@@ -139,7 +156,7 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
             SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_ATTEMPTS_EXHAUSTED, message),
         ]
     finished = job.finished_at or seen.now
-    next_at = finished + policy.retry_after * (2 ** (attempt - 1))
+    next_at = finished + policy.wait_after(attempt)
     # After a spec change the human fix replaces the backoff: retry at once.
     if seen.now < next_at and not spec_changed_since:
         return [

@@ -19,6 +19,7 @@ from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, recor
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
 from tenant_exit.phases import actions as a
+from tenant_exit.phases import revert_record
 from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import classify
@@ -69,6 +70,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
+        case a.RemoveDownloadLinks():
+            delivery.delete_links(ctx.core, ctx.settings.operator_namespace, exit.name)
         case a.AllowNamespaceDeletion():
             destruction.allow_deletion(ctx.core, namespace)
         case a.ReleaseVolumes(volumes=volumes):
@@ -146,6 +149,9 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
     stored_grants = records.read_record(ctx.core, home, exit.name, GRANTS_RECORD)
     stored_server = records.read_record(ctx.core, home, exit.name, SERVER_RECORD)
     if stored_grants is None and stored_server is None:
+        acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
+        records.require_record(ctx.core, home, exit.name, revert_record.lost_changes(exit),
+                               acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
         return
     with _database(exit, ctx) as conn:
         if stored_grants is not None:
@@ -156,4 +162,5 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
         if stored_server is not None:
             readonly.set_read_only(conn, bool(stored_server["readOnly"]))
             records.forget_record(ctx.core, home, exit.name, SERVER_RECORD)
-    records.delete_record(ctx.core, home, exit.name)
+    # The emptied record stays until the cancel has finished (passes.cancel deletes
+    # it): a retry after a later step failed must not mistake it for a lost one.
