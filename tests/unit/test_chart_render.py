@@ -138,11 +138,15 @@ def test_backup_network_policy_is_off_by_default_and_one_per_tenant_namespace(
 
 def test_backup_network_policy_selects_the_pods_of_the_backup_job() -> None:
     """The selector must match the labels the operator puts on the Job's pods."""
-    from tenant_exit.kube.jobs import build_backup_job
+    from tenant_exit.kube.jobs import BackupTerms, build_backup_job
     from tenant_exit.settings import OperatorSettings
     from tests.support.exits import make_exit
 
-    job = build_backup_job(make_exit(), 1, OperatorSettings())
+    exit = make_exit()
+    assert exit.spec.destination is not None
+    terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
+                        exit.spec.destination)
+    job = build_backup_job(exit.owner, terms, 1, OperatorSettings())
     pod_labels = job.spec.template.metadata.labels
     docs = render({"backupNetworkPolicy": {"enabled": True, "namespaces": ["tenant-a"],
                                            "egress": []}})
