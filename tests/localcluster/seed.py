@@ -41,6 +41,9 @@ from typing import Any
 
 import pymysql
 
+from tests.localcluster import seed_clinical as clinical
+from tests.localcluster.dbserver import Family
+
 ConnectionFactory = Callable[[], Any]
 
 # Tables the backup must leave out (logging and import/export), matching the
@@ -60,6 +63,13 @@ _EPOCH = datetime(2021, 1, 4, 8, 0, 0)
 # Schema
 # --------------------------------------------------------------------------
 
+# The schema's and tables' collation: MariaDB's usual one; on MySQL the 8.0
+# default. (MySQL prints a column that inherits a collation other than its
+# character set's default as `COLLATE x`, but the same column reloaded from a
+# dump -- which states it -- as `CHARACTER SET utf8mb4 COLLATE x`: SHOW CREATE
+# TABLE would differ after a faithful round trip.)
+SCHEMA_COLLATION: dict[Family, str] = {"mariadb": "utf8mb4_unicode_ci",
+                                       "mysql": "utf8mb4_0900_ai_ci"}
 _TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
 
 # Order matters: parents before children (foreign keys).
@@ -297,11 +307,12 @@ PROGRAM_DDL: tuple[str, ...] = (
      (SELECT id FROM import_batches WHERE finished_at < NOW() - INTERVAL 90 DAY)""",
 )
 
-TRIGGERS = ("trg_clients_audit_update", "trg_invoices_paid")
-FUNCTIONS = ("age_on",)
-PROCEDURES = ("open_invoice_total",)
-VIEWS = ("v_open_invoices",)
-EVENTS = ("ev_purge_import_rows",)
+# The programs of both table families (the clinical ones: seed_clinical.py).
+TRIGGERS = ("trg_clients_audit_update", "trg_invoices_paid", *clinical.TRIGGERS)
+FUNCTIONS = ("age_on", *clinical.FUNCTIONS)
+PROCEDURES = ("open_invoice_total", *clinical.PROCEDURES)
+VIEWS = ("v_open_invoices", *clinical.VIEWS)
+EVENTS = ("ev_purge_import_rows", *clinical.EVENTS)
 
 APP_PRIVILEGES = (
     "SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, "
@@ -688,6 +699,7 @@ class SeedReport:
     app_user: str
     app_password: str = field(repr=False)
     seconds: float = 0.0
+    family: str = ""
 
     @property
     def kept_tables(self) -> list[str]:
@@ -710,6 +722,60 @@ def _connect(conn_factory_or_server: Any) -> Any:
 
 def _quote(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
+
+
+def _family(cur: Any) -> Family:
+    """The server's family, as the server reports it."""
+    cur.execute("SELECT @@version, @@version_comment")
+    version, comment = cur.fetchone()
+    return "mariadb" if "mariadb" in f"{version} {comment}".lower() else "mysql"
+
+
+def _insert_locations(cur: Any, rows: Iterable[Row]) -> int:
+    """Points as WKT through ST_GeomFromText, in multi-row batches (executemany
+    would send one statement per row: its values are not bare placeholders)."""
+    total = 0
+    batch: list[Row] = []
+
+    def flush() -> None:
+        values = ", ".join(["(%s, ST_GeomFromText(%s, 4326))"] * len(batch))
+        cur.execute(f"INSERT INTO client_locations (client_id, location) VALUES {values}",
+                    [v for row in batch for v in row])
+        cur.connection.commit()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH_ROWS:
+            flush()
+            total += len(batch)
+            batch.clear()
+    if batch:
+        flush()
+        total += len(batch)
+    return total
+
+
+def _seed_clinical(cur: Any, family: Family, seed: int, clients: int,
+                   large_blob_bytes: int) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    rows["care_measurements"] = _insert(
+        cur, "care_measurements",
+        ("id", "client_id", "measured_at", "weight_kg", "height_cm", "device_ref", "readings"),
+        clinical.measurement_rows(seed, clients))
+    rows["care_notes"] = _insert(cur, "care_notes", ("id", "client_id", "written_at", "body"),
+                                 clinical.note_rows(seed, clients))
+    rows["client_locations"] = _insert_locations(cur, clinical.location_rows(seed, clients))
+    rows["appointment_history"] = _insert(
+        cur, "appointment_history", ("id", "starts_on", "client_id", "minutes"),
+        clinical.history_rows(clients))
+    rows["scanned_records"] = _insert(
+        cur, "scanned_records", ("id", "client_id", "content", "content_sha256"),
+        clinical.scan_rows(seed, clients, large_blob_bytes))
+    if family == "mysql":
+        rows["international_contacts"] = _insert(
+            cur, "international_contacts", ("id", "client_id", "name", "name_exact"),
+            clinical.contact_rows(clients))
+    return rows
 
 
 def _insert(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
@@ -742,13 +808,17 @@ def seed_tenant(
     replace: bool = False,
     max_file_bytes: int = 1024 * 1024,
     app_password: str | None = None,
+    large_blob_bytes: int = 0,
 ) -> SeedReport:
-    """Create `schema` with the care-record tables, load rows, write documents.
+    """Create `schema` with the care-record and clinical tables, load rows,
+    write documents.
 
     `conn_factory_or_server` is a `MariaDBServer` (anything with `.connect()`)
     or a zero-argument callable returning a pymysql connection with privileges
     to create schemas and users. `documents_dir=None` seeds only the database
     (the `documents` rows are still created, pointing at files not written).
+    `large_blob_bytes` (e.g. 17 << 20) adds one scan of that size; the server
+    needs a max_allowed_packet of about twice that.
     """
     if clients < 2:
         raise ValueError("clients must be at least 2 (the two fixed demo clients)")
@@ -768,6 +838,7 @@ def seed_tenant(
 
     conn = _connect(conn_factory_or_server)
     with conn, conn.cursor() as cur:
+        family = _family(cur)
         cur.execute("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = %s",
                     (schema,))
         exists = cur.fetchone()[0] > 0
@@ -775,12 +846,12 @@ def seed_tenant(
             raise FileExistsError(f"schema {schema!r} exists; pass replace=True to recreate it")
         cur.execute(f"DROP DATABASE IF EXISTS {_quote(schema)}")
         cur.execute(f"CREATE DATABASE {_quote(schema)} "
-                    "DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                    f"DEFAULT CHARACTER SET utf8mb4 COLLATE {SCHEMA_COLLATION[family]}")
         conn.select_db(schema)
-        for ddl in SCHEMA_DDL:
-            cur.execute(ddl)
-        for ddl in PROGRAM_DDL:
-            cur.execute(ddl)
+        for ddl in (*SCHEMA_DDL, *clinical.schema_ddl(family), *PROGRAM_DDL,
+                    *clinical.PROGRAM_DDL):
+            cur.execute(ddl.replace("COLLATE=utf8mb4_unicode_ci",
+                                    f"COLLATE={SCHEMA_COLLATION[family]}"))
 
         # Bulk load: the generators produce consistent keys, so skip per-row
         # checks; pymysql turns each executemany() into a few large INSERTs.
@@ -844,6 +915,7 @@ def seed_tenant(
             cur, "export_jobs",
             ("id", "requested_by", "kind", "file_path", "status", "created_at"),
             export_job_rows(volumes))
+        rows.update(_seed_clinical(cur, family, seed, clients, large_blob_bytes))
         cur.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1")
         conn.autocommit(True)
 
@@ -866,6 +938,7 @@ def seed_tenant(
         app_user=user,
         app_password=password,
         seconds=round(time.monotonic() - started, 3),
+        family=family,
     )
 
 
@@ -903,6 +976,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="root of the documents tree (omit to seed the database only)")
     p.add_argument("--seed", type=int, default=0, help="seed of the pseudo-random content")
     p.add_argument("--replace", action="store_true", help="drop the schema first if it exists")
+    p.add_argument("--large-blob-bytes", type=int, default=0,
+                   help="add one scanned record of this size (e.g. 17825792 for 17 MiB)")
     p.add_argument("--show-password", action="store_true",
                    help="include the application account's password in the report")
     return p
@@ -921,7 +996,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = seed_tenant(factory, args.schema, clients=args.clients,
                          documents_dir=args.documents_dir, files=args.files, seed=args.seed,
-                         replace=args.replace, max_file_bytes=args.max_file_bytes)
+                         replace=args.replace, max_file_bytes=args.max_file_bytes,
+                         large_blob_bytes=args.large_blob_bytes)
     json.dump(report.to_dict(include_secrets=args.show_password), sys.stdout, indent=2,
               ensure_ascii=False)
     sys.stdout.write("\n")
