@@ -28,12 +28,12 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tests.localcluster.dbserver import Family
+from tests.localcluster.seed_care import EPOCH
 
-_EPOCH = datetime(2021, 1, 4, 8, 0, 0)
 _CLASSIC = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
 # Text a utf8 (3-byte) column would mangle: emoji and other non-BMP characters.
 NON_BMP_NOTES = (
@@ -176,7 +176,7 @@ Row = tuple[Any, ...]
 def measurement_rows(seed: int, clients: int) -> Iterator[Row]:
     rng = random.Random(f"measurements-{seed}")
     for i in range(1, 3 * clients + 1):
-        moment = _EPOCH + timedelta(days=i, microseconds=rng.randrange(1_000_000))
+        moment = EPOCH + timedelta(days=i, microseconds=rng.randrange(1_000_000))
         weight, height = round(rng.uniform(45, 120), 2), round(rng.uniform(150, 200), 1)
         readings = {"device": f"scale-{i % 7}", "raw": [weight, height], "unit": "kg",
                     "opmerking": "nuchter gemeten ✓"}
@@ -189,7 +189,7 @@ def measurement_rows(seed: int, clients: int) -> Iterator[Row]:
 def note_rows(seed: int, clients: int) -> Iterator[Row]:
     rng = random.Random(f"notes-{seed}")
     for i in range(1, 2 * clients + 1):
-        moment = _EPOCH + timedelta(hours=7 * i, microseconds=rng.randrange(1_000_000))
+        moment = EPOCH + timedelta(hours=7 * i, microseconds=rng.randrange(1_000_000))
         yield (i, 1 + (i - 1) % clients, moment, NON_BMP_NOTES[i % len(NON_BMP_NOTES)])
 
 
@@ -203,7 +203,7 @@ def location_rows(seed: int, clients: int) -> Iterator[Row]:
 
 def history_rows(clients: int) -> Iterator[Row]:
     for i in range(1, 4 * clients + 1):
-        day = _EPOCH.date() + timedelta(days=(i * 97) % 1300)
+        day = EPOCH.date() + timedelta(days=(i * 97) % 1300)
         yield (i, day, 1 + (i - 1) % clients, 15 + (i * 7) % 90)
 
 
