@@ -1,5 +1,5 @@
 """Command line entry point:
-`tenant-exit operator | worker backup | crd | verify | public-key`.
+`tenant-exit operator | worker backup | crd | verify | load | public-key`.
 
 Each subcommand imports its implementation lazily, so the worker image path
 never loads kopf and `tenant-exit crd` needs no cluster.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -17,7 +18,13 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("operator", help="run the operator (kopf) against the current cluster")
-    crd = sub.add_parser("crd", help="print the TenantExit CustomResourceDefinition as YAML")
+    crd = sub.add_parser("crd", help="print (or write) the CustomResourceDefinitions as YAML")
+    crd.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        default=None,
+        help="write one <group>_<plural>.yaml per resource into DIR and print their paths",
+    )
     crd.add_argument(
         "--guard-policy",
         metavar="OPERATOR_USER",
@@ -55,6 +62,15 @@ def _build_parser() -> argparse.ArgumentParser:
                             help="every published key, including those retired by rotation")
     public_key.add_argument("--rotate", action="store_true",
                             help="make a new signing key active; earlier keys stay published")
+
+    load = sub.add_parser(
+        "load",
+        help="for the customer: verify, decrypt and load a received archive's database into "
+             "a MySQL/MariaDB server (for consultation; it does not restore the application)",
+    )
+    from tenant_exit.receive.arguments import add_arguments
+
+    add_arguments(load)
     return parser
 
 
@@ -66,10 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
         return 0
     if args.command == "crd":
-        from tenant_exit.api.crd import render_crd_yaml
-
-        sys.stdout.write(render_crd_yaml())
-        return 0
+        return _crd(args.out_dir)
     if args.command == "operator":
         from tenant_exit.operator_main import run_operator
 
@@ -86,7 +99,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.signing_cli import run_public_key
 
         return run_public_key(args)
+    if args.command == "load":
+        from tenant_exit.receive.load import run_load
+
+        return run_load(args)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _crd(out_dir: str | None) -> int:
+    from tenant_exit.api.crd import rendered_files
+
+    files = rendered_files()
+    if out_dir is None:
+        # Every CRD as one multi-document stream (`kubectl apply -f -`).
+        sys.stdout.write("---\n".join(files.values()))
+        return 0
+    for name, text in files.items():
+        path = Path(out_dir) / name
+        path.write_text(text, encoding="utf-8")
+        print(path)
+    return 0
 
 
 if __name__ == "__main__":

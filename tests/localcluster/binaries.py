@@ -43,10 +43,5 @@ def age_dir() -> Path:
     return path
 
 
-def path_with_age(path: str | None = None) -> str:
-    """`path` (default: this process's PATH) with the pinned age in front."""
-    return os.pathsep.join([str(age_dir()), path or os.environ.get("PATH", os.defpath)])
-
-
 def binary(name: str) -> str:
     return str(bin_dir() / name)

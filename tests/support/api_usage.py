@@ -35,8 +35,11 @@ from kubernetes import client
 from tenant_exit.api import names
 
 SOURCE = Path(__file__).resolve().parents[2] / "operator" / "tenant_exit"
-# The worker runs inside the backup Job with no Kubernetes API access at all.
-OPERATOR_SOURCES = [p for p in SOURCE.rglob("*.py") if "worker" not in p.relative_to(SOURCE).parts]
+# The worker runs inside the backup Job with no Kubernetes API access at all;
+# the kubectl plugin and `tenant-exit public-key` run as the person using them.
+_NOT_THE_OPERATOR = {"worker", "plugin", "signing_cli.py"}
+OPERATOR_SOURCES = [p for p in SOURCE.rglob("*.py")
+                    if not _NOT_THE_OPERATOR & set(p.relative_to(SOURCE).parts)]
 WORKER_SOURCES = sorted((SOURCE / "worker").rglob("*.py"))
 
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}

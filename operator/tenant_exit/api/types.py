@@ -24,6 +24,18 @@ Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 # Go duration syntax, as `kubectl` and every Kubernetes field use ("72h", "1h30m").
 GoDuration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
+_BECH32 = "[qpzry9x8gf2tvdw0s3jn54khce6mua7l]"
+POST_QUANTUM_PREFIX = "age1pq1"
+# An age X25519 public key (`age1` and 58 bech32 characters) or an age 1.3
+# hybrid post-quantum one (ML-KEM-768 + X25519: `age1pq1` and 1952, 1959 in
+# all). 1952 is written 2 x 976: the API server's (Go RE2) repeat counts stop
+# at 1000.
+AGE_RECIPIENT = rf"^(age1{_BECH32}{{58}}|{POST_QUANTUM_PREFIX}{_BECH32}{{976}}{_BECH32}{{976}})$"
+
+
+def is_post_quantum(recipient: str) -> bool:
+    """An `age1pq1...` recipient (quantum-resistant); else classical X25519."""
+    return recipient.startswith(POST_QUANTUM_PREFIX)
 
 
 def _rfc3339(value: datetime) -> str:

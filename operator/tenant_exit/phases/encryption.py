@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import is_post_quantum
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.types import is_post_quantum
 from tenant_exit.phases.actions import Action, SetCondition
 
 CLASSICAL_MESSAGE = (

@@ -1,5 +1,6 @@
 """Detached Ed25519 signatures for what the customer relies on: `manifest.json`
-and the certificate of destruction (ARCHITECTURE §10).
+and the certificate of destruction (docs/security.md, "Signed manifest and
+certificate").
 
 Anyone with write access to the bucket could rewrite an unsigned manifest or
 certificate; a signature by the operator's key, checked with only its public
