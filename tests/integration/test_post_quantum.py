@@ -3,8 +3,7 @@ API server accepts a real `age-keygen -pq` key and refuses a list mixing it
 with classical keys; the worker encrypts to PQ recipients with the pinned age
 and each customer identity decrypts every object to the recorded plaintext.
 
-Encryption does not depend on the database family, so the worker round trip
-runs on MariaDB only.
+The worker round trip runs on both database families (db_server).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import zstandard
 
 from tests.localcluster.binaries import age_dir
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 from tests.support.backups import run_worker, worker_env
@@ -71,14 +70,14 @@ def test_the_api_server_accepts_a_pq_key_and_refuses_a_mixed_list(
 
 
 def test_a_backup_to_pq_recipients_decrypts_with_each_pq_identity(
-    mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
+    db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
     tmp_path: Path
 ) -> None:
     docs = tmp_path / "documents"
-    seed_tenant(mariadb, fresh_schema, clients=20, documents_dir=docs, files=10, seed=5)
+    seed_tenant(db_server, fresh_schema, clients=20, documents_dir=docs, files=10, seed=5)
     first, first_public = pq_identity(tmp_path, "first")
     second, second_public = pq_identity(tmp_path, "second")
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="pq-exit",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="pq-exit",
                      recipients=[first_public, second_public],
                      termination_log=tmp_path / "termination-log", databases=[fresh_schema],
                      documents=[{"name": "client-documents", "path": str(docs)}])
