@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench crd
+.PHONY: bootstrap test lint unit demo demo-extraction cluster-up cluster-down bench crd
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -23,10 +23,16 @@ crd: bootstrap
 	.venv/bin/tenant-exit crd > crds/tenantexit.io_tenantexits.yaml
 	.venv/bin/tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml
 	cp crds/tenantexit.io_tenantexits.yaml charts/tenant-exit-operator/crds/
+	.venv/bin/tenant-exit crd --extraction crds/
+	cp crds/tenantexit.io_datamodels.yaml crds/tenantexit.io_tenantextractions.yaml \
+	  charts/tenant-exit-operator/crds/
 	$(PY) -m tests.support.chart_guard
 
 demo: bootstrap
 	$(PY) -m tests.localcluster.demo
+
+demo-extraction: bootstrap
+	$(PY) -m tests.support.extraction_demo
 
 cluster-up: bootstrap
 	$(PY) -m tests.localcluster.stack up

@@ -26,6 +26,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="print the namespace guard admission policy instead (for this operator identity)",
     )
 
+    crd.add_argument(
+        "--extraction",
+        metavar="DIRECTORY",
+        default=None,
+        help="write the DataModel and TenantExtraction CRDs into DIRECTORY instead",
+    )
+
     worker = sub.add_parser("worker", help="code that runs inside the exit's Jobs")
     worker_sub = worker.add_subparsers(dest="worker_command", required=True)
     worker_sub.add_parser("backup", help="dump database and documents to S3 (env-configured)")
@@ -49,6 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.api.admission import DEFAULT_OPERATOR_USER, render_guard_policy_yaml
 
         sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
+        return 0
+    if args.command == "crd" and args.extraction is not None:
+        from pathlib import Path
+
+        from tenant_exit.api.extraction_crd import checked_in_files
+
+        for name, text in checked_in_files().items():
+            (Path(args.extraction) / name).write_text(text)
         return 0
     if args.command == "crd":
         from tenant_exit.api.crd import render_crd_yaml

@@ -21,9 +21,7 @@ import kopf
 from pydantic import ValidationError
 
 from tenant_exit.api import names
-from tenant_exit.api.datamodel import PLURAL as DATAMODELS
 from tenant_exit.api.datamodel import DataModel
-from tenant_exit.api.extraction import PLURAL as EXTRACTIONS
 from tenant_exit.api.extraction import TenantExtraction
 from tenant_exit.extraction.reconcile import check_datamodel, reconcile_extraction
 from tenant_exit.reconcile.context import Context
@@ -41,9 +39,9 @@ def context() -> Context:
     return _context
 
 
-@kopf.on.create(names.GROUP, names.VERSION, DATAMODELS)
-@kopf.on.resume(names.GROUP, names.VERSION, DATAMODELS)
-@kopf.on.update(names.GROUP, names.VERSION, DATAMODELS, field="spec")
+@kopf.on.create(names.GROUP, names.VERSION, names.DATAMODEL_PLURAL)
+@kopf.on.resume(names.GROUP, names.VERSION, names.DATAMODEL_PLURAL)
+@kopf.on.update(names.GROUP, names.VERSION, names.DATAMODEL_PLURAL, field="spec")
 def handle_datamodel(body: kopf.Body, **_: Any) -> None:
     try:
         model = DataModel.from_body(body)
@@ -52,14 +50,14 @@ def handle_datamodel(body: kopf.Body, **_: Any) -> None:
     check_datamodel(model, context())
 
 
-@kopf.on.create(names.GROUP, names.VERSION, EXTRACTIONS)
-@kopf.on.resume(names.GROUP, names.VERSION, EXTRACTIONS)
-@kopf.on.update(names.GROUP, names.VERSION, EXTRACTIONS, field="spec")
+@kopf.on.create(names.GROUP, names.VERSION, names.EXTRACTION_PLURAL)
+@kopf.on.resume(names.GROUP, names.VERSION, names.EXTRACTION_PLURAL)
+@kopf.on.update(names.GROUP, names.VERSION, names.EXTRACTION_PLURAL, field="spec")
 def handle_extraction_change(body: kopf.Body, **_: Any) -> None:
     _pass(body)
 
 
-@kopf.timer(names.GROUP, names.VERSION, EXTRACTIONS, interval=SETTINGS.resync_seconds,
+@kopf.timer(names.GROUP, names.VERSION, names.EXTRACTION_PLURAL, interval=SETTINGS.resync_seconds,
             initial_delay=SETTINGS.resync_seconds)
 def handle_extraction_timer(body: kopf.Body, meta: kopf.Meta, **_: Any) -> None:
     if not meta.get("deletionTimestamp"):

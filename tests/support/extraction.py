@@ -55,3 +55,27 @@ def read_manifest(s3: S3Server, bucket: str, key: str) -> dict[str, Any]:
 def read_parquet(s3: S3Server, bucket: str, key: str) -> Any:
     body = s3.client().get_object(Bucket=bucket, Key=key)["Body"].read()
     return pq.read_table(io.BytesIO(body))
+
+
+# --------------------------------------------------------------------------
+# On the local cluster
+# --------------------------------------------------------------------------
+
+EXTRACTION_CRDS = [ROOT / "crds" / "tenantexit.io_datamodels.yaml",
+                   ROOT / "crds" / "tenantexit.io_tenantextractions.yaml"]
+
+
+def install_extraction_crds(plane: Any) -> None:
+    for path in EXTRACTION_CRDS:
+        plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                  "crd/datamodels.tenantexit.io", "crd/tenantextractions.tenantexit.io")
+
+
+def get_json(plane: Any, kind: str, name: str) -> dict[str, Any] | None:
+    result = plane.kubectl("get", kind, name, "-o", "json", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def apply(plane: Any, body: dict[str, Any]) -> None:
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))

@@ -186,13 +186,17 @@ def test_image_defaults_to_app_version_and_digest_wins() -> None:
 
 def test_chart_crds_are_the_generated_ones() -> None:
     """Helm installs crds/ of the chart; they must be the CRDs `make crd` generates."""
-    generated = (REPO / "crds" / "tenantexit.io_tenantexits.yaml").read_text()
-    assert (CHART / "crds" / "tenantexit.io_tenantexits.yaml").read_text() == generated, (
-        "the chart's CRD is stale: `make crd` copies crds/*.yaml into the chart"
-    )
+    for file in ("tenantexit.io_tenantexits.yaml", "tenantexit.io_datamodels.yaml",
+                 "tenantexit.io_tenantextractions.yaml"):
+        generated = (REPO / "crds" / file).read_text()
+        assert (CHART / "crds" / file).read_text() == generated, (
+            f"the chart's {file} is stale: `make crd` copies crds/*.yaml into the chart"
+        )
     docs = render(include_crds=True)
     crd_names = {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"}
-    assert crd_names == {names.CRD_NAME, "clusterkopfpeerings.kopf.dev"}
+    assert crd_names == {names.CRD_NAME, "clusterkopfpeerings.kopf.dev",
+                         f"{names.DATAMODEL_PLURAL}.{names.GROUP}",
+                         f"{names.EXTRACTION_PLURAL}.{names.GROUP}"}
 
 
 @pytest.mark.parametrize(

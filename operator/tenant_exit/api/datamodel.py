@@ -26,13 +26,14 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from tenant_exit.api import names
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.resource import ObjectMeta
 from tenant_exit.api.status import Condition
 from tenant_exit.api.types import Sha256Hex, Timestamp
 
 KIND = "DataModel"
-PLURAL = "datamodels"
+PLURAL = names.DATAMODEL_PLURAL
 SINGULAR = "datamodel"
 SHORT_NAME = "dmodel"
 

@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from tenant_exit.api import names
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.datamodel import Identifier, SemVer, Validation
 from tenant_exit.api.resource import ObjectMeta
@@ -41,7 +42,7 @@ from tenant_exit.api.status import Condition
 from tenant_exit.api.types import NamespaceName, ObjectName, Sha256Hex, Timestamp
 
 KIND = "TenantExtraction"
-PLURAL = "tenantextractions"
+PLURAL = names.EXTRACTION_PLURAL
 SINGULAR = "tenantextraction"
 SHORT_NAME = "textract"
 
@@ -156,6 +157,15 @@ class RunResult(StrEnum):
     SCHEMA_DRIFT = "SchemaDrift"
 
 
+class TableRows(ApiModel):
+    """Rows written for one output table."""
+
+    name: str
+    """Output table."""
+    rows: Annotated[int, Field(ge=0)]
+    """Rows written."""
+
+
 class RunStatus(ApiModel):
     """One run as the operator saw it."""
 
@@ -175,7 +185,11 @@ class RunStatus(ApiModel):
     """`s3://bucket/key` of the run's manifest.json."""
     manifest_sha256: Sha256Hex | None = None
     """SHA-256 of that manifest."""
-    rows: dict[str, int] = {}
+    tables: Annotated[
+        list[TableRows],
+        Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "map",
+                                                 "x-kubernetes-list-map-keys": ["name"]}),
+    ] = []
     """Rows per output table."""
     bytes: Annotated[int, Field(ge=0)] = 0
     """Bytes stored for the run (all files)."""

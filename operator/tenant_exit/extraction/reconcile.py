@@ -22,9 +22,6 @@ from kubernetes.client import models as k
 from tenant_exit.api import names
 from tenant_exit.api.conditions import set_condition
 from tenant_exit.api.datamodel import (
-    PLURAL as DATAMODEL_PLURAL,
-)
-from tenant_exit.api.datamodel import (
     DataModel,
     DataModelStatus,
     Validation,
@@ -32,9 +29,9 @@ from tenant_exit.api.datamodel import (
     content_hash,
 )
 from tenant_exit.api.extraction import (
-    PLURAL,
     RunResult,
     RunStatus,
+    TableRows,
     TenantExtraction,
     TenantExtractionStatus,
 )
@@ -82,7 +79,9 @@ def check_datamodel(model: DataModel, ctx: Context) -> None:
                              validation=validation, conditions=conditions)
     if _same(model.status, status):
         return
-    _patch(ctx.custom, DATAMODEL_PLURAL, model.name, model.status, status)
+    ctx.custom.patch_cluster_custom_object_status(
+        names.GROUP, names.VERSION, names.DATAMODEL_PLURAL, model.name,
+        _status_patch(model.status, status))
 
 
 # --------------------------------------------------------------------------
@@ -146,7 +145,9 @@ def reconcile_extraction(extraction: TenantExtraction, ctx: Context) -> None:
     status = status.model_copy(update={"conditions": _conditions(
         extraction, status, decision.blocker, decision.blocker_message, stalled, now)})
     if not _same(extraction.status, status):
-        _patch(ctx.custom, PLURAL, extraction.name, extraction.status, status)
+        ctx.custom.patch_cluster_custom_object_status(
+            names.GROUP, names.VERSION, names.EXTRACTION_PLURAL, extraction.name,
+            _status_patch(extraction.status, status))
 
 
 def _conditions(extraction: TenantExtraction, status: TenantExtractionStatus,
@@ -211,7 +212,8 @@ def _fold_run(extraction: TenantExtraction, status: TenantExtractionStatus,
         location = f"s3://{extraction.spec.destination.s3.bucket}/{summary.get('manifestKey')}"
         update.update(result=RunResult.SUCCEEDED, location=location,
                       manifest_sha256=summary.get("manifestSha256"),
-                      rows={str(t): int(n) for t, n in (summary.get("rows") or {}).items()},
+                      tables=[TableRows(name=str(t), rows=int(n))
+                              for t, n in (summary.get("rows") or {}).items()],
                       bytes=int(summary.get("bytes") or 0), message="complete")
         done = run.model_copy(update=update)
         extra = {"last_successful_run": done,
@@ -274,8 +276,8 @@ def _validate_live(extraction: TenantExtraction, model: DataModel,
 
 def _read_model(custom: client.CustomObjectsApi, name: str) -> DataModel | None:
     with tolerate(404):
-        body = custom.get_cluster_custom_object(names.GROUP, names.VERSION, DATAMODEL_PLURAL,
-                                                name)
+        body = custom.get_cluster_custom_object(names.GROUP, names.VERSION,
+                                                names.DATAMODEL_PLURAL, name)
         return DataModel.from_body(body)
     return None
 
@@ -316,8 +318,8 @@ def _same(old: Any, new: Any) -> bool:
     return bool(old.model_dump(mode="json") == new.model_dump(mode="json"))
 
 
-def _patch(custom: client.CustomObjectsApi, plural: str, name: str, old: Any, new: Any) -> None:
+def _status_patch(old: Any, new: Any) -> dict[str, Any]:
+    """Merge patch of the whole status we own (lists such as conditions are replaced)."""
     before = old.model_dump(mode="json", by_alias=True, exclude_none=True)
     after = new.model_dump(mode="json", by_alias=True, exclude_none=True)
-    custom.patch_cluster_custom_object_status(names.GROUP, names.VERSION, plural, name,
-                                              {"status": merge_patch(before, after)})
+    return {"status": merge_patch(before, after)}
