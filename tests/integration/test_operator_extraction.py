@@ -7,7 +7,6 @@ MariaDB only for now (no MySQL server fixture in the harness yet).
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client
 
 from tenant_exit.api.datamodel import DataModelSpec
 from tenant_exit.extraction.validate import validate_in_read_only_transaction
@@ -26,8 +24,11 @@ from tests.localcluster.seed import SeedReport
 from tests.support.extraction import (
     SAMPLE_MODEL,
     apply,
+    completed_runs,
     get_json,
     install_extraction_crds,
+    key_of,
+    provision_extraction,
     read_manifest,
     read_parquet,
     sample_model,
@@ -46,58 +47,21 @@ def extraction_operator(control_plane: ControlPlane, kubelet: object,
         yield process
 
 
-def _secret(core: client.CoreV1Api, namespace: str, name: str, data: dict[str, str]) -> None:
-    core.create_namespaced_secret(namespace, client.V1Secret(
-        metadata=client.V1ObjectMeta(name=name), string_data=data))
-
-
 def test_a_tenant_extraction_runs_on_schedule_twice_then_ends_with_its_namespace(
         extraction_operator: OperatorProcess, control_plane: ControlPlane,
         mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
-    suffix = uuid.uuid4().hex[:6]
-    name, namespace = f"extract-{suffix}", f"tenant-{suffix}"
-    core = client.CoreV1Api(control_plane.api_client())
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    _secret(core, namespace, "db", {"username": mariadb.root_user,
-                                    "password": mariadb.root_password})
-    _secret(core, OPERATOR_NAMESPACE, f"{name}-s3", {"accessKeyId": s3_server.access_key,
-                                                     "secretAccessKey": s3_server.secret_key})
-    key = secrets.token_urlsafe(32)
-    _secret(core, OPERATOR_NAMESPACE, f"{name}-key", {"v1": key})
-    apply(control_plane, yaml.safe_load(SAMPLE_MODEL.read_text()))
+    name, namespace, body = provision_extraction(
+        control_plane, mariadb, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket,
+        operator_namespace=OPERATOR_NAMESPACE)
+    key = key_of(control_plane, OPERATOR_NAMESPACE, name)
     wait_for("DataModel validated", lambda: (get_json(control_plane, "datamodel",
              "care-reporting") or {}).get("status", {}).get("validation", {}).get("result")
              == "Valid", 60)
-    apply(control_plane, {
-        "apiVersion": "tenantexit.io/v1alpha1", "kind": "TenantExtraction",
-        "metadata": {"name": name},
-        "spec": {
-            "tenantNamespace": namespace,
-            "database": {"host": mariadb.host, "port": mariadb.port, "credentialsSecret": "db",
-                         "databases": [seeded_tenant.schema]},
-            "dataModel": {"name": "care-reporting", "version": "1.0.0"},
-            "schedule": "* * * * *", "timeZone": "Europe/Amsterdam",
-            "startingDeadlineSeconds": 50, "retention": 5,
-            "destination": {"s3": {"bucket": fresh_bucket, "prefix": f"{suffix}/",
-                                   "endpoint": s3_server.endpoint_url,
-                                   "region": s3_server.region,
-                                   "credentialsSecret": {"namespace": OPERATOR_NAMESPACE,
-                                                         "name": f"{name}-s3"}}},
-            "pseudonymisation": {"keySecret": {"namespace": OPERATOR_NAMESPACE,
-                                               "name": f"{name}-key"}, "keyVersion": 1},
-        },
-    })
+    apply(control_plane, body)
     runs: dict[str, dict[str, Any]] = {}
-
-    def two_runs() -> bool:
-        status = (get_json(control_plane, "textract", name) or {}).get("status", {})
-        good = status.get("lastSuccessfulRun")
-        if good:
-            runs[good["scheduledAt"]] = good
-        return len(runs) >= 2
-
-    wait_for("two scheduled runs complete", two_runs, timeout=200, interval=2)
+    wait_for("two scheduled runs complete", lambda: completed_runs(control_plane, name, runs),
+             timeout=200, interval=2)
     status = get_json(control_plane, "textract", name)["status"]  # type: ignore[index]
     assert status["validation"]["result"] == "Valid"
     assert status["modelVersion"] == "1.0.0" and status["state"] == "Active"

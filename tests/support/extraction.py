@@ -79,3 +79,68 @@ def get_json(plane: Any, kind: str, name: str) -> dict[str, Any] | None:
 
 def apply(plane: Any, body: dict[str, Any]) -> None:
     plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))
+
+
+def provision_extraction(plane: Any, mariadb: MariaDBServer, s3: S3Server, *, schema: str,
+                         bucket: str, operator_namespace: str, schedule: str = "* * * * *",
+                         name: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    """A tenant namespace with its database Secret, S3 and key Secrets in the
+    operator namespace, the sample DataModel, and a TenantExtraction body (not
+    yet applied). Returns (name, tenant namespace, body)."""
+    import secrets as random_secrets
+    import uuid
+
+    from kubernetes import client
+
+    suffix = uuid.uuid4().hex[:6]
+    name = name or f"extract-{suffix}"
+    namespace = f"tenant-{suffix}"
+    core = client.CoreV1Api(plane.api_client())
+
+    def secret(where: str, secret_name: str, data: dict[str, str]) -> None:
+        core.create_namespaced_secret(where, client.V1Secret(
+            metadata=client.V1ObjectMeta(name=secret_name), string_data=data))
+
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    secret(namespace, "db", {"username": mariadb.root_user, "password": mariadb.root_password})
+    secret(operator_namespace, f"{name}-s3", {"accessKeyId": s3.access_key,
+                                              "secretAccessKey": s3.secret_key})
+    secret(operator_namespace, f"{name}-key", {"v1": random_secrets.token_urlsafe(32)})
+    apply(plane, yaml.safe_load(SAMPLE_MODEL.read_text()))
+    body = {
+        "apiVersion": "tenantexit.io/v1alpha1", "kind": "TenantExtraction",
+        "metadata": {"name": name},
+        "spec": {
+            "tenantNamespace": namespace,
+            "database": {"host": mariadb.host, "port": mariadb.port, "credentialsSecret": "db",
+                         "databases": [schema]},
+            "dataModel": {"name": "care-reporting", "version": "1.0.0"},
+            "schedule": schedule, "timeZone": "Europe/Amsterdam",
+            "startingDeadlineSeconds": 50, "retention": 5,
+            "destination": {"s3": {"bucket": bucket, "prefix": f"{suffix}/",
+                                   "endpoint": s3.endpoint_url, "region": s3.region,
+                                   "credentialsSecret": {"namespace": operator_namespace,
+                                                         "name": f"{name}-s3"}}},
+            "pseudonymisation": {"keySecret": {"namespace": operator_namespace,
+                                               "name": f"{name}-key"}, "keyVersion": 1},
+        },
+    }
+    return name, namespace, body
+
+
+def key_of(plane: Any, operator_namespace: str, name: str) -> str:
+    """The pseudonymisation key the test created (to check it never leaks)."""
+    import base64
+
+    out = plane.kubectl("get", "secret", f"{name}-key", "-n", operator_namespace,
+                        "-o", "jsonpath={.data.v1}").stdout
+    return base64.b64decode(out).decode()
+
+
+def completed_runs(plane: Any, name: str, runs: dict[str, dict[str, Any]]) -> bool:
+    """Collect lastSuccessfulRun by schedule time into `runs`; True once two are in."""
+    status = (get_json(plane, "textract", name) or {}).get("status", {})
+    good = status.get("lastSuccessfulRun")
+    if good:
+        runs[good["scheduledAt"]] = good
+    return len(runs) >= 2

@@ -30,7 +30,7 @@ EXTRACTION_COLUMNS: list[dict[str, Any]] = [
     {"name": "Schedule", "type": "string", "jsonPath": ".spec.schedule"},
     {"name": "State", "type": "string", "jsonPath": ".status.state"},
     {"name": "Last run", "type": "string", "jsonPath": ".status.lastRun.result"},
-    {"name": "Next run", "type": "date", "jsonPath": ".status.nextRunAt"},
+    {"name": "Next run", "type": "string", "jsonPath": ".status.nextRunAt"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 

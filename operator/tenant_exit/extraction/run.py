@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MANIFEST_VERSION = 1
+MAX_SUMMARY_BYTES = 3800
 
 
 class SchemaDrift(RuntimeError):
@@ -62,11 +63,17 @@ class RunSummary:
     already_complete: bool = False
 
     def to_json(self) -> str:
-        return json.dumps({"result": "Succeeded", "manifestKey": self.manifest_key,
-                           "manifestSha256": self.manifest_sha256, "rows": self.rows,
-                           "bytes": self.bytes,
-                           "newSourceColumns": self.new_source_columns[:50]},
-                          separators=(",", ":"))
+        """One line for the termination message (at most 4 KiB kept by Kubernetes):
+        rows per table and new columns are left out when they would not fit; the
+        manifest always has them."""
+        full = {"result": "Succeeded", "manifestKey": self.manifest_key,
+                "manifestSha256": self.manifest_sha256, "rows": self.rows,
+                "bytes": self.bytes, "newSourceColumns": self.new_source_columns[:50]}
+        line = json.dumps(full, separators=(",", ":"))
+        if len(line.encode()) <= MAX_SUMMARY_BYTES:
+            return line
+        short = {**full, "rows": {}, "newSourceColumns": [], "truncated": True}
+        return json.dumps(short, separators=(",", ":"))
 
 
 def output_columns(table: Table, pseudonymiser: Pseudonymiser) -> list[OutputColumn]:
