@@ -233,3 +233,63 @@ def test_the_model_description_is_published_and_linked(
     assert "erDiagram" in objects[docs["datamodel.mmd"]].decode()
     for name in docs:
         assert f"care/latest/model/{name}" in objects
+
+
+def test_encrypted_runs_decrypt_with_the_customer_key_and_retention_keeps_the_newest(
+        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        fresh_bucket: str) -> None:
+    import hashlib
+    import io
+
+    import pyarrow.parquet as pq
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    model = sample_model().spec
+    client = s3_server.client()
+    stamps = [datetime(2026, 12, day, 3, 0, tzinfo=UTC) for day in (1, 2, 3)]
+    summaries = [run_extraction(run_settings(
+        mariadb, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket, model=model,
+        scheduled_at=stamp, retention=2, age_recipients=[str(identity.to_public())]),
+        client, _log()) for stamp in stamps]
+
+    objects = all_objects(s3_server, fresh_bucket)
+    folders = {k.split("/")[2] for k in objects if k.startswith("care/runs/")}
+    assert folders == {"2026-12-02T03-00-00Z", "2026-12-03T03-00-00Z"}  # the oldest removed
+    manifest = read_manifest(s3_server, fresh_bucket, summaries[-1].manifest_key)
+    entry = next(f for f in manifest["files"] if f.get("table") == "invoices")
+    stored = objects[entry["key"]]
+    assert entry["key"].endswith(".parquet.age") and not stored.startswith(b"PAR1")
+    assert hashlib.sha256(stored).hexdigest() == entry["sha256"]
+    plain = pyrage.decrypt(stored, [identity])
+    assert hashlib.sha256(plain).hexdigest() == entry["plaintextSha256"]
+    table = pq.read_table(io.BytesIO(plain))
+    assert table.num_rows == seeded_tenant.rows["invoices"]
+    assert manifest["encryption"] == {"ageRecipients": [str(identity.to_public())]}
+
+
+def test_a_new_model_version_is_in_the_changelog(
+        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        fresh_bucket: str) -> None:
+    first = sample_model().spec
+    body = first.model_dump(by_alias=True, exclude_none=True)
+    body["version"] = "1.1.0"
+    body["releaseNotes"] = "Invoices drop the VAT rate."
+    invoices = next(t for t in body["tables"] if t["name"] == "invoices")
+    invoices["columns"] = [c for c in invoices["columns"] if c["name"] != "vatRate"]
+    invoices["query"] = invoices["query"].replace(" i.vat_rate AS vatRate,", "")
+    second = DataModelSpec.model_validate(body)
+    client = s3_server.client()
+    run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+                                bucket=fresh_bucket, model=first, scheduled_at=T1),
+                   client, _log())
+    summary = run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+                                          bucket=fresh_bucket, model=second, scheduled_at=T2),
+                             client, _log())
+    manifest = read_manifest(s3_server, fresh_bucket, summary.manifest_key)
+    changelog = all_objects(s3_server, fresh_bucket)[
+        manifest["documentation"]["changelog.md"]].decode()
+    assert "## 1.1.0 (was 1.0.0)" in changelog and "## 1.0.0" in changelog
+    assert "- `invoices.vatRate` removed" in changelog
+    assert "Invoices drop the VAT rate." in changelog
+    assert changelog.index("1.1.0") < changelog.index("## 1.0.0")

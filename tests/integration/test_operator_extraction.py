@@ -20,9 +20,10 @@ from tenant_exit.extraction.validate import validate_in_read_only_transaction
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
-from tests.localcluster.seed import SeedReport
+from tests.localcluster.seed import SeedReport, seed_tenant
 from tests.support.extraction import (
     SAMPLE_MODEL,
+    all_objects,
     apply,
     completed_runs,
     get_json,
@@ -47,12 +48,14 @@ def extraction_operator(control_plane: ControlPlane, kubelet: object,
         yield process
 
 
-def test_a_tenant_extraction_runs_on_schedule_twice_then_ends_with_its_namespace(
+def test_a_tenant_extraction_runs_on_schedule_survives_drift_and_ends_with_its_namespace(
         extraction_operator: OperatorProcess, control_plane: ControlPlane,
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str,
         fresh_bucket: str) -> None:
+    seeded_tenant = seed_tenant(mariadb, fresh_schema, clients=40, documents_dir=None, files=0,
+                                seed=5)
     name, namespace, body = provision_extraction(
-        control_plane, mariadb, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket,
+        control_plane, mariadb, s3_server, schema=fresh_schema, bucket=fresh_bucket,
         operator_namespace=OPERATOR_NAMESPACE)
     key = key_of(control_plane, OPERATOR_NAMESPACE, name)
     wait_for("DataModel validated", lambda: (get_json(control_plane, "datamodel",
@@ -83,6 +86,33 @@ def test_a_tenant_extraction_runs_on_schedule_twice_then_ends_with_its_namespace
     events = control_plane.kubectl("get", "events", "-n", "default", "-o", "json",
                                    f"--field-selector=involvedObject.name={name}").stdout
     assert "RunStarted" in events and "RunSucceeded" in events
+
+    # Schema drift: a dropped source column fails the next run before it writes.
+    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE care_plans DROP COLUMN status")
+    before = set(all_objects(s3_server, fresh_bucket))
+
+    def drift() -> dict[str, Any] | None:
+        status = (get_json(control_plane, "textract", name) or {}).get("status", {})
+        found = {c["type"]: c for c in status.get("conditions", [])}.get("SchemaDrift", {})
+        return found if found.get("status") == "True" else None
+
+    drifted = wait_for("SchemaDrift", drift, timeout=150, interval=2)
+    assert "table care_allocations, column status" in drifted["message"]
+    assert "care_plans.status" in drifted["message"]
+    written = set(all_objects(s3_server, fresh_bucket)) - before
+    assert not [k for k in written if "/runs/" in k or "/latest/" in k], written
+    assert "SchemaDrift" in control_plane.kubectl(
+        "get", "events", "-n", "default", "-o", "json",
+        f"--field-selector=involvedObject.name={name}").stdout
+
+    # Restoring the column lets the next run succeed.
+    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+        cur.execute("ALTER TABLE care_plans ADD COLUMN status "
+                    "ENUM('concept','actief','afgesloten') NOT NULL DEFAULT 'actief'")
+    wait_for("a run after the drift succeeds", lambda: (drift() is None) and (
+        (get_json(control_plane, "textract", name) or {}).get("status", {})
+        .get("lastRun", {}).get("result") == "Succeeded"), timeout=150, interval=2)
 
     control_plane.kubectl("delete", "namespace", namespace, "--wait=true", timeout=120)
     wait_for("extraction Ended", lambda: (get_json(control_plane, "textract", name) or {})
@@ -152,3 +182,13 @@ def test_the_sample_model_is_valid_against_the_live_server(
         live = validate_in_read_only_transaction(conn, sample_model().spec, seeded_tenant.schema)
     assert live.report.problems == []
     assert ("clients", "bsn") in live.referenced["clients"]
+
+
+def test_the_api_server_refuses_a_contract_that_cannot_be_written(
+        extraction_operator: OperatorProcess, control_plane: ControlPlane) -> None:
+    body = yaml.safe_load(SAMPLE_MODEL.read_text())
+    body["metadata"]["name"] = f"cel-{uuid.uuid4().hex[:6]}"
+    body["spec"]["tables"][0]["columns"][0]["type"] = "integer"  # a pseudonym is a string
+    refused = control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body), check=False)
+    assert refused.returncode != 0
+    assert "a pseudonymised column is written as a string pseudonym" in refused.stderr

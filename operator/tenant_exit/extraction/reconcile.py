@@ -101,7 +101,9 @@ def reconcile_extraction(extraction: TenantExtraction, ctx: Context) -> None:
                     exit_phase=_exit_phase(ctx.custom, extraction.spec.tenant_namespace),
                     job_running=job is not None and _finished(job) is None)
     stalled: tuple[str, str] | None = None
-    if seen.namespace_exists and model is not None and _needs_validation(extraction, model):
+    pinned = model is not None and model.spec.version == extraction.spec.data_model.version
+    if seen.namespace_exists and model is not None and pinned and _needs_validation(
+            extraction, model, now, ctx.settings.retry_max_seconds):
         status, stalled = _validate_live(extraction, model, status, ctx, now)
     elif status.validation is not None and status.validation.result == ValidationResult.INVALID:
         stalled = ("ModelInvalidForTenant", "; ".join(status.validation.messages[:5]))
@@ -234,12 +236,19 @@ def _fold_run(extraction: TenantExtraction, status: TenantExtractionStatus,
     return status.model_copy(update={"last_run": done, **extra})
 
 
-def _needs_validation(extraction: TenantExtraction, model: DataModel) -> bool:
+def _needs_validation(extraction: TenantExtraction, model: DataModel, now: datetime,
+                      retry_seconds: float) -> bool:
+    """On every change of terms; and, while the last result was not Valid, again
+    every `retry_seconds` (the fix may be in the database, not in the spec)."""
     validation = extraction.status.validation
-    return (validation is None
+    if (validation is None
             or extraction.status.observed_generation != extraction.metadata.generation
             or extraction.status.model_hash != content_hash(model.spec)
-            or validation.version != model.spec.version)
+            or validation.version != model.spec.version):
+        return True
+    if validation.result == ValidationResult.VALID or validation.validated_at is None:
+        return False
+    return (now - validation.validated_at).total_seconds() >= retry_seconds
 
 
 def _validate_live(extraction: TenantExtraction, model: DataModel,
