@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from tenant_exit.api.datamodel import Classification, Table, Transform, content_hash
 from tenant_exit.extraction import layout, modeldocs
 from tenant_exit.extraction.drift import compare, fingerprint
-from tenant_exit.extraction.parquet import OutputColumn, write_table
+from tenant_exit.extraction.parquet import OutputColumn, identity, write_table
 from tenant_exit.extraction.pseudonym import Pseudonymiser, birth_year, postcode_area
 from tenant_exit.extraction.retention import apply_retention
 from tenant_exit.extraction.settings import ExtractionSettings
@@ -84,7 +84,7 @@ def output_columns(table: Table, pseudonymiser: Pseudonymiser) -> list[OutputCol
     for index, column in enumerate(table.columns):
         if not column.published:
             continue
-        convert: Callable[[Any], Any] = _identity
+        convert: Callable[[Any], Any] = identity
         if column.classification == Classification.PSEUDONYMISED:
             domain = column.domain or column.name
             convert = _pseudonymise(pseudonymiser, domain)
@@ -96,10 +96,6 @@ def output_columns(table: Table, pseudonymiser: Pseudonymiser) -> list[OutputCol
                                     nullable=column.nullable, source_index=index,
                                     convert=convert))
     return columns
-
-
-def _identity(value: Any) -> Any:
-    return value
 
 
 def _pseudonymise(pseudonymiser: Pseudonymiser, domain: str) -> Callable[[Any], Any]:
