@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo demo-extraction cluster-up cluster-down bench crd
+.PHONY: bootstrap test lint unit demo demo-extraction bench-extraction cluster-up cluster-down bench crd
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -42,3 +42,6 @@ cluster-down:
 
 bench: bootstrap
 	$(PY) -m bench.run
+
+bench-extraction: bootstrap
+	$(PY) -m bench.extraction
