@@ -21,7 +21,7 @@ CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 DATAMODEL_PLURAL: Final = "datamodels"
 EXTRACTION_PLURAL: Final = "tenantextractions"
 
-# On the tenant Namespace (ARCHITECTURE §3).
+# On the tenant Namespace (docs/architecture.md, "The guards").
 NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"
 LABEL_DELETION: Final = f"{GROUP}/deletion"
 LABEL_EXIT: Final = f"{GROUP}/exit"

@@ -5,15 +5,13 @@ S3 credentials and the pseudonymisation key are referenced there directly and
 never copied; only the tenant's database credentials are copied, into a Secret
 owned by the TenantExtraction (garbage-collected with it).
 
-Until the adapters take a small owner value instead of a TenantExit (planned),
-the few lines that name the owning object are here rather than in kube/.
+Owner references, labels, Events and Secret reads are the shared kube/
+adapters, given the extraction's `Owner`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import logging
 from datetime import UTC, datetime
 
 from kubernetes import client
@@ -22,11 +20,13 @@ from kubernetes.client import models as k
 from tenant_exit.api import names
 from tenant_exit.api.datamodel import DataModel, canonical_json
 from tenant_exit.api.extraction import KIND, TenantExtraction
+from tenant_exit.api.owner import Owner
+from tenant_exit.kube import events
 from tenant_exit.kube.errors import tolerate
-from tenant_exit.kube.secrets import SecretProblem, put_secret
+from tenant_exit.kube.ownership import owned_labels, owner_reference
+from tenant_exit.kube.secrets import database_credentials, put_secret
 from tenant_exit.settings import OperatorSettings
 
-log = logging.getLogger(__name__)
 CONTAINER = "extract"
 COMPONENT = "extraction"
 TERMINATION_LOG = "/dev/termination-log"
@@ -44,15 +44,14 @@ def credentials_secret_name(extraction: str) -> str:
     return f"{extraction}-source-credentials"
 
 
-def owner_reference(extraction: TenantExtraction) -> k.V1OwnerReference:
-    return k.V1OwnerReference(api_version=names.API_VERSION, kind=KIND, name=extraction.name,
-                              uid=extraction.metadata.uid, controller=True,
-                              block_owner_deletion=True)
+def owner_of(extraction: TenantExtraction) -> Owner:
+    return Owner(api_version=names.API_VERSION, kind=KIND, name=extraction.name,
+                 uid=extraction.metadata.uid, name_label=LABEL_EXTRACTION,
+                 resource_version=extraction.metadata.resource_version)
 
 
 def labels(extraction: TenantExtraction) -> dict[str, str]:
-    return {LABEL_EXTRACTION: extraction.name, names.LABEL_COMPONENT: COMPONENT,
-            names.LABEL_MANAGED_BY: names.MANAGED_BY}
+    return owned_labels(owner_of(extraction), COMPONENT)
 
 
 def _secret_env(name: str, secret: str, key: str) -> k.V1EnvVar:
@@ -123,7 +122,7 @@ def build_run_job(extraction: TenantExtraction, model: DataModel, scheduled_at: 
             name=run_job_name(extraction.name, scheduled_at),
             namespace=settings.operator_namespace, labels=job_labels,
             annotations={ANNOTATION_SCHEDULED_AT: scheduled_at.astimezone(UTC).isoformat()},
-            owner_references=[owner_reference(extraction)]),
+            owner_references=[owner_reference(owner_of(extraction))]),
         spec=k.V1JobSpec(
             backoff_limit=1,
             active_deadline_seconds=settings.job_deadline_seconds,
@@ -141,30 +140,16 @@ def build_run_job(extraction: TenantExtraction, model: DataModel, scheduled_at: 
     )
 
 
-def read_keys(core: client.CoreV1Api, namespace: str, name: str, keys: list[str]) -> list[str]:
-    try:
-        secret = core.read_namespaced_secret(name, namespace)
-    except client.ApiException as error:
-        if error.status == 404:
-            raise SecretProblem(f"Secret {namespace}/{name} does not exist") from None
-        raise
-    data = secret.data or {}
-    for key in keys:
-        if key not in data:
-            raise SecretProblem(f"Secret {namespace}/{name} has no key {key!r}")
-    return [base64.b64decode(data[key]).decode() for key in keys]
-
-
 def copy_credentials(core: client.CoreV1Api, extraction: TenantExtraction,
                      namespace: str) -> tuple[str, str]:
     """Copy the database account into the operator namespace; returns it for validation."""
-    username, password = read_keys(core, extraction.spec.tenant_namespace,
-                                   extraction.spec.database.credentials_secret,
-                                   ["username", "password"])
+    account = database_credentials(core, extraction.spec.tenant_namespace,
+                                   extraction.spec.database.credentials_secret)
+    username, password = account.username, account.password
     body = k.V1Secret(
         metadata=k.V1ObjectMeta(name=credentials_secret_name(extraction.name),
                                 namespace=namespace, labels=labels(extraction),
-                                owner_references=[owner_reference(extraction)]),
+                                owner_references=[owner_reference(owner_of(extraction))]),
         type="Opaque", string_data={"username": username, "password": password})
     put_secret(core, namespace, body)
     return username, password
@@ -172,20 +157,7 @@ def copy_credentials(core: client.CoreV1Api, extraction: TenantExtraction,
 
 def post_event(core: client.CoreV1Api, namespace: str, extraction: TenantExtraction,
                type: str, reason: str, message: str) -> None:
-    now = datetime.now(UTC)
-    event = k.CoreV1Event(
-        metadata=k.V1ObjectMeta(generate_name=f"{extraction.name}.", namespace=namespace),
-        involved_object=k.V1ObjectReference(api_version=names.API_VERSION, kind=KIND,
-                                            name=extraction.name, uid=extraction.metadata.uid),
-        type=type, reason=reason, message=message[:1024],
-        source=k.V1EventSource(component=names.MANAGED_BY),
-        reporting_component=names.MANAGED_BY, reporting_instance=names.MANAGED_BY,
-        first_timestamp=now, last_timestamp=now, count=1)
-    try:
-        core.create_namespaced_event(namespace, event)
-    except client.ApiException as error:
-        log.warning("could not post event %s on %s: HTTP %s", reason, extraction.name,
-                    error.status)
+    events.post_event(core, namespace, owner_of(extraction), type, reason, message)
 
 
 def delete_job(batch: client.BatchV1Api, namespace: str, name: str) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.extraction.run import SchemaDrift, run_extraction
 from tenant_exit.extraction.settings import ExtractionSettings
 from tenant_exit.storage.s3client import make_client
-from tenant_exit.worker.main import describe_failure
+from tenant_exit.worker.main import describe_failure, failure_code
 from tenant_exit.worker.progress import ProgressLog, secrets_from_env
 from tenant_exit.worker.summary import failure_json, write_termination_message
 
@@ -47,7 +48,8 @@ def run_extract() -> int:
         message = redact(f"invalid extraction configuration: {problems}")
         ProgressLog(redact=redact).event("failed", error=message)
         path = os.environ.get("TENANT_EXIT_TERMINATION_LOG") or "/dev/termination-log"
-        write_termination_message(Path(path), failure_json(message))
+        write_termination_message(Path(path),
+                                  failure_json(WorkerErrorCode.CONFIG_INVALID, message))
         return EXIT_CONFIG
     log = ProgressLog(redact=redact)
     client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region)
@@ -61,7 +63,8 @@ def run_extract() -> int:
     except Exception as err:
         message = redact(describe_failure(err, f"s3://{settings.s3_bucket}"))
         log.event("failed", error=message)
-        write_termination_message(settings.termination_log, failure_json(message))
+        write_termination_message(settings.termination_log,
+                                  failure_json(failure_code(err), message))
         return EXIT_FAILED
     write_termination_message(settings.termination_log, summary.to_json())
     log.event("done", summary=summary.to_json())

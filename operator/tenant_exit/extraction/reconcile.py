@@ -42,7 +42,7 @@ from tenant_exit.extraction.validate import check_syntax, validate_in_read_only_
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.exits import merge_patch
 from tenant_exit.kube.jobs import ensure_job, termination_message
-from tenant_exit.kube.secrets import SecretProblem
+from tenant_exit.kube.secrets import SecretProblem, database_credentials
 from tenant_exit.mysql.connect import DatabaseUnavailable, connect
 from tenant_exit.reconcile.context import Context
 
@@ -257,9 +257,10 @@ def _validate_live(extraction: TenantExtraction, model: DataModel,
     """Check the model against this tenant's live server (read-only transaction)."""
     db = extraction.spec.database
     try:
-        username, password = jobs.read_keys(ctx.core, extraction.spec.tenant_namespace,
-                                            db.credentials_secret, ["username", "password"])
-        conn = connect(db.host, db.port, username, password, connect_timeout=10)
+        account = database_credentials(ctx.core, extraction.spec.tenant_namespace,
+                                       db.credentials_secret)
+        conn = connect(db.host, db.port, account.username, account.password,
+                       connect_timeout=10)
     except (SecretProblem, DatabaseUnavailable) as problem:
         validation = Validation(result=ValidationResult.UNKNOWN, messages=[str(problem)],
                                 validated_at=now, version=model.spec.version)
