@@ -32,6 +32,7 @@ from tests.support.waiting import wait_for
 pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 RELEASE = "texit-e2e"
+LARGE_BLOB = 17 << 20
 NAMESPACE = "texit-e2e-system"
 PEERING = f"{RELEASE}-tenant-exit-operator"
 
@@ -75,8 +76,13 @@ def operator(control_plane: ControlPlane, kubelet: object, release: Release,
 
 @pytest.fixture
 def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: DatabaseServer,
-           s3_server: S3Server, local_volumes: LocalVolumes) -> Iterator[FullTenant]:
-    made = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE)
+           s3_server: S3Server, local_volumes: LocalVolumes,
+           request: pytest.FixtureRequest) -> Iterator[FullTenant]:
+    """A full tenant; `@pytest.mark.large_blob` adds a scan over 16 MiB (the
+    clients' default packet limit), which costs every stage of the exit time."""
+    large = LARGE_BLOB if request.node.get_closest_marker("large_blob") else 0
+    made = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE,
+                            large_blob_bytes=large)
     yield made
     if not operator.healthy_or_none():
         operator.start()
@@ -89,6 +95,7 @@ def _secrets(tenant: FullTenant) -> list[str]:
     return [tenant.db.root_password, tenant.s3.secret_key, tenant.report.app_password]
 
 
+@pytest.mark.large_blob
 def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     tenant: FullTenant, operator: OperatorProcess, tmp_path: Path
 ) -> None:
