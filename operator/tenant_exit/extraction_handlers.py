@@ -24,10 +24,21 @@ from tenant_exit.api import names
 from tenant_exit.api.datamodel import DataModel
 from tenant_exit.api.extraction import TenantExtraction
 from tenant_exit.extraction.reconcile import check_datamodel, reconcile_extraction
+from tenant_exit.kopf_persistence import Served
 from tenant_exit.reconcile.context import Context
 from tenant_exit.settings import OperatorSettings
 
 SETTINGS = OperatorSettings()
+# kopf 1.x keeps one finalizer per operator (kopf_persistence); its progress
+# lives under each resource's own annotation prefix.
+STORAGE_PREFIX = f"extraction.{names.GROUP}"
+SERVED = (
+    Served(names.GROUP, names.VERSION, names.DATAMODEL_PLURAL, "DataModel",
+           finalizer=names.EXIT_FINALIZER, storage_prefix=STORAGE_PREFIX),
+    Served(names.GROUP, names.VERSION, names.EXTRACTION_PLURAL, "TenantExtraction",
+           finalizer=names.EXIT_FINALIZER, storage_prefix=STORAGE_PREFIX),
+)
+"""The extraction's resources, added to handlers.SERVED."""
 _context: Context | None = None
 _lock = threading.Lock()  # one extraction pass at a time in this process
 

@@ -1,8 +1,7 @@
-"""The run Job's work against real MariaDB and a real S3 server: Parquet read back
+"""The run Job's work against real MariaDB/MySQL and a real S3 server: Parquet read back
 equals the SELECT, identifying values never leave, pseudonyms, schema drift.
 
-MariaDB only for now: the harness has no MySQL server fixture yet (the MySQL
-family joins when `db_server` exists); nothing here is MariaDB-specific.
+Every test runs on both database families (`db_server`: MariaDB and Oracle MySQL).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from tenant_exit.api.datamodel import DataModelSpec
 from tenant_exit.extraction.pseudonym import Pseudonymiser
 from tenant_exit.extraction.run import SchemaDrift, run_extraction
 from tenant_exit.worker.progress import ProgressLog
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import SeedReport, seed_tenant
 from tests.support.extraction import (
@@ -37,26 +36,26 @@ def _log() -> ProgressLog:
     return ProgressLog(interval=60)
 
 
-def _source_rows(mariadb: MariaDBServer, schema: str, query: str) -> list[tuple]:
-    with mariadb.connect(schema) as conn, conn.cursor() as cur:
+def _source_rows(db_server: DatabaseServer, schema: str, query: str) -> list[tuple]:
+    with db_server.connect(schema) as conn, conn.cursor() as cur:
         cur.execute(query)
         return list(cur.fetchall())
 
 
 def test_the_sample_model_round_trips_and_publishes_nothing_identifying(
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
     model = sample_model().spec
-    settings = run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    settings = run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                             bucket=fresh_bucket, model=model, scheduled_at=T1, csv=True)
     summary = run_extraction(settings, s3_server.client(), _log())
 
     manifest = read_manifest(s3_server, fresh_bucket, summary.manifest_key)
     assert manifest["model"]["version"] == "1.0.0"
-    assert manifest["source"]["serverVersion"] == mariadb.version
+    assert manifest["source"]["serverVersion"] == db_server.version
     key = Pseudonymiser(TEST_KEY.encode(), 1)
     for table in model.tables:
-        source = _source_rows(mariadb, seeded_tenant.schema, table.query)
+        source = _source_rows(db_server, seeded_tenant.schema, table.query)
         entry = next(f for f in manifest["files"]
                      if f.get("table") == table.name and f["format"] == "parquet")
         read = read_parquet(s3_server, fresh_bucket, entry["key"])
@@ -77,11 +76,11 @@ def test_the_sample_model_round_trips_and_publishes_nothing_identifying(
     # No identifying source value in any object of the run: BSN, names, phone,
     # street, full postcode, free text.
     identifying = _source_rows(
-        mariadb, seeded_tenant.schema,
+        db_server, seeded_tenant.schema,
         "SELECT bsn, first_name, last_name, full_name, phone, street, postal_code FROM clients")
     needles = {str(v) for row in identifying for v in row if v and len(str(v)) >= 5}
     needles |= {str(r[0]) for r in _source_rows(
-        mariadb, seeded_tenant.schema, "SELECT notes FROM appointments WHERE notes IS NOT NULL")}
+        db_server, seeded_tenant.schema, "SELECT notes FROM appointments WHERE notes IS NOT NULL")}
     objects = all_objects(s3_server, fresh_bucket)
     assert len(objects) > 10
     for object_key, data in objects.items():
@@ -90,9 +89,9 @@ def test_the_sample_model_round_trips_and_publishes_nothing_identifying(
         assert leaked == [], f"{object_key} contains identifying values {leaked[:3]}"
 
 
-def test_types_survive_exactly(mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str,
+def test_types_survive_exactly(db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str,
                                fresh_bucket: str) -> None:
-    with mariadb.connect() as conn, conn.cursor() as cur:
+    with db_server.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {fresh_schema}")
         cur.execute(f"CREATE TABLE {fresh_schema}.measurements (id INT PRIMARY KEY, "
                     "born DATE NOT NULL, at DATETIME(6) NOT NULL, amount DECIMAL(18,6) NOT NULL, "
@@ -123,7 +122,7 @@ def test_types_survive_exactly(mariadb: MariaDBServer, s3_server: S3Server, fres
                  "description": "A flag."},
             ]}],
     })
-    settings = run_settings(mariadb, s3_server, schema=fresh_schema, bucket=fresh_bucket,
+    settings = run_settings(db_server, s3_server, schema=fresh_schema, bucket=fresh_bucket,
                             model=model, scheduled_at=T1, rows_per_group=2)
     summary = run_extraction(settings, s3_server.client(), _log())
     manifest = read_manifest(s3_server, fresh_bucket, summary.manifest_key)
@@ -153,18 +152,18 @@ def _client_ids(s3_server: S3Server, bucket: str, manifest_key: str) -> list[str
 
 
 def test_pseudonyms_are_stable_across_runs_and_change_with_the_key_version(
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
     model = sample_model().spec
     client = s3_server.client()
-    first = run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    first = run_extraction(run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                                         bucket=fresh_bucket, model=model, scheduled_at=T1),
                            client, _log())
-    second = run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    second = run_extraction(run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                                          bucket=fresh_bucket, model=model, scheduled_at=T2),
                             client, _log())
     rotated = run_extraction(run_settings(
-        mariadb, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket, model=model,
+        db_server, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket, model=model,
         scheduled_at=datetime(2026, 12, 3, 3, 0, tzinfo=UTC),
         key="another-key-for-version-two-0123456789", key_version=2), client, _log())
     ids1 = _client_ids(s3_server, fresh_bucket, first.manifest_key)
@@ -176,20 +175,20 @@ def test_pseudonyms_are_stable_across_runs_and_change_with_the_key_version(
 
 
 def test_a_dropped_source_column_is_schema_drift_and_writes_nothing(
-        mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str,
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str,
         fresh_bucket: str) -> None:
-    seed_tenant(mariadb, fresh_schema, clients=6, documents_dir=None, files=0, seed=3)
+    seed_tenant(db_server, fresh_schema, clients=6, documents_dir=None, files=0, seed=3)
     model = sample_model().spec
     client = s3_server.client()
-    good = run_extraction(run_settings(mariadb, s3_server, schema=fresh_schema,
+    good = run_extraction(run_settings(db_server, s3_server, schema=fresh_schema,
                                        bucket=fresh_bucket, model=model, scheduled_at=T1),
                           client, _log())
     before = set(all_objects(s3_server, fresh_bucket))
-    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+    with db_server.connect(fresh_schema) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE care_plans DROP COLUMN status")
         cur.execute("ALTER TABLE invoices ADD COLUMN iban VARCHAR(34) NULL")
     with pytest.raises(SchemaDrift) as drift:
-        run_extraction(run_settings(mariadb, s3_server, schema=fresh_schema,
+        run_extraction(run_settings(db_server, s3_server, schema=fresh_schema,
                                     bucket=fresh_bucket, model=model, scheduled_at=T2),
                        client, _log())
     assert any(p.startswith("table care_allocations, column status:")
@@ -198,10 +197,10 @@ def test_a_dropped_source_column_is_schema_drift_and_writes_nothing(
     latest = read_manifest(s3_server, fresh_bucket, "care/latest/manifest.json")
     assert latest["scheduledAt"].startswith("2026-12-01")  # the last good run stays published
 
-    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+    with db_server.connect(fresh_schema) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE care_plans ADD COLUMN status "
                     "ENUM('concept','actief','afgesloten') NOT NULL DEFAULT 'actief'")
-    restored = run_extraction(run_settings(mariadb, s3_server, schema=fresh_schema,
+    restored = run_extraction(run_settings(db_server, s3_server, schema=fresh_schema,
                                            bucket=fresh_bucket, model=model, scheduled_at=T2),
                               client, _log())
     assert restored.manifest_key != good.manifest_key
@@ -212,10 +211,10 @@ def test_a_dropped_source_column_is_schema_drift_and_writes_nothing(
 
 
 def test_the_model_description_is_published_and_linked(
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
     model = sample_model().spec
-    summary = run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    summary = run_extraction(run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                                           bucket=fresh_bucket, model=model, scheduled_at=T1),
                              s3_server.client(), _log())
     manifest = read_manifest(s3_server, fresh_bucket, summary.manifest_key)
@@ -236,7 +235,7 @@ def test_the_model_description_is_published_and_linked(
 
 
 def test_encrypted_runs_decrypt_with_the_customer_key_and_retention_keeps_the_newest(
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
     import hashlib
     import io
@@ -249,7 +248,7 @@ def test_encrypted_runs_decrypt_with_the_customer_key_and_retention_keeps_the_ne
     client = s3_server.client()
     stamps = [datetime(2026, 12, day, 3, 0, tzinfo=UTC) for day in (1, 2, 3)]
     summaries = [run_extraction(run_settings(
-        mariadb, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket, model=model,
+        db_server, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket, model=model,
         scheduled_at=stamp, retention=2, age_recipients=[str(identity.to_public())]),
         client, _log()) for stamp in stamps]
 
@@ -269,7 +268,7 @@ def test_encrypted_runs_decrypt_with_the_customer_key_and_retention_keeps_the_ne
 
 
 def test_a_new_model_version_is_in_the_changelog(
-        mariadb: MariaDBServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
     first = sample_model().spec
     body = first.model_dump(by_alias=True, exclude_none=True)
@@ -280,10 +279,10 @@ def test_a_new_model_version_is_in_the_changelog(
     invoices["query"] = invoices["query"].replace(" i.vat_rate AS vatRate,", "")
     second = DataModelSpec.model_validate(body)
     client = s3_server.client()
-    run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    run_extraction(run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                                 bucket=fresh_bucket, model=first, scheduled_at=T1),
                    client, _log())
-    summary = run_extraction(run_settings(mariadb, s3_server, schema=seeded_tenant.schema,
+    summary = run_extraction(run_settings(db_server, s3_server, schema=seeded_tenant.schema,
                                           bucket=fresh_bucket, model=second, scheduled_at=T2),
                              client, _log())
     manifest = read_manifest(s3_server, fresh_bucket, summary.manifest_key)

@@ -1,8 +1,8 @@
 """The operator as a process runs a TenantExtraction on schedule through Jobs on
-the real control plane and process kubelet, against real MariaDB and S3; a bad
+the real control plane and process kubelet, against real MariaDB/MySQL and S3; a bad
 model is refused with messages naming table and column.
 
-MariaDB only for now (no MySQL server fixture in the harness yet).
+Runs on both database families (`db_server`: MariaDB and Oracle MySQL).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from tenant_exit.api.datamodel import DataModelSpec
 from tenant_exit.extraction.validate import validate_in_read_only_transaction
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import SeedReport, seed_tenant
 from tests.support.extraction import (
@@ -50,12 +50,12 @@ def extraction_operator(control_plane: ControlPlane, kubelet: object,
 
 def test_a_tenant_extraction_runs_on_schedule_survives_drift_and_ends_with_its_namespace(
         extraction_operator: OperatorProcess, control_plane: ControlPlane,
-        mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str,
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str,
         fresh_bucket: str) -> None:
-    seeded_tenant = seed_tenant(mariadb, fresh_schema, clients=40, documents_dir=None, files=0,
+    seeded_tenant = seed_tenant(db_server, fresh_schema, clients=40, documents_dir=None, files=0,
                                 seed=5)
     name, namespace, body = provision_extraction(
-        control_plane, mariadb, s3_server, schema=fresh_schema, bucket=fresh_bucket,
+        control_plane, db_server, s3_server, schema=fresh_schema, bucket=fresh_bucket,
         operator_namespace=OPERATOR_NAMESPACE)
     key = key_of(control_plane, OPERATOR_NAMESPACE, name)
     wait_for("DataModel validated", lambda: (get_json(control_plane, "datamodel",
@@ -70,7 +70,7 @@ def test_a_tenant_extraction_runs_on_schedule_survives_drift_and_ends_with_its_n
     assert status["modelVersion"] == "1.0.0" and status["state"] == "Active"
     ready = {c["type"]: c for c in status["conditions"]}
     assert ready["Ready"]["status"] == "True" and ready["SchemaDrift"]["status"] == "False"
-    assert key not in str(status) and mariadb.root_password not in str(status)
+    assert key not in str(status) and db_server.root_password not in str(status)
 
     expected = {t: seeded_tenant.rows[t] for t in ("clients", "invoices")}
     for run in runs.values():
@@ -88,7 +88,7 @@ def test_a_tenant_extraction_runs_on_schedule_survives_drift_and_ends_with_its_n
     assert "RunStarted" in events and "RunSucceeded" in events
 
     # Schema drift: a dropped source column fails the next run before it writes.
-    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+    with db_server.connect(fresh_schema) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE care_plans DROP COLUMN status")
     before = set(all_objects(s3_server, fresh_bucket))
 
@@ -107,7 +107,7 @@ def test_a_tenant_extraction_runs_on_schedule_survives_drift_and_ends_with_its_n
         f"--field-selector=involvedObject.name={name}").stdout
 
     # Restoring the column lets the next run succeed.
-    with mariadb.connect(fresh_schema) as conn, conn.cursor() as cur:
+    with db_server.connect(fresh_schema) as conn, conn.cursor() as cur:
         cur.execute("ALTER TABLE care_plans ADD COLUMN status "
                     "ENUM('concept','actief','afgesloten') NOT NULL DEFAULT 'actief'")
     wait_for("a run after the drift succeeds", lambda: (drift() is None) and (
@@ -168,17 +168,17 @@ def _spec_with(table: str, column: str, **changes: Any) -> DataModelSpec:
      "DATETIME"),
 ])
 def test_a_bad_model_is_refused_against_the_live_server_naming_table_and_column(
-        mariadb: MariaDBServer, seeded_tenant: SeedReport, table: str, column: str,
+        db_server: DatabaseServer, seeded_tenant: SeedReport, table: str, column: str,
         changes: dict[str, Any], expected: str) -> None:
-    with mariadb.connect() as conn:
+    with db_server.connect() as conn:
         live = validate_in_read_only_transaction(conn, _spec_with(table, column, **changes),
                                                  seeded_tenant.schema)
     assert any(p.startswith(expected) for p in live.report.problems), live.report.problems
 
 
 def test_the_sample_model_is_valid_against_the_live_server(
-        mariadb: MariaDBServer, seeded_tenant: SeedReport) -> None:
-    with mariadb.connect() as conn:
+        db_server: DatabaseServer, seeded_tenant: SeedReport) -> None:
+    with db_server.connect() as conn:
         live = validate_in_read_only_transaction(conn, sample_model().spec, seeded_tenant.schema)
     assert live.report.problems == []
     assert ("clients", "bsn") in live.referenced["clients"]

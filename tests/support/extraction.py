@@ -14,7 +14,7 @@ import yaml
 
 from tenant_exit.api.datamodel import DataModel, DataModelSpec
 from tenant_exit.extraction.settings import ExtractionSettings
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,14 +26,14 @@ def sample_model() -> DataModel:
     return DataModel.from_body(yaml.safe_load(SAMPLE_MODEL.read_text()))
 
 
-def run_settings(mariadb: MariaDBServer, s3: S3Server, *, schema: str, bucket: str,
+def run_settings(db_server: DatabaseServer, s3: S3Server, *, schema: str, bucket: str,
                  model: DataModelSpec, scheduled_at: datetime, prefix: str = "care/",
                  key: str = TEST_KEY, key_version: int = 1, **extra: Any
                  ) -> ExtractionSettings:
     return ExtractionSettings(
         extraction_name="test-extraction", scheduled_at=scheduled_at, model_name="care-reporting",
-        model=model, db_host=mariadb.host, db_port=mariadb.port, db_user=mariadb.root_user,
-        db_password=mariadb.root_password, db_schema=schema, s3_bucket=bucket,
+        model=model, db_host=db_server.host, db_port=db_server.port, db_user=db_server.root_user,
+        db_password=db_server.root_password, db_schema=schema, s3_bucket=bucket,
         s3_prefix=prefix, s3_endpoint=s3.endpoint_url, s3_region=s3.region,
         pseudonym_key=key, key_version=key_version, **extra)
 
@@ -81,7 +81,7 @@ def apply(plane: Any, body: dict[str, Any]) -> None:
     plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))
 
 
-def provision_extraction(plane: Any, mariadb: MariaDBServer, s3: S3Server, *, schema: str,
+def provision_extraction(plane: Any, db_server: DatabaseServer, s3: S3Server, *, schema: str,
                          bucket: str, operator_namespace: str, schedule: str = "* * * * *",
                          name: str | None = None) -> tuple[str, str, dict[str, Any]]:
     """A tenant namespace with its database Secret, S3 and key Secrets in the
@@ -102,7 +102,7 @@ def provision_extraction(plane: Any, mariadb: MariaDBServer, s3: S3Server, *, sc
             metadata=client.V1ObjectMeta(name=secret_name), string_data=data))
 
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    secret(namespace, "db", {"username": mariadb.root_user, "password": mariadb.root_password})
+    secret(namespace, "db", {"username": db_server.root_user, "password": db_server.root_password})
     secret(operator_namespace, f"{name}-s3", {"accessKeyId": s3.access_key,
                                               "secretAccessKey": s3.secret_key})
     secret(operator_namespace, f"{name}-key", {"v1": random_secrets.token_urlsafe(32)})
@@ -112,7 +112,7 @@ def provision_extraction(plane: Any, mariadb: MariaDBServer, s3: S3Server, *, sc
         "metadata": {"name": name},
         "spec": {
             "tenantNamespace": namespace,
-            "database": {"host": mariadb.host, "port": mariadb.port, "credentialsSecret": "db",
+            "database": {"host": db_server.host, "port": db_server.port, "credentialsSecret": "db",
                          "databases": [schema]},
             "dataModel": {"name": "care-reporting", "version": "1.0.0"},
             "schedule": schedule, "timeZone": "Europe/Amsterdam",
