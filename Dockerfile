@@ -46,6 +46,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 #   tar             GNU tar for the documents archive (in the base already;
 #                   listed so a slimmer base cannot drop it silently).
 #   ca-certificates TLS to S3 endpoints and the Kubernetes API.
+#   graphviz        `dot`, which renders the extraction's ER diagram offline.
 # Versions are not pinned: Debian stable only ships security and point-release
 # updates, and a pinned version disappears from the archive when they land.
 RUN apt-get update \
@@ -53,6 +54,7 @@ RUN apt-get update \
         mariadb-client \
         tar \
         ca-certificates \
+        graphviz \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /opt/tenant-exit /opt/tenant-exit
