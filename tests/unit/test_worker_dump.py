@@ -23,16 +23,18 @@ MYSQL80_HELP = """mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Ser
   --get-server-public-key
                       Get server public key
 """
-MYSQL97_HELP = """mysqldump  Ver 9.7.0 for Linux on x86_64 (Source distribution)
+# 5.7's client predates --column-statistics (8.0.2); the prose line is invented to show
+# that only option lines count.
+MYSQL57_HELP = """mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)
   --set-gtid-purged[=name]
-                      Add 'SET @@GLOBAL.GTID_PURGED' to the output. Mentions
-                      --column-statistics only in prose.
+                      Add 'SET @@GLOBAL.GTID_PURGED' to the output. Unlike
+                      --column-statistics of later clients.
   --get-server-public-key
                       Get server public key
 """
 MARIADB = DumpClient("/usr/bin/mariadb-dump", MARIADB_HELP.splitlines()[0], MARIADB_HELP)
 MYSQL80 = DumpClient("/opt/mysql/bin/mysqldump", MYSQL80_HELP.splitlines()[0], MYSQL80_HELP)
-MYSQL97 = DumpClient("/opt/mysql/bin/mysqldump", MYSQL97_HELP.splitlines()[0], MYSQL97_HELP)
+MYSQL57 = DumpClient("/opt/mysql/bin/mysqldump", MYSQL57_HELP.splitlines()[0], MYSQL57_HELP)
 MARIADB_MYSQLDUMP = DumpClient(
     "/usr/bin/mysqldump", "mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu")
 
@@ -59,11 +61,11 @@ def test_mysql80_client_gets_gtid_column_statistics_and_public_key_flags() -> No
 
 
 def test_column_statistics_only_where_the_client_lists_the_option() -> None:
-    """9.x's --help has no --column-statistics option line: passing it would fail."""
-    options = dump_options(MYSQL97)
+    """A client without the option (5.7's) would refuse `--column-statistics=0`."""
+    options = dump_options(MYSQL57)
     assert "--set-gtid-purged=OFF" in options and "--get-server-public-key" in options
     assert "--column-statistics=0" not in options
-    assert not supports(MYSQL97_HELP, "--column-statistics")
+    assert not supports(MYSQL57_HELP, "--column-statistics")
     assert supports(MARIADB_HELP, "--no-tablespaces")
 
 
@@ -74,7 +76,7 @@ def test_column_statistics_only_where_the_client_lists_the_option() -> None:
      ServerFamily.MARIADB),
     ("mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)",
      ServerFamily.MYSQL),
-    ("mysqldump  Ver 9.7.0 for Linux on x86_64 (Source distribution)", ServerFamily.MYSQL),
+    ("mysqldump  Ver 9.7.4-2 for Linux on x86_64 ((Debian))", ServerFamily.MYSQL),
 ])
 def test_client_family(line: str, family: ServerFamily) -> None:
     assert client_family(line) is family
@@ -101,9 +103,9 @@ def server(family: ServerFamily, version: str) -> ServerInfo:
 
 def test_the_servers_family_picks_the_client_not_the_name() -> None:
     mysql = server(ServerFamily.MYSQL, "9.7.0")
-    assert choose_client(mysql, [MARIADB_MYSQLDUMP, MYSQL97]) is MYSQL97
+    assert choose_client(mysql, [MARIADB_MYSQLDUMP, MYSQL80]) is MYSQL80
     assert choose_client(server(ServerFamily.MARIADB, "10.11.19-MariaDB"),
-                         [MARIADB, MYSQL97]) is MARIADB
+                         [MARIADB, MYSQL80]) is MARIADB
 
 
 def test_a_missing_client_of_the_family_fails_and_says_what_to_do() -> None:
