@@ -32,3 +32,12 @@ def mysql_bin_dir() -> Path:
 
 def mysql_tool(name: str) -> str:
     return str(mysql_bin_dir() / name)
+
+
+def pinned_version() -> str:
+    """MYSQL_DEBIAN_VERSION from versions.env (e.g. 9.7.4-2), as the tools report it."""
+    for line in (_HERE / "versions.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "MYSQL_DEBIAN_VERSION":
+            return value.strip()
+    raise RuntimeError("versions.env has no MYSQL_DEBIAN_VERSION")

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pyrage
 import zstandard
 
-from tests.localcluster.mariadb import MariaDBServer, find_binary
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
+from tests.localcluster.tools import tool_path
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,20 +27,22 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_env(*, mariadb: MariaDBServer, s3: S3Server, bucket: str, exit_name: str,
+def worker_env(*, db: DatabaseServer, s3: S3Server, bucket: str, exit_name: str,
                recipients: list[str], termination_log: Path, attempt: int = 1,
                databases: list[str] | None = None, documents: list[dict[str, Any]] | None = None,
                password: str | None = None, **extra: str) -> dict[str, str]:
-    """The environment the operator's Job builder sets, pointing at the test servers."""
+    """The environment the operator's Job builder sets, pointing at the test servers;
+    PATH as the image's: both families' client tools (tools.tool_path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TENANT_EXIT_", "AWS_"))}
+    env["PATH"] = tool_path(env.get("PATH"))
     env.update(s3.env())
     env.update({
         "TENANT_EXIT_EXIT_NAME": exit_name,
         "TENANT_EXIT_ATTEMPT": str(attempt),
-        "TENANT_EXIT_DB_HOST": mariadb.host,
-        "TENANT_EXIT_DB_PORT": str(mariadb.port),
-        "TENANT_EXIT_DB_USER": mariadb.root_user,
-        "TENANT_EXIT_DB_PASSWORD": mariadb.root_password if password is None else password,
+        "TENANT_EXIT_DB_HOST": db.host,
+        "TENANT_EXIT_DB_PORT": str(db.port),
+        "TENANT_EXIT_DB_USER": db.root_user,
+        "TENANT_EXIT_DB_PASSWORD": db.root_password if password is None else password,
         "TENANT_EXIT_DB_DATABASES": json.dumps(databases or []),
         "TENANT_EXIT_DOCUMENTS": json.dumps(documents or []),
         "TENANT_EXIT_S3_BUCKET": bucket,
@@ -79,24 +82,16 @@ def open_object(stored: bytes, identity: pyrage.x25519.Identity) -> bytes:
     return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed)).read()
 
 
-def load_sql(mariadb: MariaDBServer, schema: str, sql: bytes) -> None:
-    """Load a dump with the `mariadb` command-line client into a new schema."""
-    with mariadb.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4")
-    client = find_binary("mariadb", "mysql")
-    env = dict(os.environ, MYSQL_PWD=mariadb.root_password)
-    result = subprocess.run(
-        [client, f"--host={mariadb.host}", f"--port={mariadb.port}", "--protocol=TCP",
-         f"--user={mariadb.root_user}", "--default-character-set=utf8mb4", schema],
-        input=sql, env=env, capture_output=True, timeout=300, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"loading the dump failed: {result.stderr.decode()[-2000:]}")
+def load_sql(db: DatabaseServer, schema: str, sql: bytes) -> None:
+    """Load a dump into a new schema with the family's plain command-line client
+    (`mariadb` / MySQL's `mysql`), as the customer would."""
+    db.load_sql(schema, sql)
 
 
-def table_fingerprints(mariadb: MariaDBServer, schema: str) -> dict[str, tuple[int, int]]:
+def table_fingerprints(db: DatabaseServer, schema: str) -> dict[str, tuple[int, int]]:
     """(row count, CHECKSUM TABLE) of every base table of `schema`."""
     result: dict[str, tuple[int, int]] = {}
-    with mariadb.connect(database=schema) as conn, conn.cursor() as cur:
+    with db.connect(database=schema) as conn, conn.cursor() as cur:
         cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
                     "AND TABLE_TYPE = 'BASE TABLE'", (schema,))
         for (table,) in cur.fetchall():
@@ -108,8 +103,8 @@ def table_fingerprints(mariadb: MariaDBServer, schema: str) -> dict[str, tuple[i
     return result
 
 
-def schema_objects(mariadb: MariaDBServer, schema: str) -> dict[str, set[str]]:
-    with mariadb.connect() as conn, conn.cursor() as cur:
+def schema_objects(db: DatabaseServer, schema: str) -> dict[str, set[str]]:
+    with db.connect() as conn, conn.cursor() as cur:
         out: dict[str, set[str]] = {}
         for kind, sql in (
             ("views", "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s"),
