@@ -12,7 +12,7 @@ import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import DUMP_HEADER, UNTIL_WORKER_DUMPS_MYSQL
+from tests.localcluster.families import DUMP_HEADER
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import (
     EVENTS,
@@ -39,8 +39,6 @@ from tests.support.backups import (
     table_fingerprints,
     worker_env,
 )
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 AWKWARD_NAME = "clients/Zoë van 't Hof/intake verslag — jan 2024 (1).pdf"
 
