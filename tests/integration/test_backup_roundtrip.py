@@ -3,16 +3,18 @@ what the customer downloads, decrypts and loads equals what the tenant had."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import DUMP_HEADER
+from tests.localcluster.families import DUMP_HEADER, PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import (
     EVENTS,
@@ -38,6 +40,14 @@ from tests.support.backups import (
     schema_objects,
     table_fingerprints,
     worker_env,
+)
+from tests.support.dialect_tables import FEATURE_TABLES, create_feature_tables
+from tests.support.reload import (
+    code_definitions,
+    column_facts,
+    create_tables,
+    customer_load,
+    row_digests,
 )
 
 AWKWARD_NAME = "clients/Zoë van 't Hof/intake verslag — jan 2024 (1).pdf"
@@ -212,3 +222,80 @@ def test_invalid_configuration_is_reported_without_values(tmp_path: Path) -> Non
     error = json.loads(termination.read_text())["error"]
     assert "TENANT_EXIT_EXIT_NAME" in error and "TENANT_EXIT_AGE_RECIPIENTS" in error
     assert "must-not-show" not in error + result.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_server(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[PrivateServer]:
+    """A new, empty server of `db_server`'s family: the customer's own."""
+    with server_type(db_server.family)(workdir=tmp_path_factory.mktemp("fresh")) as server:
+        yield server
+
+
+def customer_opens(stored: Path, identity: pyrage.x25519.Identity, work: Path) -> bytes:
+    """docs/customer-receipt.md, "Decrypt and decompress", with the age and zstd CLIs."""
+    key = work / "your-identity.txt"
+    key.write_text(str(identity) + "\n")
+    key.chmod(0o600)
+    age = subprocess.run(["age", "--decrypt", "-i", str(key), str(stored)],
+                         capture_output=True, check=True)
+    return subprocess.run(["zstd", "-d", "-c"], input=age.stdout, capture_output=True,
+                          check=True).stdout
+
+
+def test_archive_reloads_identically_into_a_fresh_server_of_the_family(
+        db_server: DatabaseServer, fresh_server: PrivateServer, s3_server: S3Server,
+        fresh_schema: str, fresh_bucket: str, tmp_path: Path) -> None:
+    """The customer's path on each family: download, decrypt, decompress, load with the
+    plain `mysql`/`mariadb` client into a fresh server. Every non-excluded table then has
+    the same rows (count and an ordered digest of every column, invisible ones
+    included), the same SHOW CREATE TABLE (but AUTO_INCREMENT), and every view,
+    routine, trigger and event the same definition: generated, invisible and
+    0900-collation columns in particular (MySQL)."""
+    seed_tenant(db_server, fresh_schema, clients=25, documents_dir=None, files=0, seed=5)
+    create_feature_tables(db_server, fresh_schema)
+    identity = pyrage.x25519.Identity.generate()
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="reload",
+                     recipients=[str(identity.to_public())],
+                     termination_log=tmp_path / "termination-log", databases=[fresh_schema])
+    result = run_worker(env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stored = tmp_path / f"database-{fresh_schema}.sql.zst.age"
+    s3_server.client().download_file(
+        fresh_bucket, f"exits/reload/attempt-1/database-{fresh_schema}.sql.zst.age", str(stored))
+    sql = customer_opens(stored, identity, tmp_path)
+    assert b"GTID_PURGED" not in sql  # loads on a GTID server (ERROR 3546 otherwise)
+    manifest = json.loads(s3_server.client().get_object(
+        Bucket=fresh_bucket, Key="exits/reload/attempt-1/manifest.json")["Body"].read())
+    [record] = manifest["database"]["schemas"]
+
+    customer_load(fresh_server, fresh_schema, sql, character_set=record["characterSet"],
+                  collation=record["collation"])
+    try:
+        source_rows = row_digests(db_server, fresh_schema)
+        kept = {t: v for t, v in source_rows.items() if t not in EXCLUDED_TABLES}
+        assert set(FEATURE_TABLES) <= set(kept)
+        assert row_digests(fresh_server, fresh_schema) == kept
+        source_ddl = {t: d for t, d in create_tables(db_server, fresh_schema).items()
+                      if t in kept}
+        restored_ddl = create_tables(fresh_server, fresh_schema)
+        assert set(restored_ddl) == set(source_ddl)
+        for table, ddl in source_ddl.items():
+            assert restored_ddl[table] == ddl, "\n".join(difflib.unified_diff(
+                ddl.splitlines(), restored_ddl[table].splitlines(), "source", "reloaded",
+                lineterm=""))
+        def facts(db: DatabaseServer) -> dict:
+            return {k: v for k, v in column_facts(db, fresh_schema).items() if k[0] in kept}
+
+        assert facts(fresh_server) == facts(db_server)
+        if db_server.family == "mysql":
+            ddl = source_ddl["measurements"]
+            assert "INVISIBLE" in ddl and "GENERATED ALWAYS AS" in ddl
+            assert ") STORED" in ddl and ") VIRTUAL" in ddl and "CHECK (" in ddl
+            assert "utf8mb4_0900_ai_ci" in ddl and "(lower(`client_ref`))" in ddl
+        source_code = code_definitions(db_server, fresh_schema)
+        assert len(source_code) >= len(VIEWS) + len(TRIGGERS) + len(FUNCTIONS) + len(
+            PROCEDURES) + len(EVENTS)
+        assert code_definitions(fresh_server, fresh_schema) == source_code
+    finally:
+        drop_tenant(fresh_server, fresh_schema)
