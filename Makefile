@@ -38,7 +38,7 @@ cluster-up: bootstrap
 #   TENANT_EXIT_TEST_MYSQL_URL=mysql://user:pass@host:port make test-external-mysql
 test-external-mysql: bootstrap
 	@test -n "$$TENANT_EXIT_TEST_MYSQL_URL" || { echo "set TENANT_EXIT_TEST_MYSQL_URL=mysql://user:pass@host:port" >&2; exit 2; }
-	TENANT_EXIT_TEST_DB_FAMILIES=mysql scripts/run-tests.sh -m mysql tests/integration tests/e2e
+	TENANT_EXIT_TEST_DB_FAMILIES=mysql scripts/run-tests.sh -m mysql
 
 cluster-down:
 	$(PY) -m tests.localcluster.stack down

@@ -29,19 +29,23 @@ from tests.localcluster.seed import (
     EXCLUDED_DIRS,
     FUNCTIONS,
     PROCEDURES,
+    SCHEMA_COLLATION,
     TRIGGERS,
     VIEWS,
     SeedReport,
+    drop_tenant,
     plan_documents,
     seed_tenant,
 )
 from tests.localcluster.tools import find_binary, tool_path
+from tests.support.backups import object_definitions, table_definitions, table_fingerprints
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 REPO = Path(__file__).resolve().parents[2]
 DUTCH_NAMES = ["Jeroen van 't Hof", "Ängela Dijkstra-Öztürk", "Zoë Çelik 🙂"]
+LARGE_BLOB = 17 << 20  # over the clients' default 16 MiB packet limit
 
 
 def _scalar(conn: Any, sql: str, args: object = None) -> object:
@@ -176,6 +180,48 @@ def test_each_family_dumps_and_loads_with_its_own_clients(
     finally:
         with db_server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {fresh_schema}_r")
+
+
+def test_seeded_schema_round_trips_through_the_familys_own_clients(
+        db_server: DatabaseServer, fresh_schema: str) -> None:
+    """The customer's path without the worker: the family's own dump client,
+    the plain command-line client back. Every row (invisible columns, the
+    17 MiB scan, non-BMP text included), every SHOW CREATE TABLE and every
+    program definition survives, generated, invisible and 0900-collation
+    tables in particular."""
+    seed_tenant(db_server, fresh_schema, clients=4, documents_dir=None, files=0,
+                large_blob_bytes=LARGE_BLOB)
+    flags = ["--set-gtid-purged=OFF"] if db_server.family == "mysql" else []
+    dump = subprocess.run(
+        [db_server.dump_tool, f"--host={db_server.host}", f"--port={db_server.port}",
+         f"--user={db_server.root_user}", "--protocol=TCP", "--single-transaction",
+         "--routines", "--triggers", "--events", "--hex-blob", "--no-tablespaces",
+         "--default-character-set=utf8mb4", "--max-allowed-packet=1G", *flags, fresh_schema],
+        env={**os.environ, "MYSQL_PWD": db_server.root_password},
+        capture_output=True, check=True, timeout=300).stdout
+    restored = f"{fresh_schema}_r"
+    db_server.load_sql(restored, dump, collation=SCHEMA_COLLATION[db_server.family])
+    try:
+        source, copy = (table_fingerprints(db_server, s) for s in (fresh_schema, restored))
+        assert copy == source
+        assert source["scanned_records"][0] == 2  # the small scan and the large one
+        tables = table_definitions(db_server, fresh_schema)
+        assert table_definitions(db_server, restored) == tables
+        assert "INVISIBLE" in tables["care_measurements"]
+        assert "VIRTUAL" in tables["care_measurements"] and "STORED" in tables["care_measurements"]
+        assert "PARTITION BY RANGE" in tables["appointment_history"]
+        if db_server.family == "mysql":
+            assert "utf8mb4_0900_ai_ci" in tables["international_contacts"]
+            assert "((cast(`measured_at` as date)))" in tables["care_measurements"]
+        programs = object_definitions(db_server, fresh_schema)
+        assert object_definitions(db_server, restored) == programs
+        assert set(programs["views"]) == set(VIEWS)
+        assert programs["views"]["v_client_bmi"][1] == "INVOKER"
+        assert set(programs["routines"]) == set(FUNCTIONS) | set(PROCEDURES)
+        assert set(programs["triggers"]) == set(TRIGGERS)
+        assert set(programs["events"]) == set(EVENTS)
+    finally:
+        drop_tenant(db_server, restored)
 
 
 def test_missing_server_binary_names_the_debian_package() -> None:

@@ -42,9 +42,10 @@ class DatabaseServer(Protocol):
     def connect(self, database: str | None = None, user: str | None = None,
                 password: str | None = None, **kwargs: Any) -> Connection: ...
 
-    def load_sql(self, schema: str, sql: bytes) -> None:
-        """Create `schema` and load a dump into it with the family's plain
-        command-line client, as the customer would."""
+    def load_sql(self, schema: str, sql: bytes, *, collation: str | None = None) -> None:
+        """Create `schema` (utf8mb4, in `collation` or the server's default)
+        and load a dump into it with the family's plain command-line client,
+        as the customer would."""
         ...
 
 
@@ -68,12 +69,16 @@ def connect_tcp(server: DatabaseServer, database: str | None, user: str | None,
     return pymysql.connect(**options)
 
 
-def load_with_client(server: DatabaseServer, schema: str, sql: bytes) -> None:
+def load_with_client(server: DatabaseServer, schema: str, sql: bytes,
+                     collation: str | None = None) -> None:
     """CREATE DATABASE, then pipe `sql` into `server.client_tool`. The packet
     limit is raised because a row with a BLOB over 16 MiB is one statement
-    larger than the clients' 16 MiB default."""
+    larger than the clients' 16 MiB default. The schema's default collation
+    shows in SHOW CREATE TABLE (a column differing from it names its character
+    set), so a comparison of definitions creates it like the source's."""
+    collate = f" COLLATE {collation}" if collation else ""
     with server.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4")
+        cur.execute(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4{collate}")
     env = dict(os.environ, MYSQL_PWD=server.root_password)
     result = subprocess.run(
         [server.client_tool, f"--host={server.host}", f"--port={server.port}",

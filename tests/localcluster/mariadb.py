@@ -105,8 +105,8 @@ class MariaDBServer(ChildServer):
     def dump_tool(self) -> str:
         return find_binary("mariadb-dump", package="mariadb-client")
 
-    def load_sql(self, schema: str, sql: bytes) -> None:
-        load_with_client(self, schema, sql)
+    def load_sql(self, schema: str, sql: bytes, *, collation: str | None = None) -> None:
+        load_with_client(self, schema, sql, collation)
 
     def client_env(self) -> dict[str, str]:
         """Environment for the `mariadb`/`mariadb-dump` command-line clients."""

@@ -116,8 +116,8 @@ class MySQLServer(ChildServer):
     def dump_tool(self) -> str:
         return mysql_tool("mysqldump")
 
-    def load_sql(self, schema: str, sql: bytes) -> None:
-        load_with_client(self, schema, sql)
+    def load_sql(self, schema: str, sql: bytes, *, collation: str | None = None) -> None:
+        load_with_client(self, schema, sql, collation)
 
     # -- internals ------------------------------------------------------
     def _server_argv(self) -> list[str]:
@@ -228,8 +228,8 @@ class ExternalMySQLServer:
     def dump_tool(self) -> str:
         return mysql_tool("mysqldump")
 
-    def load_sql(self, schema: str, sql: bytes) -> None:
-        load_with_client(self, schema, sql)
+    def load_sql(self, schema: str, sql: bytes, *, collation: str | None = None) -> None:
+        load_with_client(self, schema, sql, collation)
 
     def stop(self) -> None:
         """Nothing to stop: the server is the user's."""

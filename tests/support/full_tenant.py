@@ -60,8 +60,8 @@ class FullTenant(ExitView):
         spec["deletion"] = {"gracePeriod": grace, "dropDatabases": drop_databases}
         return body
 
-    def kept_fingerprints(self) -> dict[str, tuple[int, int]]:
-        """(rows, CHECKSUM TABLE) of the source tables the backup must hold."""
+    def kept_fingerprints(self) -> dict[str, tuple[int, str]]:
+        """(rows, ordered digest) of the source tables the backup must hold."""
         return {t: v for t, v in table_fingerprints(self.db, self.schema).items()
                 if t not in self.report.excluded_tables}
 
