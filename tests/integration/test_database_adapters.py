@@ -21,7 +21,7 @@ from tenant_exit.worker.clients import find_client
 from tenant_exit.worker.dump import dump_argv, dump_is_complete
 from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.families import only_on
-from tests.support.dialect_tables import create_feature_tables
+from tests.localcluster.seed import seed_tenant
 
 
 def _connect(db: DatabaseServer):  # type: ignore[no-untyped-def]
@@ -30,9 +30,9 @@ def _connect(db: DatabaseServer):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def feature_schema(db_server: DatabaseServer, fresh_schema: str) -> str:
-    with db_server.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{fresh_schema}` CHARACTER SET utf8mb4")
-    create_feature_tables(db_server, fresh_schema, rows=3)
+    """The seeded tenant: its clinical tables hold generated, invisible and
+    CHECK-constrained columns (and on MySQL a functional index)."""
+    seed_tenant(db_server, fresh_schema, clients=3, documents_dir=None, files=0)
     return fresh_schema
 
 
@@ -53,17 +53,19 @@ def test_dictionary_describes_generated_invisible_columns_and_checks(
                                      server=server, row_counts={}, excluded={})
     [schema] = dictionary.schemas
     tables = {t.name: t for t in schema.tables}
-    columns = {c.name: c for c in tables["measurements"].columns}
-    assert "systolic" in columns["pulse_pressure"].generation_expression
-    assert "VIRTUAL" in columns["pulse_pressure"].extra
-    assert "STORED" in columns["reading"].extra and columns["reading"].generation_expression
-    assert columns["staff_note"].invisible and not columns["reading"].invisible
-    checks = {c.name: c.clause for c in tables["measurements"].checks}
-    assert {"chk_systolic", "chk_pressure"} <= set(checks)
-    assert "between" in checks["chk_systolic"].lower()
-    indexes = {i.name: i.columns for i in tables["measurements"].indexes}
+    columns = {c.name: c for c in tables["care_measurements"].columns}
+    assert "weight_kg" in columns["bmi"].generation_expression
+    assert "VIRTUAL" in columns["bmi"].extra
+    assert "STORED" in columns["weight_class"].extra
+    assert columns["weight_class"].generation_expression
+    assert columns["device_ref"].invisible and not columns["bmi"].invisible
+    checks = {c.name: c.clause for c in tables["care_measurements"].checks}
+    assert {"chk_care_measurements_weight", "chk_care_measurements_height"} <= set(checks)
+    assert "between" in checks["chk_care_measurements_height"].lower()
+    indexes = {i.name: i.columns for i in tables["care_measurements"].indexes}
     if server.family is ServerFamily.MYSQL:
-        assert indexes["idx_ref_lower"] == ["(lower(`client_ref`))"]
+        assert indexes["ix_care_measurements_day"] == ["(cast(`measured_at` as date))"]
+    assert "None" not in str(indexes)  # a functional part is never an empty column name
     assert schema.character_set == "utf8mb4"
 
 
@@ -132,7 +134,7 @@ def test_caching_sha2_accounts_dump_over_tls_and_without(db_server: DatabaseServ
         assert over_tls.returncode == 0, over_tls.stderr
         for result in (without_tls, over_tls):
             assert dump_is_complete(result.stdout[-200:])
-            assert b"CREATE TABLE `measurements`" in result.stdout
+            assert b"CREATE TABLE `care_measurements`" in result.stdout
     finally:
         with db_server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
