@@ -9,12 +9,11 @@ import json
 import pymysql
 import pytest
 
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
 from tests.support.operator_process import OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
+pytestmark = pytest.mark.cluster
 
 DENIED = {1142, 1143, 1044}
 
