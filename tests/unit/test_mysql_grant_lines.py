@@ -12,7 +12,8 @@ from tenant_exit.mysql.grant_lines import (
     parse_grant_line,
     split_privileges,
 )
-from tenant_exit.mysql.grants import _split_roles, missing_operator_privileges
+from tenant_exit.mysql.grants import missing_operator_privileges
+from tenant_exit.mysql.roles import _split_roles
 from tenant_exit.mysql.server import ServerFamily
 
 

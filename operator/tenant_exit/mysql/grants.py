@@ -45,7 +45,6 @@ anything is revoked.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -53,14 +52,15 @@ from typing import Any
 import pymysql
 
 from tenant_exit.api.database import is_system_schema
+from tenant_exit.mysql.accounts import Account as Account  # re-exported: grants.Account
 from tenant_exit.mysql.connect import Connection, fetch_all
 from tenant_exit.mysql.grant_lines import (
     GrantLine,
     UnreadableGrant,
-    parse_account,
     parse_grant_line,
 )
 from tenant_exit.mysql.names import is_like_pattern, like_matches, quote_identifier, unescape_like
+from tenant_exit.mysql.roles import members_of, roles_of
 from tenant_exit.mysql.server import ServerFamily, ServerInfo, read_server
 
 WRITE_PRIVILEGES = frozenset(
@@ -81,29 +81,10 @@ WRITE_PRIVILEGES = frozenset(
         "DELETE HISTORY",  # MariaDB: purging history of system-versioned tables
     }
 )
-_GRANTEE = re.compile(r"^'(?P<user>(?:[^']|'')*)'@'(?P<host>(?:[^']|'')*)'$")
 
 
 class GrantProblem(Exception):
     """The grants cannot be made read-only by RevokeWrites; a human must decide."""
-
-
-@dataclass(frozen=True, order=True)
-class Account:
-    user: str
-    host: str
-
-    @classmethod
-    def parse(cls, text: str) -> Account:
-        """`user@host` (spec) or `'user'@'host'` (information_schema GRANTEE)."""
-        quoted = _GRANTEE.match(text)
-        if quoted:
-            return cls(quoted["user"].replace("''", "'"), quoted["host"].replace("''", "'"))
-        user, _, host = text.rpartition("@")
-        return cls(user, host)
-
-    def __str__(self) -> str:
-        return f"{self.user}@{self.host}"
 
 
 @dataclass(frozen=True, order=True)
@@ -253,55 +234,6 @@ def plan_revocation(
     return RevocationPlan(revocations=revocations, grants_before=grants_before)
 
 
-def roles_of(conn: Connection, accounts: set[Account]) -> set[Account]:
-    """Every role reachable from `accounts` (granted, also through other roles) plus the
-    mandatory roles, which every account holds without a grant (MySQL 8.0+)."""
-    edges = role_edges(conn)
-    found: set[Account] = set(mandatory_roles(conn)) if accounts else set()
-    todo = list(accounts | found)
-    while todo:
-        for role in edges.get(todo.pop(), set()):
-            if role not in found:
-                found.add(role)
-                todo.append(role)
-    return found
-
-
-def role_edges(conn: Connection) -> dict[Account, set[Account]]:
-    """account -> roles granted to it (mysql.role_edges; needs SELECT on mysql.*)."""
-    edges: dict[Account, set[Account]] = defaultdict(set)
-    for from_user, from_host, to_user, to_host in fetch_all(
-            conn, "SELECT FROM_USER, FROM_HOST, TO_USER, TO_HOST FROM mysql.role_edges"):
-        edges[Account(str(to_user), str(to_host))].add(Account(str(from_user), str(from_host)))
-    return dict(edges)
-
-
-def members_of(conn: Connection, roles: set[Account]) -> set[Account]:
-    """Accounts a role in `roles` is granted to, directly or through other roles."""
-    granted_to: dict[Account, set[Account]] = defaultdict(set)
-    for account, held in role_edges(conn).items():
-        for role in held:
-            granted_to[role].add(account)
-    found: set[Account] = set()
-    todo = list(roles)
-    while todo:
-        for member in granted_to.get(todo.pop(), set()):
-            if member not in found:
-                found.add(member)
-                todo.append(member)
-    return found
-
-
-def mandatory_roles(conn: Connection) -> list[Account]:
-    text = str(fetch_all(conn, "SELECT @@GLOBAL.mandatory_roles")[0][0] or "")
-    return [Account(*parse_account(part)) for part in _split_roles(text)]
-
-
-def _split_roles(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r",(?=(?:[^`']*[`'][^`']*[`'])*[^`']*$)", text)
-            if part.strip()]
-
-
 def partial_revokes(conn: Connection) -> bool:
     return bool(int(fetch_all(conn, "SELECT @@GLOBAL.partial_revokes")[0][0]))
 
@@ -360,16 +292,21 @@ def missing_operator_privileges(lines: list[GrantLine], family: ServerFamily) ->
     return missing
 
 
-def require_operator_privileges(conn: Connection, server: ServerInfo) -> None:
-    """GrantProblem naming what the operator's account lacks for RevokeWrites."""
+def show_own_grants(conn: Connection, server: ServerInfo) -> list[str]:
+    """SHOW GRANTS of the session's account; on MySQL 8.0+ with the session's active
+    roles (default and mandatory ones, as at login) expanded."""
+    using = ""
     if server.has_data_dictionary:
         roles = str(fetch_all(conn, "SELECT CURRENT_ROLE()")[0][0] or "NONE")
+        # CURRENT_ROLE() returns the roles quoted (`r`@`%`,...), ready for USING.
         using = "" if roles.upper() == "NONE" else f" USING {roles}"
-        rows = fetch_all(conn, f"SHOW GRANTS FOR CURRENT_USER(){using}")
-    else:
-        rows = fetch_all(conn, "SHOW GRANTS FOR CURRENT_USER()")
+    return [str(r[0]) for r in fetch_all(conn, f"SHOW GRANTS FOR CURRENT_USER(){using}")]
+
+
+def require_operator_privileges(conn: Connection, server: ServerInfo) -> None:
+    """GrantProblem naming what the operator's account lacks for RevokeWrites."""
     try:
-        lines = [parse_grant_line(str(r[0])) for r in rows]
+        lines = [parse_grant_line(line) for line in show_own_grants(conn, server)]
     except UnreadableGrant as err:
         raise GrantProblem(f"cannot read the operator account's grants: {err}") from None
     missing = missing_operator_privileges(lines, server.family)

@@ -30,6 +30,7 @@ import pymysql
 
 from tenant_exit.mysql.connect import Connection, fetch_all
 from tenant_exit.mysql.grant_lines import GrantLine, parse_grant_line
+from tenant_exit.mysql.grants import show_own_grants
 from tenant_exit.mysql.inventory import TableInfo
 from tenant_exit.mysql.names import like_matches
 from tenant_exit.mysql.server import ServerFamily, ServerInfo
@@ -218,14 +219,6 @@ def read_grants(conn: Connection) -> Grants:
                   table_privileges={k: frozenset(v) for k, v in tables.items()})
 
 
-def show_own_grants(conn: Connection) -> list[str]:
-    """MySQL 8.0+: SHOW GRANTS of the session's account with its active roles expanded."""
-    roles = str(fetch_all(conn, "SELECT CURRENT_ROLE()")[0][0] or "NONE")
-    using = "" if roles.upper() == "NONE" else f" USING {roles}"
-    # CURRENT_ROLE() returns the roles already quoted (`r`@`%`,...), ready for USING.
-    return [str(r[0]) for r in fetch_all(conn, f"SHOW GRANTS FOR CURRENT_USER(){using}")]
-
-
 def check_dump_privileges(conn: Connection, plans: list[SchemaPlan], server: ServerInfo,
                           log: ProgressLog) -> None:
     """Raise MissingPrivileges naming what the account lacks; log what was checked."""
@@ -234,7 +227,8 @@ def check_dump_privileges(conn: Connection, plans: list[SchemaPlan], server: Ser
     kind = server_kind(server.version, server.version_comment)
     if server.has_data_dictionary:
         account = _grantee(str(fetch_all(conn, "SELECT CURRENT_USER()")[0][0]))
-        own = grants_from_lines(account, [parse_grant_line(g) for g in show_own_grants(conn)])
+        lines = [parse_grant_line(g) for g in show_own_grants(conn, server)]
+        own = grants_from_lines(account, lines)
         missing = missing_privileges(own, plans, kind)
         if missing:
             raise MissingPrivileges(describe(own.account, missing))
