@@ -23,9 +23,10 @@ unit: bootstrap
 	$(PY) -m pytest -q tests/unit
 
 crd: bootstrap
-	.venv/bin/tenant-exit crd > crds/tenantexit.io_tenantexits.yaml
+	# One file per resource; each is copied into the chart (Helm installs its crds/).
+	for f in $$(.venv/bin/tenant-exit crd --out-dir crds); do \
+	  cp "$$f" charts/tenant-exit-operator/crds/; done
 	.venv/bin/tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml
-	cp crds/tenantexit.io_tenantexits.yaml charts/tenant-exit-operator/crds/
 	$(PY) -m tests.support.chart_guard
 
 demo: bootstrap

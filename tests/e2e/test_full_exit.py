@@ -31,6 +31,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.cluster
 
 RELEASE = "texit-e2e"
+LARGE_BLOB = 17 << 20
 NAMESPACE = "texit-e2e-system"
 PEERING = f"{RELEASE}-tenant-exit-operator"
 
@@ -74,8 +75,13 @@ def operator(control_plane: ControlPlane, kubelet: object, release: Release,
 
 @pytest.fixture
 def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: DatabaseServer,
-           s3_server: S3Server, local_volumes: LocalVolumes) -> Iterator[FullTenant]:
-    made = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE)
+           s3_server: S3Server, local_volumes: LocalVolumes,
+           request: pytest.FixtureRequest) -> Iterator[FullTenant]:
+    """A full tenant; `@pytest.mark.large_blob` adds a scan over 16 MiB (the
+    clients' default packet limit), which costs every stage of the exit time."""
+    large = LARGE_BLOB if request.node.get_closest_marker("large_blob") else 0
+    made = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE,
+                            large_blob_bytes=large)
     yield made
     if not operator.healthy_or_none():
         operator.start()
@@ -88,6 +94,7 @@ def _secrets(tenant: FullTenant) -> list[str]:
     return [tenant.db.root_password, tenant.s3.secret_key, tenant.report.app_password]
 
 
+@pytest.mark.large_blob
 def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     tenant: FullTenant, operator: OperatorProcess, tmp_path: Path
 ) -> None:
@@ -176,10 +183,27 @@ def test_a_wrong_digest_is_refused_and_a_withdrawn_receipt_stops_the_deletion(
     assert "ReceiptDigestMismatch" in {e["reason"] for e in tenant.events()}
     assert "receipt" not in tenant.get()["status"]
 
+    assert (tenant.condition("Stalled") or {}).get("status") != "True", "nobody is paged"
+
     tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
     wait_for("the receipt to be accepted",
              lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
-    assert tenant.get()["status"]["deletion"]["notBefore"]
+    not_before = tenant.get()["status"]["deletion"]["notBefore"]
+    assert not_before
+
+    # A typo after acceptance holds the deletion but withdraws nothing ...
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": wrong}})
+    wait_for("the typo to be refused",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("reason")
+             == "ReceiptDigestMismatch")
+    status = tenant.get()["status"]
+    assert status["receipt"]["confirmedAt"] and status["deletion"]["notBefore"] == not_before
+    assert (tenant.condition("Stalled") or {}).get("status") != "True"
+    # ... and the right digest again resumes the same grace period.
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
+    wait_for("the receipt to be confirmed again",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
+    assert tenant.get()["status"]["deletion"]["notBefore"] == not_before
 
     tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=json",
                          "-p", '[{"op": "remove", "path": "/spec/receipt"}]')

@@ -33,9 +33,12 @@ from tests.support.backups import (
 RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
 
 
-def _failure(termination: Path) -> str:
+def _failure(termination: Path, code: str | None = None) -> str:
+    """The sentence of the worker's failure message (which has a code and nothing else)."""
     message = json.loads(termination.read_text())
-    assert set(message) == {"error"}
+    assert set(message) == {"code", "error"}
+    if code is not None:
+        assert message["code"] == code, message
     return str(message["error"])
 
 
@@ -69,7 +72,7 @@ def test_wrong_database_password(db_server: DatabaseServer, s3_server: S3Server,
                      password="not-the-password-42")
     result = run_worker(env, timeout=120)
     assert result.returncode == 1
-    error = _failure(termination)
+    error = _failure(termination, code="DatabaseAccessDenied")
     assert "cannot connect to the database" in error and "Access denied" in error
     assert "not-the-password-42" not in result.stderr + error
     assert object_keys(s3_server.client(), fresh_bucket) == []
@@ -180,6 +183,27 @@ def test_next_attempt_aborts_stale_uploads(db_server: DatabaseServer, s3_server:
                for e in log_events(result.stderr))
     s3.abort_multipart_upload(Bucket=fresh_bucket, Key="exits/other-exit/a",
                               UploadId=other["UploadId"])
+
+
+def test_an_attempt_leaves_uploads_of_other_runs_alone(db_server: DatabaseServer,
+                                                        s3_server: S3Server, fresh_bucket: str,
+                                                        tmp_path: Path) -> None:
+    """Only ended attempts are cleaned up: a later attempt's upload and one of another
+    run below the same exit prefix (which may overlap this one) survive."""
+    s3 = s3_server.client()
+    later = "exits/overlap/attempt-3/database-x.sql.zst.age"
+    beside = "exits/overlap/run-2027-01-01/table.parquet"
+    uploads = {key: s3.create_multipart_upload(Bucket=fresh_bucket, Key=key)["UploadId"]
+               for key in (later, beside)}
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="overlap",
+                     attempt=2, recipients=[RECIPIENT], termination_log=tmp_path / "term",
+                     TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
+    result = run_worker(env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert multipart_uploads(s3, fresh_bucket) == sorted(uploads)
+    assert not any(e["event"] == "aborted-stale-uploads" for e in log_events(result.stderr))
+    for key, upload_id in uploads.items():
+        s3.abort_multipart_upload(Bucket=fresh_bucket, Key=key, UploadId=upload_id)
 
 
 def _without_dac_override() -> list[str]:

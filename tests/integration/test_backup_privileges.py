@@ -127,7 +127,9 @@ def test_missing_privilege_is_named(db_server: DatabaseServer, s3_server: S3Serv
     result = run_worker(_env(db_server, s3_server, fresh_bucket, tenant, account,
                              pyrage.x25519.Identity.generate(), termination), timeout=120)
     assert result.returncode == 1, result.stderr[-2000:]
-    error = json.loads(termination.read_text())["error"]
+    message = json.loads(termination.read_text())
+    assert message["code"] == "DumpPrivilegesMissing", message
+    error = message["error"]
     assert f"the dump account '{account.user}'@'%' lacks privileges" in error, error
     expected = named.format(schema=tenant, routine_privilege=ROUTINE_NAMED[db_server.family])
     assert expected in error, error

@@ -102,7 +102,8 @@ def test_worker_with_wrong_s3_credentials(good_backup: GoodBackup, db_server: Da
 
     assert result.returncode == 1, result.stderr[-3000:]
     message = json.loads(termination.read_text())
-    assert set(message) == {"error"}
+    assert set(message) == {"code", "error"}
+    assert message["code"] in ("StorageRequestFailed", "UploadFailed"), message
     error = message["error"]
     assert "\n" not in error
     assert code in error and "HTTP 403" in error

@@ -78,6 +78,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{family}: runs on the {family} server family")
     config.addinivalue_line("markers", "db_family(family, reason): db_server on one family "
                                        "only (families.only_on)")
+    config.addinivalue_line("markers", "large_blob: the tenant holds a BLOB over 16 MiB")
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ class FullTenant(ExitView):
 def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Server,
                      volumes: LocalVolumes, operator_namespace: str, *, clients: int = 30,
                      files: int = 40, create_bucket: bool = True,
-                     exit_name: str | None = None) -> FullTenant:
+                     exit_name: str | None = None, large_blob_bytes: int = 0) -> FullTenant:
     suffix = uuid.uuid4().hex[:6]
     exit_name = exit_name or f"e2e-{suffix}"
     namespace = f"tenant-{exit_name}"
@@ -82,7 +82,8 @@ def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Server,
     documents = volumes.provision(namespace, "client-documents", "64Mi", "Delete")
     database_volume = volumes.provision(namespace, "mysql-data", "64Mi", "Retain")
     report = seed_tenant(db, f"zorg_{suffix}", clients=clients,
-                         documents_dir=documents.path, files=files, seed=11)
+                         documents_dir=documents.path, files=files, seed=11,
+                         large_blob_bytes=large_blob_bytes)
     core.create_namespaced_secret(namespace, client.V1Secret(
         metadata=client.V1ObjectMeta(name="exit-dump-credentials"),
         string_data={"username": db.root_user, "password": db.root_password}))

@@ -28,14 +28,15 @@ TOOL_PACKAGES = {
     "mysqldump": "mariadb-client",
     "mariadb-dump": "mariadb-client",
     "mysql": "mariadb-client",
+    "mariadb": "mariadb-client",  # tenant-exit load: the client when no `mysql` is on PATH
     "zstd": "zstd",
     "age": "age",
     "tar": "tar",
 }
 # Packages the image needs for reasons other than a subprocess of ours.
 NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
-# ARCHITECTURE.md §4: the backup is a dump-client stream, whatever the worker looks like
-# today; the names the worker searches for a MariaDB server's client.
+# The backup is a dump-client stream, whatever the worker looks like today
+# (docs/architecture.md, "The worker"); the names it searches for a MariaDB server's client.
 ALWAYS_NEEDED = {"mariadb-dump"}
 
 
