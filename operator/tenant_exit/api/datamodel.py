@@ -1,6 +1,6 @@
 """`DataModel`: the simplified, documented data model a periodic extraction writes.
 
-Cluster-scoped and versioned (ARCHITECTURE §11). One model serves every tenant
+Cluster-scoped and versioned (docs/extraction.md). One model serves every tenant
 running the same application, so it belongs to no tenant namespace; a
 `TenantExtraction` pins the version it was agreed on.
 

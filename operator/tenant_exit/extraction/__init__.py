@@ -1,4 +1,4 @@
-"""The periodic extraction (ARCHITECTURE §11, docs/extraction.md).
+"""The periodic extraction (docs/extraction.md).
 
 Operator side: `decide` (pure schedule decisions), `reconcile` (the pass the
 handler calls), `validate` (sqlglot + a live LIMIT 0), `jobs` (the run Job).
