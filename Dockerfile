@@ -81,6 +81,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 #   (age            the encryption stage of the stream, copied from the age
 #                   stage above; compression is in-process, python zstandard:
 #                   no zstd binary needed.)
+#   graphviz        renders the extraction's ER diagram (docs/extraction.md).
 #   tar             GNU tar for the documents archive (in the base already;
 #                   listed so a slimmer base cannot drop it silently).
 #   ca-certificates TLS to S3 endpoints and the Kubernetes API.

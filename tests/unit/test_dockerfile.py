@@ -38,7 +38,11 @@ TOOL_PACKAGES = {
 BUILT_TOOLS = {"age": "age"}
 VERSIONS_ENV = REPO / "tests" / "localcluster" / "versions.env"
 # Packages the image needs for reasons other than a subprocess of ours.
-NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
+NON_TOOL_PACKAGES = {
+    "ca-certificates": "TLS to S3 endpoints and the Kubernetes API",
+    # `dot` is run by the graphviz binding, not by a subprocess call of ours.
+    "graphviz": "the extraction's ER diagram (extraction/modeldocs.py)",
+}
 # The backup is a dump-client stream, whatever the worker looks like today
 # (docs/architecture.md, "The worker"); the names it searches for a MariaDB server's client.
 ALWAYS_NEEDED = {"mariadb-dump"}
