@@ -60,6 +60,15 @@ DELETION_IN_PROGRESS: Final = "DeletionInProgress"
 DELETION_FAILED: Final = "DeletionFailed"
 DESTROYED: Final = "Destroyed"
 OBSERVE_FAILED: Final = "ObserveFailed"
+# identities, recorded terms and guards (issue 10)
+NAMESPACE_REPLACED: Final = "NamespaceReplaced"
+"""The tenant's namespace is gone or has another UID than the one the exit took."""
+TERMS_CHANGED: Final = "TermsChanged"
+"""The spec differs from the backed-up terms; the exit goes on with the recorded ones."""
+GUARD_MISSING: Final = "GuardMissing"
+"""The namespace guard admission policy or its binding is missing or altered."""
+RECEIPT_EARLIER_BACKUP: Final = "ReceiptQuotesEarlierBackup"
+"""spec.receipt quotes the manifest of an earlier attempt or an earlier exit."""
 
 
 def set_condition(

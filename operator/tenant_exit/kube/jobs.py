@@ -14,6 +14,7 @@ from kubernetes.client import models as k
 
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.terms import backup_terms
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.settings import OperatorSettings
 
@@ -141,23 +142,27 @@ def worker_env(exit: TenantExit, attempt: int) -> list[k.V1EnvVar]:
     destination = spec.destination
     assert destination is not None, "the backup Job is built only with a destination"
     s3 = destination.s3
+    # The backed-up terms (issue 10): recorded in status when BackupRunning began;
+    # every attempt dumps exactly those, whatever the spec says now.
+    terms = backup_terms(exit)
     documents = [
         {"name": d.claim_name, "path": f"{DOCUMENTS_ROOT}/{d.claim_name}", "exclude": d.exclude}
         for d in spec.documents
     ]
     plain: list[tuple[str, str | None]] = [
         ("TENANT_EXIT_EXIT_NAME", exit.name),
+        ("TENANT_EXIT_EXIT_UID", terms.exit_uid),
         ("TENANT_EXIT_ATTEMPT", str(attempt)),
-        ("TENANT_EXIT_DB_HOST", db.host),
-        ("TENANT_EXIT_DB_PORT", str(db.port)),
-        ("TENANT_EXIT_DB_DATABASES", json.dumps(db.databases)),
-        ("TENANT_EXIT_DB_EXCLUDE_TABLES", json.dumps(db.exclude_tables)),
+        ("TENANT_EXIT_DB_HOST", terms.host),
+        ("TENANT_EXIT_DB_PORT", str(terms.port)),
+        ("TENANT_EXIT_DB_DATABASES", json.dumps(terms.schemas)),
+        ("TENANT_EXIT_DB_EXCLUDE_TABLES", json.dumps(terms.exclude_tables)),
         ("TENANT_EXIT_DOCUMENTS", json.dumps(documents)),
-        ("TENANT_EXIT_S3_BUCKET", s3.bucket),
-        ("TENANT_EXIT_S3_PREFIX", s3.prefix),
+        ("TENANT_EXIT_S3_BUCKET", terms.bucket),
+        ("TENANT_EXIT_S3_PREFIX", terms.prefix),
         ("TENANT_EXIT_S3_ENDPOINT", s3.endpoint),
         ("TENANT_EXIT_S3_REGION", s3.region),
-        ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
+        ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(terms.recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]

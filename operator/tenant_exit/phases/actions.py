@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
-from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.status import BackupTerms, ConditionStatus, Phase, TenantVolume
 
 # --- side effects ----------------------------------------------------------
 
@@ -21,11 +21,17 @@ class ApplyGuards:
     """Namespace finalizer + labels + phase annotation; bound PVs set to Retain."""
 
     phase: Phase
+    namespace_uid: str
+    """Only the namespace with this UID is guarded."""
 
 
 @dataclass(frozen=True)
 class RemoveGuards:
-    """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies."""
+    """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies of
+    volumes still bound (a Released one stays Retain)."""
+
+    namespace_uid: str | None
+    claim_uids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,27 +82,36 @@ class DeliverBackup:
 class AllowNamespaceDeletion:
     """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
 
+    namespace_uid: str
+
 
 @dataclass(frozen=True)
 class ReleaseVolumes:
-    """Reclaim policy Delete on the recorded volumes: their data goes with the claims."""
+    """Reclaim policy Delete on the volumes of the recorded claims (by claim UID):
+    their data goes with the claims."""
 
-    volumes: tuple[str, ...]
+    claim_uids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DropDatabases:
+    """Drop exactly these schemas (the manifest's) on the recorded server."""
+
     schemas: tuple[str, ...]
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
 class DeleteNamespace:
-    pass
+    namespace_uid: str
 
 
 @dataclass(frozen=True)
 class ReleaseNamespace:
     """Remove the guard finalizer from the emptied namespace."""
+
+    namespace_uid: str
 
 
 @dataclass(frozen=True)
@@ -187,6 +202,8 @@ class RecordBackupResult:
     files: int
     document_bytes: int
     stored_bytes: int
+    schemas: tuple[str, ...] = ()
+    """Schemas the verified manifest lists: what a deletion may drop."""
 
 
 @dataclass(frozen=True)
@@ -212,8 +229,7 @@ class ClearReceipt:
 class RecordDeletionTargets:
     started_at: datetime
     namespace_uid: str | None
-    volumes: tuple[tuple[str, str, str | None], ...]
-    """(persistentVolume, namespace/claim, capacity)."""
+    volumes: tuple[TenantVolume, ...]
 
 
 @dataclass(frozen=True)
@@ -229,6 +245,37 @@ class RecordCertificate:
     sha256: str
 
 
+# --- identities and recorded terms (issue 10) ---------------------------------
+
+
+@dataclass(frozen=True)
+class RecordTenantIdentity:
+    """The tenant namespace's UID, recorded when the exit takes it."""
+
+    namespace_uid: str
+
+
+@dataclass(frozen=True)
+class RecordTenantVolumes:
+    """Volumes seen bound to the tenant's claims (added to those recorded)."""
+
+    volumes: tuple[TenantVolume, ...]
+
+
+@dataclass(frozen=True)
+class RecordNotOurs:
+    """What of the tenant's name was left alone because it has another UID (None: nothing)."""
+
+    message: str | None
+
+
+@dataclass(frozen=True)
+class RecordTerms:
+    """Freeze the backed-up terms in status (entering BackupRunning)."""
+
+    terms: BackupTerms
+
+
 StatusAction = (
     SetPhase
     | SetCondition
@@ -242,6 +289,10 @@ StatusAction = (
     | RecordDeletionTargets
     | RecordDroppedDatabases
     | RecordCertificate
+    | RecordTenantIdentity
+    | RecordTenantVolumes
+    | RecordNotOurs
+    | RecordTerms
 )
 
 Action = SideEffect | StatusAction | HoldDeletion

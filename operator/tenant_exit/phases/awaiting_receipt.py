@@ -68,12 +68,20 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
             f"backup's manifest digest {digest}: the receipt is not accepted and nothing "
             "will be deleted. Quote status.backup.manifestSha256 exactly"
         )
+        reason = c.RECEIPT_DIGEST_MISMATCH
+        if seen.earlier_manifest is not None:  # issue 10: a re-applied old receipt
+            reason = c.RECEIPT_EARLIER_BACKUP
+            message = (
+                f"spec.receipt.manifestSha256 {receipt.manifest_sha256} is the digest of an "
+                f"earlier backup ({seen.earlier_manifest}), not of this exit's current backup "
+                f"{digest}: the receipt is not accepted and nothing will be deleted. The "
+                "customer must confirm receipt of the current backup"
+            )
         return [
             *([ClearReceipt()] if accepted else []),
-            SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE,
-                         c.RECEIPT_DIGEST_MISMATCH, message),
-            SetCondition(c.STALLED, ConditionStatus.TRUE, c.RECEIPT_DIGEST_MISMATCH, message),
-            SetCondition(c.READY, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH, message),
+            SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, reason, message),
+            SetCondition(c.STALLED, ConditionStatus.TRUE, reason, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, reason, message),
         ]
     if not accepted:
         not_before = seen.now + parse_go_duration(exit.spec.deletion.grace_period)

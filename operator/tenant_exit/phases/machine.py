@@ -14,6 +14,7 @@ from tenant_exit.phases import (
     cancel,
     deleting,
     holding,
+    identity,
     read_only_licensed,
 )
 from tenant_exit.phases.actions import Action, SetCondition
@@ -31,7 +32,14 @@ PHASES: dict[Phase | None, Decide] = {
 }
 
 
+# Phases that act on a live tenant namespace: each starts by checking it is ours.
+_HOLDING = (Phase.READ_ONLY_LICENSED, Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT)
+
+
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
+    stopped = identity.stop_if_replaced(exit, seen) if exit.status.phase in _HOLDING else None
+    if stopped is not None:
+        return stopped
     actions = PHASES[exit.status.phase](exit, seen)
     return actions + _clear_stalled(exit, actions)
 

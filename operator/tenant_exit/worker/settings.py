@@ -16,6 +16,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenant_exit.api import names
+
 DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
 DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
 _AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
@@ -43,6 +45,9 @@ class WorkerSettings(BaseSettings):
 
     exit_name: Annotated[str, Field(min_length=1, max_length=253)]
     """TENANT_EXIT_EXIT_NAME: the TenantExit's name; first segment of every key."""
+    exit_uid: Annotated[str, Field(min_length=8)] | None = None
+    """TENANT_EXIT_EXIT_UID: the TenantExit's UID; its first characters are in every key
+    and the whole UID in the manifest, so a recreated exit never adopts an old backup."""
     attempt: Annotated[int, Field(ge=1)]
     """TENANT_EXIT_ATTEMPT: backup attempt number; keys are per attempt so a retry never
     mixes its objects with those of a failed attempt."""
@@ -108,15 +113,16 @@ class WorkerSettings(BaseSettings):
     @field_validator("s3_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
-        value = value.lstrip("/")
-        return value if not value or value.endswith("/") else value + "/"
+        return names.key_prefix(value)
 
     @property
     def object_prefix(self) -> str:
-        """`<prefix><exit>/attempt-<n>/`: every object of this attempt lives below it."""
-        return f"{self.s3_prefix}{self.exit_name}/attempt-{self.attempt}/"
+        """`<exit folder>attempt-<n>/`: every object of this attempt lives below it."""
+        return names.attempt_folder(self.exit_prefix, self.attempt)
 
     @property
     def exit_prefix(self) -> str:
-        """`<prefix><exit>/`: every attempt of this exit."""
-        return f"{self.s3_prefix}{self.exit_name}/"
+        """`<prefix><exit>-<uid8>/` (`<prefix><exit>/` without a UID): every attempt."""
+        if self.exit_uid is None:
+            return f"{self.s3_prefix}{self.exit_name}/"
+        return names.exit_folder(self.s3_prefix, self.exit_name, self.exit_uid)
