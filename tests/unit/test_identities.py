@@ -175,3 +175,15 @@ def test_a_receipt_quoting_an_earlier_backup_has_its_own_reason() -> None:
 def test_system_schemas_are_refused_at_drop_time_in_any_case(schemas: list[str],
                                                              refused: list[str]) -> None:
     assert system_schemas_in(schemas) == refused
+
+
+def test_a_changed_spec_is_reported_and_the_recorded_terms_stay() -> None:
+    terms = terms_from_spec(make_exit()).model_dump(mode="json", by_alias=True)
+    spec = example_spec()
+    spec["database"]["host"] = "other.example"
+    exit = make_exit(spec=spec, status={"phase": "Deleted", "terms": terms})
+    (differ,) = [x for x in machine(exit, guarded()) if isinstance(x, a.SetCondition)
+                 and x.type == c.TERMS_DIFFER]
+    assert differ.reason == c.TERMS_CHANGED and "spec.database.host" in differ.message
+    status = fold(exit.status, [differ], generation=2, now=NOW)
+    assert status.terms is not None and status.terms.host == "mysql.tenant-zorggroep-noord.svc"

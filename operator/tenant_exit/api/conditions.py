@@ -61,6 +61,10 @@ DELETION_FAILED: Final = "DeletionFailed"
 DESTROYED: Final = "Destroyed"
 OBSERVE_FAILED: Final = "ObserveFailed"
 # identities, recorded terms and guards (issue 10)
+TERMS_DIFFER: Final = "TermsDiffer"
+"""Condition type: True while the spec differs from status.terms (only ever set once
+the terms are recorded; the terms admission policy normally refuses such edits)."""
+TERMS_MATCH: Final = "TermsMatch"
 NAMESPACE_REPLACED: Final = "NamespaceReplaced"
 """The tenant's namespace is gone or has another UID than the one the exit took."""
 TERMS_CHANGED: Final = "TermsChanged"

@@ -85,7 +85,10 @@ SchemaName = Annotated[
     Field(
         json_schema_extra=validations(
             cel(
-                "!(self in ['mysql', 'information_schema', 'performance_schema', 'sys'])",
+                # In any letter case: on a server with lower_case_table_names=1 `MYSQL`
+                # is `mysql` (issue 10).
+                "!(self.lowerAscii() in "
+                "['mysql', 'information_schema', 'performance_schema', 'sys'])",
                 "system schemas (mysql, information_schema, performance_schema, sys) "
                 "are not tenant data",
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus
+from tenant_exit.api.terms import changed_terms
 from tenant_exit.phases.actions import Action, RecordNotOurs, SetCondition
 from tenant_exit.phases.guards import recorded_uid
 from tenant_exit.phases.observed import Observed
@@ -38,3 +39,18 @@ def stop_if_replaced(exit: TenantExit, seen: Observed) -> list[Action] | None:
         SetCondition(c.STALLED, ConditionStatus.TRUE, c.NAMESPACE_REPLACED, why),
         SetCondition(c.READY, ConditionStatus.FALSE, c.NAMESPACE_REPLACED, why),
     ]
+
+
+def report_changed_terms(exit: TenantExit) -> list[Action]:
+    """Say so when the spec no longer matches the backed-up terms (a cluster without
+    the terms admission policy): the exit goes on with the recorded terms."""
+    changed = changed_terms(exit)
+    if changed:
+        return [SetCondition(
+            c.TERMS_DIFFER, ConditionStatus.TRUE, c.TERMS_CHANGED,
+            f"{', '.join(changed)} changed after the backup began; the exit goes on with "
+            "the backed-up terms in status.terms and ignores the change")]
+    if c.is_true(exit.status.conditions, c.TERMS_DIFFER):
+        return [SetCondition(c.TERMS_DIFFER, ConditionStatus.FALSE, c.TERMS_MATCH,
+                             "The spec matches the backed-up terms")]
+    return []

@@ -40,7 +40,7 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     stopped = identity.stop_if_replaced(exit, seen) if exit.status.phase in _HOLDING else None
     if stopped is not None:
         return stopped
-    actions = PHASES[exit.status.phase](exit, seen)
+    actions = PHASES[exit.status.phase](exit, seen) + identity.report_changed_terms(exit)
     return actions + _clear_stalled(exit, actions)
 
 
