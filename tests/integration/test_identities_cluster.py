@@ -8,6 +8,7 @@ the harness's PV deleter, which destroys a Released volume whose policy is Delet
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from tenant_exit.api.resource import TenantExit
 from tenant_exit.kube import destruction
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import ExitError
-from tenant_exit.reconcile.passes import reconcile
+from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
 from tenant_exit.settings import OperatorSettings
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.s3server import S3Server
@@ -208,3 +209,49 @@ def test_a_recreated_namespace_and_an_earlier_namespaces_volume_are_never_touche
     keys = [o["Key"] for o in tenant.s3.client().list_objects_v2(
         Bucket=tenant.bucket).get("Contents", [])]
     assert f"{folder}attempt-1/deletion-certificate.json" in keys
+
+
+def test_deleting_the_exit_during_deleting_completes_the_deletion_first(
+        ctx: Context, tenant: Tenant) -> None:
+    """Scenario 6: an Argo CD prune (or `kubectl delete texit`) while Deleting. The
+    delete handler's pass (passes.cancel, as kopf calls it until it succeeds) drives
+    the deletion on, writes the certificate, and only then lets the record go."""
+    ours_uid = tenant.create_namespace()
+    ours = tenant.volume("Delete")
+    claim_uid = tenant.core.read_namespaced_persistent_volume_claim(
+        "docs", tenant.namespace).metadata.uid
+    tenant.put_s3_secret()
+    exit_uid = tenant.apply_exit()
+    tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=merge", "-p",
+                         json.dumps({"metadata": {"finalizers": [names.EXIT_FINALIZER]}}))
+    now = datetime.now(UTC)
+    folder = names.exit_folder("zorggroep-noord/", tenant.exit_name, exit_uid)
+    tenant.set_status(ctx, {
+        "phase": "Deleting",
+        "tenant": {"namespaceUid": ours_uid, "volumes": [
+            {"persistentVolume": ours.pv_name, "claim": f"{tenant.namespace}/docs",
+             "claimUid": claim_uid}]},
+        "terms": {"exitUid": exit_uid, "host": "mysql.example", "port": 3306, "schemas": ["ons"],
+                  "claims": ["docs"], "bucket": tenant.bucket, "exitFolder": folder},
+        "backup": {"manifest": f"{folder}attempt-1/manifest.json", "manifestSha256": DIGEST,
+                   "schemas": ["ons"]},
+        "receipt": {"confirmedAt": _stamp(now - timedelta(hours=1)), "confirmedBy": "it@x.nl"},
+        "deletion": {"notBefore": _stamp(now - timedelta(minutes=1))},
+    })
+    tenant.plane.kubectl("delete", "texit", tenant.exit_name, "--wait=false")
+
+    def delete_handler_done() -> bool:
+        exit = TenantExit.from_body(tenant.read(ctx))
+        assert exit.metadata.deletion_timestamp is not None
+        try:
+            cancel(exit, ctx)
+        except (DeletionHeld, ExitError):
+            return False
+        return True
+
+    wait_for("the delete handler to let the TenantExit go", delete_handler_done, timeout=120)
+    status = tenant.read(ctx)["status"]
+    assert status["phase"] == "Deleted"
+    assert status["deletion"]["certificateObject"] == f"{folder}attempt-1/deletion-certificate.json"
+    assert _gone(lambda: tenant.core.read_namespace(tenant.namespace))
+    assert _gone(lambda: tenant.pv(ours)) and not ours.path.exists()
