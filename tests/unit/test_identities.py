@@ -4,6 +4,7 @@ frozen once, a receipt quoting an earlier backup, the drop-time system check."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +13,10 @@ import pytest
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
+from tenant_exit.api.admission import guard_policies
 from tenant_exit.api.status import BackupTerms, Phase, TenantVolume
 from tenant_exit.api.terms import changed_terms, terms_from_spec
+from tenant_exit.kube import policies
 from tenant_exit.mysql.drop import system_schemas_in
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.cancel import decide as cancel
@@ -187,3 +190,71 @@ def test_a_changed_spec_is_reported_and_the_recorded_terms_stay() -> None:
     assert differ.reason == c.TERMS_CHANGED and "spec.database.host" in differ.message
     status = fold(exit.status, [differ], generation=2, now=NOW)
     assert status.terms is not None and status.terms.host == "mysql.tenant-zorggroep-noord.svc"
+
+
+# --- the guard policies (issue 10, guards that cannot be walked around) -----------
+
+OPERATOR = "system:serviceaccount:tenant-exit-system:tenant-exit-operator"
+
+
+def _live(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    return {f"{d['kind']}/{d['metadata']['name']}": d for d in docs}
+
+
+def test_intact_policies_with_server_defaults_have_no_problems() -> None:
+    expected = guard_policies(OPERATOR)
+    live = copy.deepcopy(expected)
+    for doc in live:  # what the API server adds
+        if doc["kind"].endswith("Binding"):
+            doc["spec"]["matchResources"] = {"namespaceSelector": {}, "objectSelector": {},
+                                             "matchPolicy": "Equivalent"}
+        else:
+            doc["spec"]["matchConstraints"]["matchPolicy"] = "Equivalent"
+            doc["spec"]["auditAnnotations"] = []
+    assert policies.problems(expected, _live(live)) == []
+
+
+def test_missing_altered_or_narrowed_policies_are_named() -> None:
+    expected = guard_policies(OPERATOR)
+    live = _live(copy.deepcopy(expected))
+    live["ValidatingAdmissionPolicyBinding/tenantexit-namespace-guard"] = None
+    altered = live["ValidatingAdmissionPolicy/tenantexit-terms-guard"]
+    assert altered is not None
+    altered["spec"]["validations"] = altered["spec"]["validations"][:1]
+    narrowed = live["ValidatingAdmissionPolicyBinding/tenantexit-terms-guard"]
+    assert narrowed is not None
+    narrowed["spec"]["matchResources"] = {"objectSelector": {"matchLabels": {"x": "y"}}}
+    assert policies.problems(expected, live) == [
+        "ValidatingAdmissionPolicyBinding tenantexit-namespace-guard is missing",
+        "ValidatingAdmissionPolicy tenantexit-terms-guard differs from the one the operator "
+        "ships",
+        "ValidatingAdmissionPolicyBinding tenantexit-terms-guard is narrowed to some "
+        "namespaces or objects",
+    ]
+    other_user = _live(guard_policies("system:serviceaccount:x:someone-else"))
+    assert len(policies.problems(expected, other_user)) == 2
+
+
+def test_a_missing_guard_stops_the_backup_and_the_deletion_from_starting() -> None:
+    missing = ("ValidatingAdmissionPolicy tenantexit-namespace-guard is missing",)
+    due = replace(guarded(), guard_problems=missing, now=datetime(2027, 3, 2, tzinfo=UTC))
+    actions = machine(licensed(), due)
+    assert not any(isinstance(x, a.SetPhase) for x in actions)
+    assert a.CreateBackupJob not in [type(x) for x in actions]
+    stalled = next(x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED)
+    assert stalled.reason == c.GUARD_MISSING and missing[0] in stalled.message
+    no_licence = example_spec()
+    no_licence.pop("readOnly")
+    assert a.side_effects(machine(make_exit(spec=no_licence), due)) == []
+    spec = example_spec()
+    spec["receipt"] = {"confirmedBy": "it@x.nl", "manifestSha256": DIGEST}
+    waiting = make_exit(spec=spec, status={
+        "phase": "AwaitingReceipt", "tenant": {"namespaceUid": UID},
+        "backup": {"manifest": "m/manifest.json", "manifestSha256": DIGEST,
+                   "linksExpireAt": "2027-03-09T00:00:00Z"},
+        "receipt": {"confirmedAt": "2027-02-01T00:00:00Z", "confirmedBy": "it@x.nl"},
+        "deletion": {"notBefore": "2027-02-04T00:00:00Z"}})
+    held = machine(waiting, replace(due, namespace=replace(
+        due.namespace, phase_annotation="AwaitingReceipt")))  # type: ignore[type-var]
+    assert not any(isinstance(x, a.SetPhase) for x in held)
+    assert any(isinstance(x, a.SetCondition) and x.reason == c.GUARD_MISSING for x in held)

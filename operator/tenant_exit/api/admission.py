@@ -3,7 +3,8 @@
 A finalizer on a Namespace does not stop the namespace controller from deleting
 everything inside it, so the DELETE itself is refused while the namespace is
 labelled `tenantexit.io/deletion=blocked`. The guard labels, the phase
-annotation and the finalizer may be changed only by the operator's identity.
+annotation and the finalizer may be changed only by the operator's identity, also
+through the `status` and `finalize` subresources (both can write metadata).
 Only the Namespace DELETE is guarded, never objects inside a terminating
 namespace: that would wedge it (ARCHITECTURE §7).
 
@@ -68,7 +69,15 @@ def namespace_guard_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[d
                         "apiVersions": ["v1"],
                         "operations": ["DELETE", "UPDATE"],
                         "resources": ["namespaces"],
-                    }
+                    },
+                    # The labels and our finalizer can be written through these
+                    # subresources too (issue 10, scenario 9); the same checks apply.
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["UPDATE"],
+                        "resources": ["namespaces/status", "namespaces/finalize"],
+                    },
                 ]
             },
             "matchConditions": [

@@ -14,7 +14,7 @@ from tenant_exit.phases.actions import (
     RecordTenantVolumes,
     SetCondition,
 )
-from tenant_exit.phases.guards import protected_reason, tenant_volume
+from tenant_exit.phases.guards import guard_missing, protected_reason, tenant_volume
 from tenant_exit.phases.observed import Observed
 
 _INITIAL = (
@@ -30,6 +30,10 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     if refusal is not None:
         return refusal
     first = Phase.READ_ONLY_LICENSED if exit.spec.read_only else Phase.BACKUP_RUNNING
+    if first is Phase.BACKUP_RUNNING:
+        missing = guard_missing(seen, "starting the backup")
+        if missing is not None:
+            return missing
     ns = seen.namespace
     assert ns is not None, "refused() waits for the namespace"
     # The namespace's identity from here on is its UID (issue 10): a namespace

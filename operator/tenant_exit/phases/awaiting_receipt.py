@@ -21,7 +21,7 @@ from tenant_exit.phases.actions import (
     SetCondition,
     SetPhase,
 )
-from tenant_exit.phases.guards import keep_guards
+from tenant_exit.phases.guards import guard_missing, keep_guards
 from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
 
@@ -97,6 +97,9 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
     assert deletion is not None and deletion.not_before is not None
     if seen.now < deletion.not_before:
         return [_grace(exit, deletion.not_before.isoformat())]
+    missing = guard_missing(seen, "entering Deleting")  # re-checked before the last step
+    if missing is not None:
+        return missing
     return [
         SetPhase(Phase.DELETING, f"Deleting tenant {exit.spec.tenant_namespace} irreversibly"),
         SetCondition(

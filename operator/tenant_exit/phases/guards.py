@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.status import Phase, TenantVolume
+from tenant_exit.api.status import ConditionStatus, Phase, TenantVolume
 from tenant_exit.phases.actions import (
     Action,
     ApplyGuards,
     RecordTenantIdentity,
     RecordTenantVolumes,
+    SetCondition,
 )
 from tenant_exit.phases.observed import Observed, VolumeSeen
 
@@ -66,6 +68,17 @@ def keep_guards(exit: TenantExit, seen: Observed, phase: Phase) -> list[Action]:
 def tenant_volume(seen: VolumeSeen) -> TenantVolume:
     return TenantVolume(persistent_volume=seen.persistent_volume, claim=seen.claim,
                         claim_uid=seen.claim_uid, capacity=seen.capacity)
+
+
+def guard_missing(seen: Observed, step: str) -> list[Action] | None:
+    """Stall before `step` while a guard admission policy is missing or altered."""
+    if not seen.guard_problems:
+        return None
+    message = (f"Not {step}: {'; '.join(seen.guard_problems)}. Without it the tenant's data "
+               "is not protected (install the chart with namespaceGuard.enabled, or apply "
+               "crds/namespace-guard-policy.yaml for the operator's identity)")
+    return [SetCondition(c.STALLED, ConditionStatus.TRUE, c.GUARD_MISSING, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, c.GUARD_MISSING, message)]
 
 
 def rivals(exit: TenantExit, others: Iterable[TenantExit]) -> tuple[str, ...]:

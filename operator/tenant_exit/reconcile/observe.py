@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, destruction, guards, jobs, volumes
+from tenant_exit.kube import appflag, destruction, guards, jobs, policies, volumes
 from tenant_exit.kube.exits import list_exits
 from tenant_exit.phases.backup_running import current_attempt
 from tenant_exit.phases.guards import rivals
@@ -28,6 +28,9 @@ from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
+# Phases that may advance past ReadOnlyLicensed or into Deleting: the guard
+# policies are checked before either step.
+_GUARD_CHECKS = {None, Phase.READ_ONLY_LICENSED, Phase.AWAITING_RECEIPT}
 
 
 def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
@@ -48,6 +51,8 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         backup_check=_backup_check(exit, ctx, job),
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
+        guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
+                        if exit.status.phase in _GUARD_CHECKS else None),
         backup_policy=BackupPolicy(
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
