@@ -255,3 +255,39 @@ def test_deleting_the_exit_during_deleting_completes_the_deletion_first(
     assert status["deletion"]["certificateObject"] == f"{folder}attempt-1/deletion-certificate.json"
     assert _gone(lambda: tenant.core.read_namespace(tenant.namespace))
     assert _gone(lambda: tenant.pv(ours)) and not ours.path.exists()
+
+
+def test_the_credential_allowlist_is_checked_on_every_read(ctx: Context, tenant: Tenant) -> None:
+    """Scenario 10: attempt 1 passed the allowlist; then credentialsSecret is pointed at
+    a namespace the operator may not read credentials from. The operator's next bucket
+    read refuses it, and the Secret there is never used."""
+    ours_uid = tenant.create_namespace()
+    elsewhere = f"{tenant.namespace}-creds"
+    tenant.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
+        name=elsewhere)))
+    tenant.core.create_namespaced_secret(elsewhere, client.V1Secret(
+        metadata=client.V1ObjectMeta(name="stolen"),
+        string_data={"accessKeyId": tenant.s3.access_key,
+                     "secretAccessKey": tenant.s3.secret_key}))
+    try:
+        exit_uid = tenant.apply_exit()
+        folder = names.exit_folder("zorggroep-noord/", tenant.exit_name, exit_uid)
+        tenant.set_status(ctx, {
+            "phase": "AwaitingReceipt",
+            "tenant": {"namespaceUid": ours_uid},
+            "terms": {"exitUid": exit_uid, "host": "mysql.example", "port": 3306,
+                      "schemas": ["ons"], "claims": ["docs"], "bucket": tenant.bucket,
+                      "exitFolder": folder},
+            "backup": {"manifest": f"{folder}attempt-1/manifest.json",
+                       "manifestSha256": DIGEST, "schemas": ["ons"]},
+        })
+        tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=merge", "-p", json.dumps(
+            {"spec": {"destination": {"s3": {"credentialsSecret": {
+                "namespace": elsewhere, "name": "stolen"}}}}}))
+        ready = next(c for c in tenant.one_pass(ctx)["status"]["conditions"]
+                     if c["type"] == "Ready")
+        assert ready["status"] == "False"
+        assert f"in namespace {elsewhere}; the operator reads credentials only from: " \
+               f"{OPERATOR_NAMESPACE}" in ready["message"], ready
+    finally:
+        tenant.core.delete_namespace(elsewhere)

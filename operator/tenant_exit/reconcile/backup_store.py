@@ -39,8 +39,21 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+def check_credentials_allowed(exit: TenantExit, ctx: Context) -> None:
+    """The credential-namespace allowlist, on every attempt and every read (issue 10,
+    scenario 10): the Secret named by the spec now, not the one checked at attempt 1."""
+    assert exit.spec.destination is not None
+    source = exit.spec.destination.s3.credentials_secret
+    allowed = ctx.settings.allowed_credential_namespaces()
+    if source.namespace not in allowed:
+        raise secrets.SecretProblem(
+            f"spec.destination.s3.credentialsSecret is in namespace {source.namespace}; the "
+            f"operator reads credentials only from: {', '.join(allowed)}")
+
+
 def open_bucket(exit: TenantExit, ctx: Context) -> tuple[S3Client, str]:
     assert exit.spec.destination is not None
+    check_credentials_allowed(exit, ctx)
     s3 = exit.spec.destination.s3
     keys = secrets.s3_credentials(ctx.core, exit)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,

@@ -63,6 +63,7 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
+            backup_store.check_credentials_allowed(exit, ctx)  # every attempt, not just 1
             secrets.copy_s3_credentials(ctx.core, exit)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit)

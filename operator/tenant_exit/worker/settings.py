@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tenant_exit.api import names
+from tenant_exit.api import spec as spec_defaults
 
-DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
+# The operator always sets the list; this default matches spec.database.excludeTables.
+DEFAULT_EXCLUDE_TABLES = list(spec_defaults.DEFAULT_EXCLUDE_TABLES)
 DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
 _AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
 
