@@ -110,7 +110,8 @@ def test_a_namespace_with_another_uid_stalls_the_exit_and_is_not_touched() -> No
 
 
 def test_cancel_of_a_replaced_namespace_lifts_no_guard_there() -> None:
-    assert cancel(licensed(), guarded(uid="another")) == [a.RevertReadOnly()]
+    assert cancel(licensed(), guarded(uid="another")) == [a.RevertReadOnly(),
+                                                          a.RemoveDownloadLinks()]
     assert a.RemoveGuards(namespace_uid=UID, claim_uids=()) in cancel(licensed(), guarded())
 
 

@@ -6,7 +6,7 @@ labelled `tenantexit.io/deletion=blocked`. The guard labels, the phase
 annotation and the finalizer may be changed only by the operator's identity, also
 through the `status` and `finalize` subresources (both can write metadata).
 Only the Namespace DELETE is guarded, never objects inside a terminating
-namespace: that would wedge it (ARCHITECTURE §7).
+namespace: that would wedge it (docs/architecture.md, "Known traps").
 
 `crds/namespace-guard-policy.yaml` is rendered with the chart's default identity;
 the chart renders its own with `namespace_guard_policy(<its ServiceAccount>)`.

@@ -22,7 +22,12 @@ DELETED: Final = "Deleted"
 STALLED: Final = "Stalled"
 """True when the exit cannot go on without a change of spec or of the cluster."""
 
-ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED)
+TERMS_DIFFER: Final = "TermsDiffer"
+"""True while the spec differs from status.terms (issue 10; the terms admission
+policy normally refuses such edits). The exit acts on the recorded terms."""
+
+ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED,
+                    TERMS_DIFFER)
 
 # --- reasons -------------------------------------------------------------
 PROGRESSING: Final = "Progressing"
@@ -41,6 +46,7 @@ CREDENTIALS_NOT_ALLOWED: Final = "CredentialsNotAllowed"
 BACKUP_JOB_CREATED: Final = "BackupJobCreated"
 BACKUP_JOB_FAILED: Final = "BackupJobFailed"
 BACKUP_START_FAILED: Final = "BackupStartFailed"
+BACKUP_POD_PENDING: Final = "BackupPodPending"
 CANCEL_FAILED: Final = "CancelFailed"
 BACKUP_PENDING: Final = "BackupPending"
 RECEIPT_PENDING: Final = "ReceiptPending"
@@ -61,9 +67,6 @@ DELETION_FAILED: Final = "DeletionFailed"
 DESTROYED: Final = "Destroyed"
 OBSERVE_FAILED: Final = "ObserveFailed"
 # identities, recorded terms and guards (issue 10)
-TERMS_DIFFER: Final = "TermsDiffer"
-"""Condition type: True while the spec differs from status.terms (only ever set once
-the terms are recorded; the terms admission policy normally refuses such edits)."""
 TERMS_MATCH: Final = "TermsMatch"
 NAMESPACE_REPLACED: Final = "NamespaceReplaced"
 """The tenant's namespace is gone or has another UID than the one the exit took."""

@@ -1,10 +1,11 @@
 """The backed-up terms of an exit: taken from the spec when the backup starts,
-then frozen in status (ARCHITECTURE §8). Pure."""
+then frozen in status (docs/security.md, "Invariants"). Pure."""
 
 from __future__ import annotations
 
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import Database, Destination, DocumentVolume
 from tenant_exit.api.status import BackupTerms
 
 
@@ -48,3 +49,22 @@ def changed_terms(exit: TenantExit) -> list[str]:
     }
     return [path for attr, path in fields.items()
             if getattr(live, attr) != getattr(recorded, attr)]
+
+
+def frozen_spec(exit: TenantExit) -> tuple[Database, list[DocumentVolume], Destination]:
+    """The spec's database, documents and destination with the recorded terms in
+    place of the live values: what every backup attempt dumps and where it writes."""
+    terms = backup_terms(exit)
+    spec = exit.spec
+    assert spec.destination is not None, "a backup is built only with a destination"
+    database = spec.database.model_copy(update={
+        "host": terms.host, "port": terms.port, "databases": list(terms.schemas),
+        "exclude_tables": list(terms.exclude_tables)})
+    documents = [d for d in spec.documents if d.claim_name in terms.claims]
+    destination = spec.destination.model_copy(update={
+        "s3": spec.destination.s3.model_copy(update={"bucket": terms.bucket,
+                                                     "prefix": terms.prefix}),
+        "encryption": spec.destination.encryption.model_copy(update={
+            "age_recipients": list(terms.recipients)}),
+    })
+    return database, documents, destination

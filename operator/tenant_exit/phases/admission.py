@@ -22,6 +22,7 @@ _INITIAL = (
     (c.BACKUP_COMPLETE, c.BACKUP_PENDING, "Backup not started"),
     (c.RECEIPT_CONFIRMED, c.RECEIPT_PENDING, "No receipt yet"),
     (c.DELETED, c.NOT_DELETED, "The tenant has not been deleted"),
+    (c.TERMS_DIFFER, c.TERMS_MATCH, "No backed-up terms recorded yet"),
 )
 
 

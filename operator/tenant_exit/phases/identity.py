@@ -1,4 +1,4 @@
-"""Identities, not names (ARCHITECTURE §8): before any phase acts on the tenant,
+"""Identities, not names (docs/security.md, "Invariants"): before any phase acts on the tenant,
 the namespace must be the one the exit took (its UID recorded at admission).
 A namespace of the same name with another UID — re-created by GitOps self-heal,
 say — is never guarded, backed up or deleted; the exit stalls and says so.
@@ -50,7 +50,7 @@ def report_changed_terms(exit: TenantExit) -> list[Action]:
             c.TERMS_DIFFER, ConditionStatus.TRUE, c.TERMS_CHANGED,
             f"{', '.join(changed)} changed after the backup began; the exit goes on with "
             "the backed-up terms in status.terms and ignores the change")]
-    if c.is_true(exit.status.conditions, c.TERMS_DIFFER):
+    if exit.status.terms is not None and c.is_true(exit.status.conditions, c.TERMS_DIFFER):
         return [SetCondition(c.TERMS_DIFFER, ConditionStatus.FALSE, c.TERMS_MATCH,
                              "The spec matches the backed-up terms")]
     return []

@@ -14,6 +14,7 @@ from tenant_exit.api.status import (
     DocumentsSize,
     ReadOnlyStatus,
     ReceiptStatus,
+    RejectedBackup,
     TenantExitStatus,
     TenantIdentity,
 )
@@ -21,6 +22,7 @@ from tenant_exit.api.types import human_size
 from tenant_exit.phases.actions import (
     ClearReceipt,
     RecordBackupJob,
+    RecordBackupRejected,
     RecordBackupResult,
     RecordCertificate,
     RecordDeletionTargets,
@@ -30,6 +32,7 @@ from tenant_exit.phases.actions import (
     RecordReadOnly,
     RecordReadOnlyAccounts,
     RecordReceipt,
+    RecordRedelivery,
     RecordTenantIdentity,
     RecordTenantVolumes,
     RecordTerms,
@@ -104,11 +107,20 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "size": human_size(action.stored_bytes),
             "schemas": list(action.schemas),
         })})
+    if isinstance(action, RecordBackupRejected):
+        rejected = RejectedBackup(job=action.job, checked_at=action.checked_at,
+                                  problem=action.problem)
+        return status.model_copy(update={"backup": backup.model_copy(
+            update={"rejected": rejected})})
     if isinstance(action, RecordDelivery):
         return status.model_copy(update={"backup": backup.model_copy(update={
             "download_secret": action.download_secret,
             "links_expire_at": action.links_expire_at,
             "readme": action.readme,
+        })})
+    if isinstance(action, RecordRedelivery):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "redelivered_for": action.token,
         })})
     if isinstance(action, RecordReceipt):
         return status.model_copy(update={

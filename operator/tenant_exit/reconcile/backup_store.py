@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenant_exit import __version__
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import Destination
 from tenant_exit.api.terms import backup_terms
 from tenant_exit.kube import delivery, secrets
 from tenant_exit.phases import actions as a
@@ -39,11 +40,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def check_credentials_allowed(exit: TenantExit, ctx: Context) -> None:
+def check_credentials_allowed(destination: Destination | None, ctx: Context) -> None:
     """The credential-namespace allowlist, on every attempt and every read (issue 10,
     scenario 10): the Secret named by the spec now, not the one checked at attempt 1."""
-    assert exit.spec.destination is not None
-    source = exit.spec.destination.s3.credentials_secret
+    assert destination is not None, "credentials are read only for an exit with a destination"
+    source = destination.s3.credentials_secret
     allowed = ctx.settings.allowed_credential_namespaces()
     if source.namespace not in allowed:
         raise secrets.SecretProblem(
@@ -51,11 +52,12 @@ def check_credentials_allowed(exit: TenantExit, ctx: Context) -> None:
             f"operator reads credentials only from: {', '.join(allowed)}")
 
 
-def open_bucket(exit: TenantExit, ctx: Context) -> tuple[S3Client, str]:
-    assert exit.spec.destination is not None
-    check_credentials_allowed(exit, ctx)
-    s3 = exit.spec.destination.s3
-    keys = secrets.s3_credentials(ctx.core, exit)
+def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client, str]:
+    """A client on the destination's store, with the keys of its Secret."""
+    assert destination is not None, "the bucket is opened only for an exit with a destination"
+    check_credentials_allowed(destination, ctx)
+    s3 = destination.s3
+    keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,
                          aws_access_key_id=keys.access_key_id,
                          aws_secret_access_key=keys.secret_access_key)
@@ -69,7 +71,7 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         key, reported = str(summary["manifestKey"]), str(summary["manifestSha256"])
     except (ValueError, KeyError, TypeError):
         return None
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     try:
         manifest, digest = read_manifest(client, bucket, key)
     except (ClientError, BotoCoreError) as error:
@@ -101,7 +103,7 @@ def earlier_manifest(exit: TenantExit, ctx: Context, digest: str) -> str | None:
     """The key of a manifest of an earlier attempt or of an earlier exit of this name
     (`<prefix><exit>/...` before UIDs, `<prefix><exit>-<uid8>/...`) with `digest`."""
     terms = backup_terms(exit)
-    client, _ = open_bucket(exit, ctx)
+    client, _ = open_bucket(exit.spec.destination, ctx)
     current = exit.status.backup.manifest if exit.status.backup else None
     pages = client.get_paginator("list_objects_v2").paginate(
         Bucket=terms.bucket, Prefix=f"{names.key_prefix(terms.prefix)}{exit.name}")
@@ -118,7 +120,7 @@ def earlier_manifest(exit: TenantExit, ctx: Context, digest: str) -> str | None:
 
 def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: str,
             now: datetime) -> a.RecordDelivery:
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     manifest, _ = read_manifest(client, bucket, manifest_key)
     readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256)
     seconds = ctx.settings.download_link_seconds
@@ -132,7 +134,7 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
                   "url": presign_get(client, bucket, readme_key, seconds),
                   "size": None, "sha256": None})
     expires_at = now + timedelta(seconds=seconds)
-    where = delivery.write_links(ctx.core, ctx.settings.operator_namespace, exit, links,
+    where = delivery.write_links(ctx.core, ctx.settings.operator_namespace, exit.owner, links,
                                  expires_at)
     return a.RecordDelivery(download_secret=where, links_expire_at=expires_at, readme=readme_key)
 
@@ -170,7 +172,7 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
 def store_certificate(exit: TenantExit, ctx: Context,
                       completed_at: datetime) -> a.RecordCertificate:
     certificate = build_certificate(exit, completed_at)
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     assert exit.status.backup and exit.status.backup.manifest
     key = cert.certificate_key(exit.status.backup.manifest)
     digest = cert.write_certificate(client, bucket, key, certificate)
