@@ -1,8 +1,7 @@
 """Issue 10, scenario 1, the worker's side: a backup is adopted only by the TenantExit
 that wrote it (UID, not name) and only for the same terms. Real MariaDB and S3.
 
-MariaDB only for now: the harness has no MySQL server yet (the adoption logic does
-not depend on the family).
+On MariaDB and on MySQL (the harness's family-parametrized server).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import pyrage
 import pytest
 
 from tenant_exit.storage.manifest import Manifest
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 from tests.support.backups import log_events, run_worker, worker_env
@@ -45,11 +44,11 @@ def _rows(manifest: Manifest, table: str) -> int:
 
 @pytest.mark.parametrize("change", ["exit-recreated", "recipients-changed"])
 def test_a_manifest_of_another_exit_or_other_terms_is_never_adopted(
-        mariadb: MariaDBServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
         tmp_path: Path, change: str) -> None:
-    report = seed_tenant(mariadb, fresh_schema, clients=5, documents_dir=None, files=0)
+    report = seed_tenant(db_server, fresh_schema, clients=5, documents_dir=None, files=0)
     recipient = str(pyrage.x25519.Identity.generate().to_public())
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="zorg",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="zorg",
                      recipients=[recipient], termination_log=tmp_path / "unused",
                      databases=[fresh_schema], TENANT_EXIT_EXIT_UID=FIRST_UID)
     first, _ = _backup(env, tmp_path / "first")
@@ -57,7 +56,7 @@ def test_a_manifest_of_another_exit_or_other_terms_is_never_adopted(
     assert _manifest(s3_server, fresh_bucket, first["manifestKey"]).exit_uid == FIRST_UID
 
     # Written after the first backup: only a fresh backup holds it.
-    conn = mariadb.connect(database=fresh_schema)
+    conn = db_server.connect(database=fresh_schema)
     with conn.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE one_more AS SELECT * FROM clients LIMIT 1")
         cur.execute("ALTER TABLE one_more DROP COLUMN full_name")
