@@ -16,7 +16,7 @@ import yaml
 
 from tests.localcluster.controlplane import ControlPlane
 from tests.support.exits import AGE_RECIPIENT, DIGEST, example_spec
-from tests.support.operator_process import install_crds
+from tests.support.operator_process import install_crds, operator_kubeconfig
 
 pytestmark = pytest.mark.cluster
 
@@ -200,9 +200,12 @@ class TestChangesOfAnAcceptedExit:
         code, stderr = apply(crd, name, without)
         assert code == 0, stderr
 
-    def test_the_receipt_is_final_once_deleting(self, crd, accepted) -> None:
+    def test_the_receipt_is_final_once_deleting(self, crd, accepted, tmp_path) -> None:
         name, spec = accepted
+        # Only the operator's identity may write the status (the terms policy).
+        operator = operator_kubeconfig(crd, tmp_path / "operator.kubeconfig")
         crd.kubectl(
+            f"--kubeconfig={operator}",
             "patch", "texit", name, "--subresource=status", "--type=merge",
             "-p", '{"status": {"phase": "Deleting"}}',
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tenant_exit.api.admission import namespace_guard_policy
+from tenant_exit.api.admission import guard_policies
 
 TEMPLATE = (
     Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def _with_helm_metadata(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_template() -> str:
-    docs = [_with_helm_metadata(d) for d in namespace_guard_policy(_USER)]
+    docs = [_with_helm_metadata(d) for d in guard_policies(_USER)]
     # No line folding: a Helm action must stay on one line inside a YAML scalar.
     body = yaml.safe_dump_all(docs, sort_keys=False, width=1_000_000)
     helm_labels = 'labels:\n    {{- include "tenant-exit.labels" . | nindent 4 }}'

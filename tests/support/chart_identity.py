@@ -22,8 +22,11 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tenant_exit.api.admission import POLICY_NAME
+from tenant_exit.api.admission import EXIT_POLICY_NAME, POLICY_NAME
 from tests.support.helm import CHART, NAMESPACE, RELEASE, helm, values_file
+
+# Both guards have fixed names (one per cluster): the namespace's and the TenantExit's.
+GUARD_NAMES = (POLICY_NAME, EXIT_POLICY_NAME)
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,12 @@ def remove_kept_guard(api: client.ApiClient) -> None:
         admission.delete_validating_admission_policy_binding,
         admission.delete_validating_admission_policy,
     ):
-        try:
-            delete(POLICY_NAME)
-        except ApiException as error:
-            if error.status != 404:
-                raise
+        for name in GUARD_NAMES:
+            try:
+                delete(name)
+            except ApiException as error:
+                if error.status != 404:
+                    raise
 
 
 def _read_guard(api: client.ApiClient) -> list[dict[str, Any]]:
@@ -79,11 +83,12 @@ def _read_guard(api: client.ApiClient) -> list[dict[str, Any]]:
         admission.read_validating_admission_policy,
         admission.read_validating_admission_policy_binding,
     ):
-        try:
-            found.append(api.sanitize_for_serialization(read(POLICY_NAME)))
-        except ApiException as error:
-            if error.status != 404:
-                raise
+        for name in GUARD_NAMES:
+            try:
+                found.append(api.sanitize_for_serialization(read(name)))
+            except ApiException as error:
+                if error.status != 404:
+                    raise
     return found
 
 

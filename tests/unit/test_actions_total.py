@@ -59,6 +59,7 @@ def test_the_executor_has_no_arm_for_a_non_action() -> None:
 
 
 def test_a_failure_is_reported_under_the_actions_reason() -> None:
-    failure = classify(a.DropDatabases(("ons",)), "zorg", RuntimeError("boom"))
+    failure = classify(a.DropDatabases(("ons",), "db.example", 3306), "zorg",
+                       RuntimeError("boom"))
     assert (failure.reason, failure.permanent) == (c.DELETION_FAILED, False)
     assert failure.message == "TenantExit zorg: DropDatabases failed: RuntimeError"

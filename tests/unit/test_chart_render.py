@@ -33,8 +33,10 @@ def test_default_install_has_every_piece(default: list[dict[str, Any]]) -> None:
     kinds = sorted(d["kind"] for d in default)
     assert kinds == sorted([
         "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Service",
-        "StatefulSet", "ClusterKopfPeering", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
+        "StatefulSet", "ClusterKopfPeering",
+        # the namespace guard and the TenantExit terms guard (issue 10)
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ])
     (peers,) = [d for d in default
                 if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"]
@@ -162,8 +164,9 @@ def test_operator_identity_and_peering_are_templated() -> None:
     assert subject == {"kind": "ServiceAccount", "name": sa["name"], "namespace": "ops"}
     assert one(docs, "StatefulSet")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
     identity = "system:serviceaccount:ops:exits-tenant-exit-operator"
-    guard = one(docs, "ValidatingAdmissionPolicy")["spec"]["matchConditions"]
-    assert f"request.userInfo.username != '{identity}'" in [m["expression"] for m in guard]
+    for policy in (d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"):
+        guard = policy["spec"]["matchConditions"]
+        assert f"request.userInfo.username != '{identity}'" in [m["expression"] for m in guard]
     peering = one(docs, "ClusterKopfPeering")["metadata"]["name"]
     variables = env(docs)
     assert variables["TENANT_EXIT_PEERING_NAME"] == peering

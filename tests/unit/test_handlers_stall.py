@@ -40,5 +40,5 @@ def test_backing_off(reason: str, generation: int, backs_off: bool) -> None:
 
 
 def test_only_an_unknown_error_is_unexpected() -> None:
-    assert classify(a.DeleteNamespace(), "x", KeyError("k")).unexpected is True
-    assert classify(a.DeleteNamespace(), "x", KeyError("k")).message.endswith("KeyError")
+    assert classify(a.DeleteNamespace("ns-uid"), "x", KeyError("k")).unexpected is True
+    assert classify(a.DeleteNamespace("ns-uid"), "x", KeyError("k")).message.endswith("KeyError")

@@ -92,6 +92,7 @@ def test_the_environment_is_the_worker_contract() -> None:
     values = {name: e.get("value") for name, e in env.items() if "value" in e}
     assert values == {
         "TENANT_EXIT_EXIT_NAME": "zorggroep-noord",
+        "TENANT_EXIT_EXIT_UID": "uid-zorggroep-noord",
         "TENANT_EXIT_ATTEMPT": "3",
         "TENANT_EXIT_DB_HOST": "mysql.tenant-zorggroep-noord.svc",
         "TENANT_EXIT_DB_PORT": "3306",

@@ -11,7 +11,7 @@ import pytest
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.status import ConditionStatus, Phase, TenantVolume
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.deleting import decide
 from tenant_exit.phases.observed import DestructionSeen, NamespaceState, Observed, VolumeSeen
@@ -25,14 +25,22 @@ NS = "tenant-zorggroep-noord"
 UID = "0b9c6f2e-namespace-uid"
 PV_DOCS = "pvc-1111-docs"
 PV_DB = "pvc-2222-db"
+CLAIM_DOCS = "c1aim-docs-uid"
+CLAIM_DB = "c1aim-db-uid"
 VOLUMES = (
-    VolumeSeen(PV_DOCS, f"{NS}/client-documents", "10Gi"),
-    VolumeSeen(PV_DB, f"{NS}/data-mysql-0", "20Gi"),
+    VolumeSeen(PV_DOCS, f"{NS}/client-documents", "10Gi", CLAIM_DOCS),
+    VolumeSeen(PV_DB, f"{NS}/data-mysql-0", "20Gi", CLAIM_DB),
 )
 RECORDED_VOLUMES = [
-    {"persistentVolume": PV_DOCS, "claim": f"{NS}/client-documents", "capacity": "10Gi"},
-    {"persistentVolume": PV_DB, "claim": f"{NS}/data-mysql-0", "capacity": "20Gi"},
+    {"persistentVolume": PV_DOCS, "claim": f"{NS}/client-documents", "capacity": "10Gi",
+     "claimUid": CLAIM_DOCS},
+    {"persistentVolume": PV_DB, "claim": f"{NS}/data-mysql-0", "capacity": "20Gi",
+     "claimUid": CLAIM_DB},
 ]
+# What the backup recorded: the manifest held only `ons`; the server was this one.
+TERMS = {"exitUid": "exit-uid-1234", "host": "mysql.recorded.svc", "port": 3307,
+         "schemas": ["ons", "ons_reports"], "bucket": "tenant-exits",
+         "exitFolder": "zorggroep-noord/zorggroep-noord-exit-uid/"}
 
 
 def deleting(*, started: bool = True, dropped: list[str] | None = None,
@@ -48,14 +56,18 @@ def deleting(*, started: bool = True, dropped: list[str] | None = None,
         deletion["databasesDropped"] = dropped
     return make_exit(spec=spec, status={
         "phase": Phase.DELETING.value,
-        "backup": {"manifest": "zorggroep-noord/m/manifest.json", "manifestSha256": DIGEST},
+        "tenant": {"namespaceUid": UID, "volumes": RECORDED_VOLUMES[:1]},
+        "terms": TERMS,
+        "backup": {"manifest": "zorggroep-noord/m/manifest.json", "manifestSha256": DIGEST,
+                   "schemas": ["ons"]},
         "receipt": {"confirmedAt": "2027-03-03T08:00:00Z", "confirmedBy": "it@example.org"},
         "deletion": deletion,
     })
 
 
 def seen(*, exists: bool = True, contents: bool = True,
-         present: frozenset[str] = frozenset({PV_DOCS, PV_DB})) -> Observed:
+         present: frozenset[str] = frozenset({PV_DOCS, PV_DB}),
+         other_uid: str | None = None) -> Observed:
     return observation(
         NOW, NamespaceState(name=NS, terminating=exists and not contents) if exists else None,
         destruction=DestructionSeen(
@@ -63,6 +75,7 @@ def seen(*, exists: bool = True, contents: bool = True,
             contents_remaining=exists and contents,
             bound_volumes=VOLUMES if exists and contents else (),
             present_volumes=present,
+            other_namespace_uid=other_uid,
         ),
     )
 
@@ -84,10 +97,13 @@ def test_without_an_observation_nothing_is_decided() -> None:
 def test_the_first_pass_records_what_will_be_destroyed_and_nothing_else() -> None:
     actions = decide(deleting(started=False), seen())
     assert kinds(actions) == [a.RecordDeletionTargets]
+    # The volume recorded while bound, and the one bound since (by claim UID).
     assert actions[0] == a.RecordDeletionTargets(
         started_at=NOW, namespace_uid=UID,
-        volumes=((PV_DOCS, f"{NS}/client-documents", "10Gi"),
-                 (PV_DB, f"{NS}/data-mysql-0", "20Gi")),
+        volumes=(TenantVolume(persistent_volume=PV_DOCS, claim=f"{NS}/client-documents",
+                              claim_uid=CLAIM_DOCS, capacity="10Gi"),
+                 TenantVolume(persistent_volume=PV_DB, claim=f"{NS}/data-mysql-0",
+                              claim_uid=CLAIM_DB, capacity="20Gi")),
     )
     ready = condition(actions, c.READY)
     assert ready is not None and ready.reason == c.DELETION_IN_PROGRESS
@@ -97,7 +113,9 @@ def test_the_first_pass_records_what_will_be_destroyed_and_nothing_else() -> Non
 @pytest.mark.parametrize(
     ("drop", "expected"),
     [
-        pytest.param(True, a.DropDatabases(("ons", "ons_reports")), id="dropDatabases"),
+        # Exactly the manifest's schemas, on the recorded server — not the live spec's.
+        pytest.param(True, a.DropDatabases(("ons",), "mysql.recorded.svc", 3307),
+                     id="dropDatabases"),
         pytest.param(False, a.RecordDroppedDatabases(()), id="not-configured"),
     ],
 )
@@ -136,7 +154,8 @@ def test_while_the_namespace_exists_the_deletion_is_reissued_in_order(
         observed: Observed, expected: list[type]) -> None:
     actions = decide(deleting(dropped=[]), observed)
     assert kinds(actions) == expected
-    assert a.ReleaseVolumes((PV_DOCS, PV_DB)) in actions
+    assert a.ReleaseVolumes((CLAIM_DOCS, CLAIM_DB)) in actions
+    assert a.DeleteNamespace(UID) in actions
     assert a.WriteCertificate not in kinds(actions)
     assert not any(isinstance(x, a.SetPhase) for x in actions)
 
@@ -150,7 +169,7 @@ def test_the_wait_names_what_it_waits_for() -> None:
 def test_namespace_gone_but_volumes_remaining_waits_for_them() -> None:
     actions = decide(deleting(dropped=[]), seen(exists=False, present=frozenset({PV_DB})))
     assert kinds(actions) == [a.ReleaseVolumes]
-    assert a.ReleaseVolumes((PV_DB,)) in actions
+    assert a.ReleaseVolumes((CLAIM_DOCS, CLAIM_DB)) in actions
     ready = condition(actions, c.READY)
     assert ready is not None and PV_DB in ready.message and PV_DOCS not in ready.message
 
@@ -195,3 +214,16 @@ def test_a_crash_anywhere_resumes_from_the_recorded_status() -> None:
     assert deletion is not None and deletion.started_at == NOW and deletion.namespace_uid == UID
     assert [v.persistent_volume for v in deletion.volumes or []] == [PV_DOCS, PV_DB]
     assert deletion.databases_dropped == ["ons", "ons_reports"]
+
+
+def test_a_namespace_recreated_under_the_tenants_name_is_never_touched() -> None:
+    """Scenario 4: ours went, a GitOps self-heal re-created one of the same name. The
+    survey reports it as another UID; the deletion completes without a single call on
+    it and says so in status."""
+    actions = decide(deleting(dropped=[]),
+                     seen(exists=False, present=frozenset(), other_uid="new-namespace-uid"))
+    assert not {a.AllowNamespaceDeletion, a.DeleteNamespace, a.ReleaseNamespace,
+                a.ReleaseVolumes} & set(kinds(actions))
+    assert a.WriteCertificate in kinds(actions)
+    note = next(x for x in actions if isinstance(x, a.RecordNotOurs))
+    assert note.message is not None and "new-namespace-uid" in note.message

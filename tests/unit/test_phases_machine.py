@@ -22,17 +22,19 @@ from tests.support.observed import guarded as guarded_namespace
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 NS = "tenant-zorggroep-noord"
 EXIT = "zorggroep-noord"
+NS_UID = "ns-uid-1"
 
 
 def guarded(phase: Phase, **changes: Any) -> NamespaceState:
-    return dataclasses.replace(guarded_namespace(NS, EXIT, phase), **changes)
+    return dataclasses.replace(guarded_namespace(NS, EXIT, phase), uid=NS_UID, **changes)
 
 
 def seen(namespace: NamespaceState | None = None, **changes: Any) -> Observed:
     values: dict[str, Any] = {"app_flag_value": None,
                               "credential_namespaces": (OPERATOR_NAMESPACE,), **changes}
     return observation(values.pop("now", NOW),
-                       namespace if namespace is not None else NamespaceState(name=NS), **values)
+                       namespace if namespace is not None
+                       else NamespaceState(name=NS, uid=NS_UID), **values)
 
 
 NO_NAMESPACE = no_namespace(NOW)
@@ -49,11 +51,16 @@ def spec_with(**changes: Any) -> dict[str, Any]:
 
 
 def in_phase(phase: Phase, spec: dict[str, Any] | None = None, **status: Any) -> Any:
-    return make_exit(spec=spec, status={"phase": phase.value, **status})
+    return make_exit(spec=spec, status={"phase": phase.value,
+                                        "tenant": {"namespaceUid": NS_UID}, **status})
+
+
+# Identity and terms records (issue 10), asserted in their own tests below.
+RECORDS = (a.RecordTenantIdentity, a.RecordTenantVolumes, a.RecordTerms)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:
-    return [type(x) for x in actions if not isinstance(x, a.SetCondition)]
+    return [type(x) for x in actions if not isinstance(x, (a.SetCondition, *RECORDS))]
 
 
 def condition(actions: list[a.Action], type: str) -> a.SetCondition | None:
@@ -109,7 +116,8 @@ def test_a_new_exit_with_read_only_guards_then_enforces_then_enters_the_licence(
         a.SetPhase,
         a.RecordReadOnly,
     ]
-    assert actions[0] == a.ApplyGuards(phase=Phase.READ_ONLY_LICENSED)
+    assert a.ApplyGuards(phase=Phase.READ_ONLY_LICENSED, namespace_uid=NS_UID) in actions
+    assert actions[0] == a.RecordTenantIdentity(NS_UID)
     enforced = condition(actions, c.READ_ONLY_ENFORCED)
     assert enforced is not None and enforced.status is ConditionStatus.TRUE
     assert enforced.reason == c.WRITES_REVOKED
@@ -127,7 +135,7 @@ def test_a_new_exit_without_read_only_goes_straight_to_backup() -> None:
     assert a.SetPhase in kinds(actions)
     phase = next(x for x in actions if isinstance(x, a.SetPhase))
     assert phase.phase is Phase.BACKUP_RUNNING
-    assert actions[0] == a.ApplyGuards(phase=Phase.BACKUP_RUNNING)
+    assert a.ApplyGuards(phase=Phase.BACKUP_RUNNING, namespace_uid=NS_UID) in actions
 
 
 @pytest.mark.parametrize(
@@ -203,7 +211,7 @@ def test_without_until_the_backup_starts_after_read_only() -> None:
     spec["readOnly"].pop("until")
     actions = decide(in_phase(LICENCE, spec), seen(guarded(LICENCE), **FLAG_SET))
     assert a.CreateBackupJob(attempt=1) in actions
-    assert actions[0] == a.ApplyGuards(phase=Phase.BACKUP_RUNNING)
+    assert a.ApplyGuards(phase=Phase.BACKUP_RUNNING, namespace_uid=NS_UID) in actions
 
 
 # --- BackupRunning ------------------------------------------------------------------

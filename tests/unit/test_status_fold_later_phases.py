@@ -16,6 +16,7 @@ from tenant_exit.api.status import (
     DocumentsSize,
     Phase,
     TenantExitStatus,
+    TenantVolume,
 )
 from tenant_exit.api.types import human_size
 from tenant_exit.kube.exits import patch_status
@@ -140,16 +141,20 @@ def test_deletion_targets_and_schemas_are_recorded() -> None:
     exit = make_exit(status={"phase": Phase.DELETING.value, **ACCEPTED})
     status = folded(
         exit,
-        a.RecordDeletionTargets(NOW, "ns-uid", (("pvc-1", "tenant-x/docs", "10Gi"),
-                                                ("pvc-2", "tenant-x/db", None))),
+        a.RecordDeletionTargets(NOW, "ns-uid", (
+            TenantVolume(persistent_volume="pvc-1", claim="tenant-x/docs", claim_uid="c-1",
+                         capacity="10Gi"),
+            TenantVolume(persistent_volume="pvc-2", claim="tenant-x/db", claim_uid="c-2"))),
         a.RecordDroppedDatabases(("ons", "ons_reports")),
     )
     deletion = status.deletion
     assert deletion is not None
     assert (deletion.started_at, deletion.namespace_uid) == (NOW, "ns-uid")
     assert deletion.volumes == [
-        DestroyedVolumeStatus(persistent_volume="pvc-1", claim="tenant-x/docs", capacity="10Gi"),
-        DestroyedVolumeStatus(persistent_volume="pvc-2", claim="tenant-x/db", capacity=None),
+        DestroyedVolumeStatus(persistent_volume="pvc-1", claim="tenant-x/docs", capacity="10Gi",
+                              claim_uid="c-1"),
+        DestroyedVolumeStatus(persistent_volume="pvc-2", claim="tenant-x/db", capacity=None,
+                              claim_uid="c-2"),
     ]
     assert deletion.databases_dropped == ["ons", "ons_reports"]
     assert deletion.not_before is not None, "the grace period stays on record"

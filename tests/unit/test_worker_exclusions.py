@@ -11,7 +11,10 @@ from tenant_exit.worker.settings import DEFAULT_DOCUMENT_EXCLUDES, DEFAULT_EXCLU
 @pytest.mark.parametrize(("table", "pattern"), [
     ("audit_log", "*.audit_*"),
     ("audit_trail", "*.audit_*"),
-    ("change_log", "*.*_log"),
+    # Issue 10: clinical tables named like logs are data, kept by the defaults.
+    ("medication_log", None),
+    ("care_log", None),
+    ("change_log", None),
     ("import_rows", "*.import_*"),
     ("export_jobs", "*.export_*"),
     ("clients", None),

@@ -3,7 +3,8 @@
 A finalizer on a Namespace does not stop the namespace controller from deleting
 everything inside it, so the DELETE itself is refused while the namespace is
 labelled `tenantexit.io/deletion=blocked`. The guard labels, the phase
-annotation and the finalizer may be changed only by the operator's identity.
+annotation and the finalizer may be changed only by the operator's identity, also
+through the `status` and `finalize` subresources (both can write metadata).
 Only the Namespace DELETE is guarded, never objects inside a terminating
 namespace: that would wedge it (docs/architecture.md, "Known traps").
 
@@ -68,7 +69,15 @@ def namespace_guard_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[d
                         "apiVersions": ["v1"],
                         "operations": ["DELETE", "UPDATE"],
                         "resources": ["namespaces"],
-                    }
+                    },
+                    # The labels and our finalizer can be written through these
+                    # subresources too (issue 10, scenario 9); the same checks apply.
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["UPDATE"],
+                        "resources": ["namespaces/status", "namespaces/finalize"],
+                    },
                 ]
             },
             "matchConditions": [
@@ -137,9 +146,124 @@ def namespace_guard_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[d
     return [policy, binding]
 
 
+# --- the TenantExit's own guard (issue 10) ---------------------------------------
+# From BackupRunning on the status is a trust anchor (phase, recorded terms,
+# notBefore) and the spec's backed-up terms are frozen. A CRD validation rule could
+# freeze the spec too, but it cannot tell who writes the status: this policy can.
+EXIT_POLICY_NAME = "tenantexit-terms-guard"
+FROZEN_PHASES = ("BackupRunning", "AwaitingReceipt", "Deleting", "Deleted")
+
+
+def _spec_field(obj: str, path: str, default: str) -> str:
+    """`obj.spec.<path>` or `default` when a part of the path is absent."""
+    parts = path.split(".")
+    checks = " && ".join(f"has({obj}.spec.{'.'.join(parts[:i + 1])})" for i in range(len(parts)))
+    return f"({checks} ? {obj}.spec.{path} : {default})"
+
+
+# (path under spec, its value when absent): what a backup was taken under.
+FROZEN_FIELDS = (
+    ("database.host", "''"),
+    ("database.port", "0"),
+    ("database.databases", "[]"),
+    ("database.excludeTables", "[]"),
+    ("documents", "[]"),
+    ("destination.s3.bucket", "''"),
+    ("destination.s3.prefix", "''"),
+    ("destination.encryption.ageRecipients", "[]"),
+)
+
+
+def exit_terms_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[dict[str, Any]]:
+    """Only `operator_user` writes tenantexits/status; nobody edits the backed-up terms
+    once the exit is in BackupRunning or later. DELETE is not matched: a cancel (before
+    Deleting) stays possible, and from Deleting on the operator completes first."""
+    frozen = " && ".join(
+        f"{_spec_field('object', path, default)} == {_spec_field('oldObject', path, default)}"
+        for path, default in FROZEN_FIELDS
+    )
+    fields = ", ".join(f"spec.{path}" for path, _ in FROZEN_FIELDS)
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": EXIT_POLICY_NAME},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [names.GROUP],
+                        "apiVersions": ["*"],
+                        "operations": ["UPDATE"],
+                        "resources": [names.PLURAL, f"{names.PLURAL}/status"],
+                    }
+                ]
+            },
+            "matchConditions": [
+                {
+                    "name": "not-the-operator",
+                    "expression": f"request.userInfo.username != '{operator_user}'",
+                },
+            ],
+            "variables": [
+                # request.subResource is absent, not '', on the main resource.
+                {
+                    "name": "status",
+                    "expression": "has(request.subResource) && request.subResource == 'status'",
+                },
+                {
+                    "name": "phase",
+                    "expression": (
+                        "has(oldObject.status) && has(oldObject.status.phase)"
+                        " ? oldObject.status.phase : ''"
+                    ),
+                },
+            ],
+            "validations": [
+                {
+                    "expression": "!variables.status",
+                    "messageExpression": (
+                        "'the status of TenantExit ' + oldObject.metadata.name + ' is written by "
+                        "the tenant-exit operator only: it holds the phase, the backed-up terms "
+                        "and the deletion time the operator acts on'"
+                    ),
+                    "reason": "Forbidden",
+                },
+                {
+                    "expression": (
+                        "variables.status || !(variables.phase in "
+                        f"{list(FROZEN_PHASES)}) || ({frozen})"
+                    ),
+                    "messageExpression": (
+                        "'TenantExit ' + oldObject.metadata.name + ' is in phase ' + "
+                        "variables.phase + ': its backup was taken under the terms in "
+                        f"status.terms, so {fields} cannot change any more (deletion drops "
+                        "exactly what the backup holds). To exit under other terms, delete "
+                        "this TenantExit before Deleting (a cancel) and create a new one'"
+                    ),
+                    "reason": "Forbidden",
+                },
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": EXIT_POLICY_NAME},
+        "spec": {"policyName": EXIT_POLICY_NAME, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]
+
+
+def guard_policies(operator_user: str = DEFAULT_OPERATOR_USER) -> list[dict[str, Any]]:
+    """Every admission policy and binding the exit relies on."""
+    return namespace_guard_policy(operator_user) + exit_terms_policy(operator_user)
+
+
 def render_guard_policy_yaml(operator_user: str = DEFAULT_OPERATOR_USER) -> str:
     header = (
         "# Generated by `tenant-exit crd --guard-policy` from tenant_exit/api/admission.py;\n"
-        f"# lets only {operator_user} change a guarded namespace. Do not edit.\n"
+        f"# lets only {operator_user} change a guarded namespace or a TenantExit's status,\n"
+        "# and freezes a TenantExit's backed-up terms from BackupRunning on. Do not edit.\n"
     )
-    return header + yaml.safe_dump_all(namespace_guard_policy(operator_user), sort_keys=False)
+    return header + yaml.safe_dump_all(guard_policies(operator_user), sort_keys=False)

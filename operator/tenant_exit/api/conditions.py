@@ -26,8 +26,12 @@ POST_QUANTUM_ENCRYPTION: Final = "PostQuantumEncryption"
 """True when every recipient is post-quantum (age1pq1...); False (a Warning) when
 the ciphertext relies on classical X25519 only."""
 
+TERMS_DIFFER: Final = "TermsDiffer"
+"""True while the spec differs from status.terms (issue 10; the terms admission
+policy normally refuses such edits). The exit acts on the recorded terms."""
+
 ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED,
-                    POST_QUANTUM_ENCRYPTION)
+                    POST_QUANTUM_ENCRYPTION, TERMS_DIFFER)
 
 # --- reasons -------------------------------------------------------------
 PROGRESSING: Final = "Progressing"
@@ -68,6 +72,16 @@ DELETION_IN_PROGRESS: Final = "DeletionInProgress"
 DELETION_FAILED: Final = "DeletionFailed"
 DESTROYED: Final = "Destroyed"
 OBSERVE_FAILED: Final = "ObserveFailed"
+# identities, recorded terms and guards (issue 10)
+TERMS_MATCH: Final = "TermsMatch"
+NAMESPACE_REPLACED: Final = "NamespaceReplaced"
+"""The tenant's namespace is gone or has another UID than the one the exit took."""
+TERMS_CHANGED: Final = "TermsChanged"
+"""The spec differs from the backed-up terms; the exit goes on with the recorded ones."""
+GUARD_MISSING: Final = "GuardMissing"
+"""The namespace guard admission policy or its binding is missing or altered."""
+RECEIPT_EARLIER_BACKUP: Final = "ReceiptQuotesEarlierBackup"
+"""spec.receipt quotes the manifest of an earlier attempt or an earlier exit."""
 
 
 def set_condition(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Final
 
-DEFAULT_EXCLUDE_TABLES: Final = ("*.audit_*", "*.*_log", "*.import_*", "*.export_*")
-"""`schema.table` globs: logging and import/export tables (data, not logs, is kept)."""
+DEFAULT_EXCLUDE_TABLES: Final = ("*.audit_*", "*.import_*", "*.export_*")
+"""`schema.table` globs: the audit log and import/export tables (data, not logs, is
+kept). Prefixes only (issue 10): a suffix glob such as `*.*_log` also matches clinical
+tables like `medication_log` and `care_log`."""
 DEFAULT_DOCUMENT_EXCLUDES: Final = ("import/**", "export/**", "tmp/**")
 """Globs relative to a document volume's root: folders of files in transit."""

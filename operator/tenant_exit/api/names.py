@@ -49,3 +49,26 @@ EXIT_FINALIZER: Final = f"{GROUP}/exit"
 def backup_job_name(exit_name: str, attempt: int) -> str:
     """The Job of one backup attempt: deterministic, so a re-run finds it (409)."""
     return f"{exit_name}-backup-{attempt}"
+
+
+# --- identities in object keys (issue 10) ----------------------------------------
+UID_IN_KEY: Final = 8
+"""Characters of the TenantExit UID in its folder name: enough to tell a
+recreated exit of the same name from the old one, short enough to read."""
+
+
+def key_prefix(prefix: str) -> str:
+    """The destination prefix as keys use it: no leading `/`, a trailing one if set."""
+    prefix = prefix.lstrip("/")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def exit_folder(prefix: str, exit_name: str, exit_uid: str) -> str:
+    """`<prefix><exit>-<uid8>/`: every object of one TenantExit, all attempts. The
+    UID keeps a recreated exit of the same name from finding the old one's backup."""
+    return f"{key_prefix(prefix)}{exit_name}-{exit_uid[:UID_IN_KEY]}/"
+
+
+def attempt_folder(exit_folder: str, attempt: int) -> str:
+    """`<exit folder>attempt-<n>/`: a retry writes next to, never over, a failed one."""
+    return f"{exit_folder}attempt-{attempt}/"

@@ -86,7 +86,9 @@ SchemaName = Annotated[
     Field(
         json_schema_extra=validations(
             cel(
-                f"!(self in [{', '.join(repr(s) for s in SYSTEM_SCHEMAS)}])",
+                # In any letter case: on a server with lower_case_table_names=1 `MYSQL`
+                # is `mysql` (issue 10).
+                f"!(self.lowerAscii() in [{', '.join(repr(s) for s in SYSTEM_SCHEMAS)}])",
                 f"system schemas ({', '.join(SYSTEM_SCHEMAS)}) are not tenant data",
             )
         )
@@ -112,14 +114,18 @@ class Database(ApiModel):
         list[SchemaName],
         Field(max_length=64, json_schema_extra={"x-kubernetes-list-type": "set"}),
     ] = []
-    """Schemas to back up and make read-only. Empty: every non-system schema."""
+    """Schemas to back up and make read-only. Empty: every non-system schema — allowed
+    only for a server inside tenantNamespace (host `<svc>.<tenantNamespace>[.svc...]`)."""
     exclude_tables: Annotated[
         list[ExcludeGlob],
         Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}),
     ] = list(DEFAULT_EXCLUDE_TABLES)
-    """`schema.table` globs left out of the dump: by default logging (`*.audit_*`,
-    `*.*_log`) and import/export tables — the retention duty covers data, not logs.
-    Set `[]` explicitly to keep every table."""
+    """`schema.table` globs left out of the dump: by default the audit log
+    (`*.audit_*`) and import/export staging tables (`*.import_*`, `*.export_*`) — the
+    retention duty covers data, not logs. Each default starts with a fixed word, so
+    it cannot match a clinical table such as `medication_log` or `care_log` (a suffix
+    glob like `*.*_log` would). A platform sets its own list here, exact names where
+    it can; every excluded table is named in the manifest. Set `[]` to keep all."""
 
 
 PathGlob = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
@@ -219,7 +225,11 @@ class Receipt(ApiModel):
 class Deletion(ApiModel):
     """The irreversible step after receipt."""
 
-    grace_period: GoDuration = "72h"
+    grace_period: Annotated[GoDuration, Field(json_schema_extra=validations(cel(
+        "duration(self) > duration('0s')",
+        "deletion.gracePeriod must be longer than 0s: it is the customer's last chance to "
+        "withdraw the receipt before the irreversible deletion",
+    )))] = "72h"
     """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`).
     Until it has passed, removing spec.receipt cancels the deletion."""
     drop_databases: bool = False
@@ -230,6 +240,17 @@ class Deletion(ApiModel):
 
 SPEC_RULES = validations(
     cel("!has(self.receipt) || has(self.destination)", "receipt requires a destination"),
+    # Issue 10, scenario 7: an empty list means "every schema the account sees"; on a
+    # shared server outside the tenant namespace that is other tenants' records.
+    cel(
+        "(has(self.database.databases) && size(self.database.databases) > 0) || "
+        "self.database.host.endsWith('.' + self.tenantNamespace) || "
+        "self.database.host.endsWith('.' + self.tenantNamespace + '.svc') || "
+        "self.database.host.endsWith('.' + self.tenantNamespace + '.svc.cluster.local')",
+        "database.databases must name the tenant's schemas when database.host is not a "
+        "Service in tenantNamespace: an empty list means every schema the account can see, "
+        "which on a shared server includes other tenants' data",
+    ),
     cel(
         "!has(self.deletion) || !has(self.deletion.dropDatabases) || "
         "!self.deletion.dropDatabases || "

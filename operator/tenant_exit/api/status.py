@@ -124,6 +124,8 @@ class BackupStatus(ApiModel):
     signing_key: str | None = None
     """The operator's public key (`ed25519:...`) that verifies the manifest and the
     certificate: `tenant-exit verify --public-key` takes it."""
+    schemas: list[str] | None = None
+    """Schemas the verified manifest lists: exactly what a deletion may drop."""
 
 
 class ReceiptStatus(ApiModel):
@@ -140,6 +142,8 @@ class DestroyedVolumeStatus(ApiModel):
     """`namespace/claim` it was bound to."""
     capacity: str | None = None
     """Its capacity."""
+    claim_uid: str | None = None
+    """UID of that claim."""
 
 
 class DeletionStatus(ApiModel):
@@ -163,6 +167,62 @@ class DeletionStatus(ApiModel):
     """SHA-256 of deletion-certificate.json."""
     certificate_signature: str | None = None
     """Object key of deletion-certificate.json.sig (Ed25519, key in backup.signingKey)."""
+
+
+# --- identities and recorded terms (issue 10; docs/security.md, "Invariants") ----
+# Status is a trust anchor from BackupRunning on: only the operator's identity may
+# write it (the TenantExit admission policy), and every later step acts on what is
+# recorded here, never on the live spec or on a name that may now mean something else.
+
+
+class TenantVolume(ApiModel):
+    """A PersistentVolume recorded while it was bound to a claim of the tenant."""
+
+    persistent_volume: str
+    """Name of the PersistentVolume."""
+    claim: str
+    """`namespace/claim` it was bound to."""
+    claim_uid: str
+    """UID of that claim: a volume is ours only while its claimRef has this UID."""
+    capacity: str | None = None
+    """Its capacity."""
+
+
+class TenantIdentity(ApiModel):
+    """Who the tenant is, by UID, recorded when the exit took the namespace."""
+
+    namespace_uid: str | None = None
+    """UID of the tenant Namespace when the exit was admitted; a namespace of the
+    same name with another UID is never touched."""
+    volumes: list[TenantVolume] = []
+    """Volumes bound to the tenant's claims while the namespace was guarded."""
+    not_ours: str | None = None
+    """Why something of the tenant's name was left alone (another UID), if anything."""
+
+
+class BackupTerms(ApiModel):
+    """The terms the backup is taken under, frozen when BackupRunning began."""
+
+    exit_uid: str
+    """UID of this TenantExit; in every object key and in the manifest."""
+    host: str
+    """Database server host the backup reads (and deletion drops on)."""
+    port: int
+    """Database server port."""
+    schemas: list[str] = []
+    """Schemas requested (empty: every non-system schema the account sees)."""
+    claims: list[str] = []
+    """Document claims archived."""
+    recipients: list[str] = []
+    """age recipients every object is encrypted to."""
+    bucket: str
+    """Destination bucket."""
+    prefix: str = ""
+    """Destination key prefix."""
+    exclude_tables: list[str] = []
+    """`schema.table` globs left out of the dump."""
+    exit_folder: str
+    """`<prefix><exit>-<uid8>/`: every object of this exit lives below it."""
 
 
 class TenantExitStatus(ApiModel):
@@ -190,3 +250,7 @@ class TenantExitStatus(ApiModel):
     """The accepted receipt."""
     deletion: DeletionStatus | None = None
     """The deletion."""
+    tenant: TenantIdentity | None = None
+    """The tenant's identities (namespace and volume claim UIDs)."""
+    terms: BackupTerms | None = None
+    """The backed-up terms, frozen from BackupRunning on."""

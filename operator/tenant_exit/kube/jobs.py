@@ -132,6 +132,9 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
     ]
     plain: list[tuple[str, str | None]] = [
         ("TENANT_EXIT_EXIT_NAME", owner.name),
+        # Issue 10: the UID is in every object key and in the manifest, so a
+        # re-created exit of the same name never adopts the old one's backup.
+        ("TENANT_EXIT_EXIT_UID", owner.uid),
         ("TENANT_EXIT_ATTEMPT", str(attempt)),
         ("TENANT_EXIT_DB_HOST", db.host),
         ("TENANT_EXIT_DB_PORT", str(db.port)),

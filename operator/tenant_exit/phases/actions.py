@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
-from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.status import BackupTerms, ConditionStatus, Phase, TenantVolume
 
 # --- side effects ----------------------------------------------------------
 # Each carries `reason`, the condition reason its failure is reported under
@@ -28,11 +28,17 @@ class ApplyGuards:
     reason: ClassVar[str] = c.GUARDS_FAILED
 
     phase: Phase
+    namespace_uid: str
+    """Only the namespace with this UID is guarded."""
 
 
 @dataclass(frozen=True)
 class RemoveGuards:
-    """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies."""
+    """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies of
+    volumes still bound (a Released one stays Retain)."""
+
+    namespace_uid: str | None
+    claim_uids: tuple[str, ...] = ()
 
     reason: ClassVar[str] = c.CANCEL_FAILED
 
@@ -110,26 +116,35 @@ class AllowNamespaceDeletion:
 
     reason: ClassVar[str] = c.DELETION_FAILED
 
+    namespace_uid: str
+
 
 @dataclass(frozen=True)
 class ReleaseVolumes:
-    """Reclaim policy Delete on the recorded volumes: their data goes with the claims."""
+    """Reclaim policy Delete on the volumes of the recorded claims (by claim UID):
+    their data goes with the claims."""
 
     reason: ClassVar[str] = c.DELETION_FAILED
 
-    volumes: tuple[str, ...]
+    claim_uids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DropDatabases:
+    """Drop exactly these schemas (the manifest's) on the recorded server."""
+
     reason: ClassVar[str] = c.DELETION_FAILED
 
     schemas: tuple[str, ...]
+    host: str
+    port: int
 
 
 @dataclass(frozen=True)
 class DeleteNamespace:
     reason: ClassVar[str] = c.DELETION_FAILED
+
+    namespace_uid: str
 
 
 @dataclass(frozen=True)
@@ -137,6 +152,8 @@ class ReleaseNamespace:
     """Remove the guard finalizer from the emptied namespace."""
 
     reason: ClassVar[str] = c.DELETION_FAILED
+
+    namespace_uid: str
 
 
 @dataclass(frozen=True)
@@ -232,6 +249,8 @@ class RecordBackupResult:
     files: int
     document_bytes: int
     stored_bytes: int
+    schemas: tuple[str, ...] = ()
+    """Schemas the verified manifest lists: what a deletion may drop."""
 
 
 @dataclass(frozen=True)
@@ -277,8 +296,7 @@ class ClearReceipt:
 class RecordDeletionTargets:
     started_at: datetime
     namespace_uid: str | None
-    volumes: tuple[tuple[str, str, str | None], ...]
-    """(persistentVolume, namespace/claim, capacity)."""
+    volumes: tuple[TenantVolume, ...]
 
 
 @dataclass(frozen=True)
@@ -296,6 +314,37 @@ class RecordCertificate:
     """Key of the certificate's detached signature."""
 
 
+# --- identities and recorded terms (issue 10) ---------------------------------
+
+
+@dataclass(frozen=True)
+class RecordTenantIdentity:
+    """The tenant namespace's UID, recorded when the exit takes it."""
+
+    namespace_uid: str
+
+
+@dataclass(frozen=True)
+class RecordTenantVolumes:
+    """Volumes seen bound to the tenant's claims (added to those recorded)."""
+
+    volumes: tuple[TenantVolume, ...]
+
+
+@dataclass(frozen=True)
+class RecordNotOurs:
+    """What of the tenant's name was left alone because it has another UID (None: nothing)."""
+
+    message: str | None
+
+
+@dataclass(frozen=True)
+class RecordTerms:
+    """Freeze the backed-up terms in status (entering BackupRunning)."""
+
+    terms: BackupTerms
+
+
 StatusAction = (
     SetPhase
     | SetCondition
@@ -311,6 +360,10 @@ StatusAction = (
     | RecordDeletionTargets
     | RecordDroppedDatabases
     | RecordCertificate
+    | RecordTenantIdentity
+    | RecordTenantVolumes
+    | RecordNotOurs
+    | RecordTerms
 )
 
 Action = SideEffect | StatusAction | HoldDeletion

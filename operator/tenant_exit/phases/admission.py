@@ -7,8 +7,14 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import backup_running, read_only_licensed
-from tenant_exit.phases.actions import Action, ApplyGuards, SetCondition
-from tenant_exit.phases.guards import protected_reason
+from tenant_exit.phases.actions import (
+    Action,
+    ApplyGuards,
+    RecordTenantIdentity,
+    RecordTenantVolumes,
+    SetCondition,
+)
+from tenant_exit.phases.guards import guard_missing, protected_reason, tenant_volume
 from tenant_exit.phases.observed import Observed
 
 _INITIAL = (
@@ -16,6 +22,7 @@ _INITIAL = (
     (c.BACKUP_COMPLETE, c.BACKUP_PENDING, "Backup not started"),
     (c.RECEIPT_CONFIRMED, c.RECEIPT_PENDING, "No receipt yet"),
     (c.DELETED, c.NOT_DELETED, "The tenant has not been deleted"),
+    (c.TERMS_DIFFER, c.TERMS_MATCH, "No backed-up terms recorded yet"),
 )
 
 
@@ -24,7 +31,19 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     if refusal is not None:
         return refusal
     first = Phase.READ_ONLY_LICENSED if exit.spec.read_only else Phase.BACKUP_RUNNING
-    actions: list[Action] = [ApplyGuards(phase=first)]
+    if first is Phase.BACKUP_RUNNING:
+        missing = guard_missing(seen, "starting the backup")
+        if missing is not None:
+            return missing
+    ns = seen.namespace
+    assert ns is not None, "refused() waits for the namespace"
+    # The namespace's identity from here on is its UID (issue 10): a namespace
+    # re-created under this name later is never guarded, backed up or deleted.
+    actions: list[Action] = [
+        RecordTenantIdentity(ns.uid),
+        RecordTenantVolumes(tuple(tenant_volume(v) for v in ns.volumes)),
+        ApplyGuards(phase=first, namespace_uid=ns.uid),
+    ]
     actions += [SetCondition(t, ConditionStatus.FALSE, r, m) for t, r, m in _INITIAL]
     actions.append(
         SetCondition(c.READY, ConditionStatus.TRUE, c.PROGRESSING, f"Exit started in {first.value}")

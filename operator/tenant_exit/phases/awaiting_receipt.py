@@ -29,7 +29,7 @@ from tenant_exit.phases.actions import (
     SetCondition,
     SetPhase,
 )
-from tenant_exit.phases.guards import keep_guards
+from tenant_exit.phases.guards import guard_missing, keep_guards
 from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
 
@@ -79,7 +79,7 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
             waiting,
         ]
     if receipt.manifest_sha256 != digest:
-        return _mismatch(receipt.manifest_sha256, digest, accepted)
+        return _mismatch(receipt.manifest_sha256, digest, accepted, seen.earlier_manifest)
     if not accepted:
         not_before = seen.now + parse_go_duration(exit.spec.deletion.grace_period)
         return [
@@ -95,6 +95,9 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
     confirmed = _confirmed(recorded.confirmed_by or receipt.confirmed_by, digest)
     if seen.now < deletion.not_before:
         return [confirmed, _grace(exit, deletion.not_before.isoformat())]
+    missing = guard_missing(seen, "entering Deleting")  # re-checked before the last step
+    if missing is not None:
+        return missing
     return [
         confirmed,
         SetPhase(Phase.DELETING, f"Deleting tenant {exit.spec.tenant_namespace} irreversibly"),
@@ -109,22 +112,33 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
     ]
 
 
-def _mismatch(quoted: str, digest: str, accepted: bool) -> list[Action]:
-    """ReceiptConfirmed=False and Ready=False; never Stalled, never ClearReceipt."""
+def _mismatch(quoted: str, digest: str, accepted: bool,
+              earlier: str | None = None) -> list[Action]:
+    """ReceiptConfirmed=False and Ready=False; never Stalled, never ClearReceipt.
+    A digest of an earlier attempt's or exit's manifest (issue 10: a re-applied old
+    receipt) has its own reason."""
+    reason = c.RECEIPT_DIGEST_MISMATCH
     message = (
         f"spec.receipt.manifestSha256 {quoted} does not match this backup's manifest "
         f"digest {digest}: nothing will be deleted while it does. Quote "
         "status.backup.manifestSha256 exactly"
     )
+    if earlier is not None:
+        reason = c.RECEIPT_EARLIER_BACKUP
+        message = (
+            f"spec.receipt.manifestSha256 {quoted} is the digest of an earlier backup "
+            f"({earlier}), not of this exit's current backup {digest}: nothing will be "
+            "deleted while it is quoted. The customer must confirm receipt of the current "
+            "backup"
+        )
     if accepted:
         message += (
             "; the receipt accepted earlier stays on record and its grace period resumes "
             "once the digest is right again (remove spec.receipt to cancel the deletion)"
         )
     return [
-        SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH,
-                     message),
-        SetCondition(c.READY, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH, message),
+        SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, reason, message),
+        SetCondition(c.READY, ConditionStatus.FALSE, reason, message),
     ]
 
 

@@ -12,11 +12,13 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.terms import terms_from_spec
 from tenant_exit.phases.actions import (
     Action,
     CopyS3Credentials,
     CreateBackupJob,
     RecordBackupJob,
+    RecordTerms,
     SetCondition,
     SetPhase,
 )
@@ -101,7 +103,11 @@ def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
         ]
     attempt = current_attempt(exit)
     name = names.backup_job_name(exit.name, attempt)
+    # The terms are frozen before the first Job: it dumps them, and every later step
+    # (verification, deletion, certificate) acts on them, not on the live spec.
+    frozen: list[Action] = [] if exit.status.terms else [RecordTerms(terms_from_spec(exit))]
     return [
+        *frozen,
         CopyS3Credentials(),
         CreateBackupJob(attempt=attempt),
         RecordBackupJob(job=name, attempt=attempt, started_at=seen.now),

@@ -17,6 +17,7 @@ from tenant_exit.phases.actions import (
     ResetAppFlag,
     RevertReadOnly,
 )
+from tenant_exit.phases.guards import recorded_uid
 from tenant_exit.phases.observed import Observed
 
 
@@ -32,13 +33,17 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
             )
         ]
     ns = seen.namespace
-    if ns is None or ns.guarded_by != exit.name:
-        # Never took the namespace (refused, or another exit holds it): touch nothing
-        # there, so cancelling a refused duplicate cannot lift the real exit's guards.
+    uid = recorded_uid(exit)
+    if ns is None or ns.guarded_by != exit.name or (uid is not None and ns.uid != uid):
+        # Never took the namespace (refused, or another exit holds it), or it is another
+        # namespace of that name now: touch nothing there, so cancelling a refused
+        # duplicate cannot lift the real exit's guards.
         return [RevertReadOnly(), RemoveDownloadLinks()] if phase is not None else []
     actions: list[Action] = [RevertReadOnly()]
     read_only = exit.spec.read_only
     if read_only is not None and read_only.app_flag is not None:
         actions.append(ResetAppFlag(flag=read_only.app_flag))
-    actions += [RemoveS3Credentials(), RemoveDownloadLinks(), RemoveGuards()]
+    claims = tuple(v.claim_uid for v in exit.status.tenant.volumes) if exit.status.tenant else ()
+    actions += [RemoveS3Credentials(), RemoveDownloadLinks(),
+                RemoveGuards(namespace_uid=uid or ns.uid, claim_uids=claims)]
     return actions

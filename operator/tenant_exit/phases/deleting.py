@@ -2,19 +2,24 @@
 
 1. Record what will be destroyed (namespace UID, bound volumes) while it exists.
 2. Drop the tenant's schemas on an external server, when configured — before the
-   namespace goes, because the credentials Secret lives in it.
+   namespace goes, because the credentials Secret lives in it. Exactly the schemas
+   the verified manifest lists, on the recorded server (never the live spec's).
 3. Flip the guard label, set the volumes to Delete, delete the namespace.
 4. When the namespace controller has emptied it and the volumes are gone, remove
    our finalizer; when the namespace is gone, write the certificate of
    destruction and enter Deleted.
-Every step is re-issued until observed done; every action is idempotent.
+Every step is re-issued until observed done; every action is idempotent. Every
+call on the namespace carries the recorded UID and every volume is chosen by its
+recorded claim UID: a namespace re-created under the tenant's name (GitOps
+self-heal after the old one went) is never touched, only reported.
 """
 
 from __future__ import annotations
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.status import ConditionStatus, DeletionStatus, Phase
+from tenant_exit.api.status import ConditionStatus, DeletionStatus, Phase, TenantVolume
+from tenant_exit.api.terms import backup_terms
 from tenant_exit.phases.actions import (
     Action,
     AllowNamespaceDeletion,
@@ -23,12 +28,14 @@ from tenant_exit.phases.actions import (
     ForgetExitRecords,
     RecordDeletionTargets,
     RecordDroppedDatabases,
+    RecordNotOurs,
     ReleaseNamespace,
     ReleaseVolumes,
     SetCondition,
     SetPhase,
     WriteCertificate,
 )
+from tenant_exit.phases.guards import recorded_uid, tenant_volume
 from tenant_exit.phases.observed import DestructionSeen, Observed
 
 
@@ -39,29 +46,43 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     if gone is None:
         return []
     if deletion.started_at is None:
-        volumes = tuple((v.persistent_volume, v.claim, v.capacity) for v in gone.bound_volumes)
+        volumes = _targets(exit, gone)
+        uid = recorded_uid(exit) or gone.namespace_uid
         return [
-            RecordDeletionTargets(seen.now, gone.namespace_uid, volumes),
-            _progress(f"Recorded what will be destroyed: namespace {ns} and "
+            RecordDeletionTargets(seen.now, uid, volumes),
+            _progress(f"Recorded what will be destroyed: namespace {ns} (UID {uid}) and "
                       f"{len(volumes)} volume(s)"),
         ]
     if deletion.databases_dropped is None:
         if exit.spec.deletion.drop_databases:
-            return [DropDatabases(tuple(exit.spec.database.databases)),
-                    _progress(f"Dropping schemas {', '.join(exit.spec.database.databases)}")]
+            terms = backup_terms(exit)
+            schemas = tuple(exit.status.backup.schemas if exit.status.backup
+                            and exit.status.backup.schemas is not None else terms.schemas)
+            return [DropDatabases(schemas, terms.host, terms.port),
+                    _progress(f"Dropping schemas {', '.join(schemas)} on "
+                              f"{terms.host}:{terms.port}")]
         return [RecordDroppedDatabases(())]
-    recorded = tuple(v.persistent_volume for v in deletion.volumes or [])
-    remaining = sorted(set(recorded) & gone.present_volumes)
-    if gone.namespace_exists:
-        actions: list[Action] = [AllowNamespaceDeletion(), ReleaseVolumes(recorded),
-                                 DeleteNamespace()]
+    recorded = deletion.volumes or []
+    claims = tuple(v.claim_uid for v in recorded if v.claim_uid)
+    remaining = sorted({v.persistent_volume for v in recorded} & gone.present_volumes)
+    uid = deletion.namespace_uid
+    notes: list[Action] = []
+    if gone.other_namespace_uid is not None:
+        notes.append(RecordNotOurs(
+            f"Namespace {ns} now has UID {gone.other_namespace_uid}, not {uid} which this "
+            "exit deleted: it is another namespace and was not touched"))
+    if gone.namespace_exists and uid is not None:
+        actions: list[Action] = [AllowNamespaceDeletion(uid), ReleaseVolumes(claims),
+                                 DeleteNamespace(uid)]
         if gone.contents_remaining or remaining:
             return [*actions, _progress(_waiting(ns, gone, remaining))]
-        return [*actions, ReleaseNamespace(), _progress(f"Namespace {ns} is empty; releasing it")]
+        return [*actions, ReleaseNamespace(uid),
+                _progress(f"Namespace {ns} is empty; releasing it")]
     if remaining:
-        return [ReleaseVolumes(tuple(remaining)),
+        return [*notes, ReleaseVolumes(claims),
                 _progress(f"Namespace {ns} is gone; waiting for volumes {', '.join(remaining)}")]
     return [
+        *notes,
         WriteCertificate(completed_at=seen.now),
         ForgetExitRecords(),
         SetPhase(Phase.DELETED, f"Tenant {ns} deleted; certificate of destruction written"),
@@ -74,6 +95,14 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
         SetCondition(c.READY, ConditionStatus.TRUE, c.DESTROYED,
                      "The exit is complete; this TenantExit is the record and may be removed"),
     ]
+
+
+def _targets(exit: TenantExit, gone: DestructionSeen) -> tuple[TenantVolume, ...]:
+    """The volumes recorded while bound, and any bound now in our namespace (by claim UID)."""
+    recorded = list(exit.status.tenant.volumes) if exit.status.tenant else []
+    known = {v.claim_uid for v in recorded}
+    return (*recorded, *(tenant_volume(v) for v in gone.bound_volumes
+                         if v.claim_uid not in known))
 
 
 def _waiting(ns: str, gone: DestructionSeen, remaining: list[str]) -> str:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.status import Phase
-from tenant_exit.phases.actions import Action, ApplyGuards
-from tenant_exit.phases.observed import Observed
+from tenant_exit.api.status import ConditionStatus, Phase, TenantVolume
+from tenant_exit.phases.actions import (
+    Action,
+    ApplyGuards,
+    RecordTenantIdentity,
+    RecordTenantVolumes,
+    SetCondition,
+)
+from tenant_exit.phases.observed import Observed, VolumeSeen
 
 
 def protected_reason(namespace: str, operator_namespace: str) -> str | None:
@@ -20,6 +27,11 @@ def protected_reason(namespace: str, operator_namespace: str) -> str | None:
     if namespace == operator_namespace:
         return f"namespace {namespace} is where the operator runs"
     return None
+
+
+def recorded_uid(exit: TenantExit) -> str | None:
+    tenant = exit.status.tenant
+    return tenant.namespace_uid if tenant else None
 
 
 def guards_intact(exit: TenantExit, seen: Observed, phase: Phase) -> bool:
@@ -35,10 +47,38 @@ def guards_intact(exit: TenantExit, seen: Observed, phase: Phase) -> bool:
 
 
 def keep_guards(exit: TenantExit, seen: Observed, phase: Phase) -> list[Action]:
-    """Re-apply the guards when anything drifted (new PVC, lost label)."""
-    if guards_intact(exit, seen, phase):
-        return []
-    return [ApplyGuards(phase=phase)]
+    """Re-apply the guards when anything drifted (new PVC, lost label), on the
+    namespace with the recorded UID only; record volumes newly bound there."""
+    ns = seen.namespace
+    uid = recorded_uid(exit) or (ns.uid if ns is not None else None)
+    if ns is None or uid is None or ns.uid != uid:
+        return []  # gone or replaced: phases.identity reports it; nothing here to guard
+    actions: list[Action] = []
+    if recorded_uid(exit) is None:
+        actions.append(RecordTenantIdentity(ns.uid))  # an exit admitted before UIDs
+    recorded = {v.claim_uid for v in exit.status.tenant.volumes} if exit.status.tenant else set()
+    fresh = tuple(tenant_volume(v) for v in ns.volumes if v.claim_uid not in recorded)
+    if fresh:
+        actions.append(RecordTenantVolumes(fresh))
+    if not guards_intact(exit, seen, phase):
+        actions.append(ApplyGuards(phase=phase, namespace_uid=uid))
+    return actions
+
+
+def tenant_volume(seen: VolumeSeen) -> TenantVolume:
+    return TenantVolume(persistent_volume=seen.persistent_volume, claim=seen.claim,
+                        claim_uid=seen.claim_uid, capacity=seen.capacity)
+
+
+def guard_missing(seen: Observed, step: str) -> list[Action] | None:
+    """Stall before `step` while a guard admission policy is missing or altered."""
+    if not seen.guard_problems:
+        return None
+    message = (f"Not {step}: {'; '.join(seen.guard_problems)}. Without it the tenant's data "
+               "is not protected (install the chart with namespaceGuard.enabled, or apply "
+               "crds/namespace-guard-policy.yaml for the operator's identity)")
+    return [SetCondition(c.STALLED, ConditionStatus.TRUE, c.GUARD_MISSING, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, c.GUARD_MISSING, message)]
 
 
 def rivals(exit: TenantExit, others: Iterable[TenantExit]) -> tuple[str, ...]:

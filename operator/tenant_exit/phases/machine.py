@@ -15,6 +15,7 @@ from tenant_exit.phases import (
     deleting,
     encryption,
     holding,
+    identity,
     read_only_licensed,
 )
 from tenant_exit.phases.actions import Action, SetCondition
@@ -32,8 +33,15 @@ PHASES: dict[Phase | None, Decide] = {
 }
 
 
+# Phases that act on a live tenant namespace: each starts by checking it is ours.
+_HOLDING = (Phase.READ_ONLY_LICENSED, Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT)
+
+
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
-    actions = PHASES[exit.status.phase](exit, seen)
+    stopped = identity.stop_if_replaced(exit, seen) if exit.status.phase in _HOLDING else None
+    if stopped is not None:
+        return stopped
+    actions = PHASES[exit.status.phase](exit, seen) + identity.report_changed_terms(exit)
     return actions + _clear_stalled(exit, actions) + encryption.decide(exit)
 
 

@@ -7,6 +7,14 @@ from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True)
+class VolumeSeen:
+    persistent_volume: str
+    claim: str
+    capacity: str | None
+    claim_uid: str = ""
+
+
+@dataclass(frozen=True)
 class NamespaceState:
     name: str
     terminating: bool = False
@@ -17,6 +25,10 @@ class NamespaceState:
     phase_annotation: str | None = None
     unretained_volumes: tuple[str, ...] = ()
     """PVs bound to claims in the namespace whose reclaim policy is not Retain."""
+    uid: str = ""
+    """The Namespace's UID: ours only if it is the one recorded at admission."""
+    volumes: tuple[VolumeSeen, ...] = ()
+    """PVs bound to claims that exist in the namespace now (matched by claim UID)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,10 @@ class BackupCheck:
     reported_sha256: str
     """What the worker's summary says the manifest's SHA-256 is."""
     problems: tuple[str, ...] = ()
-    """Empty when every object exists with the recorded size and digest."""
+    """Empty when every object exists with the recorded size and digest and the
+    manifest is this exit's, for the recorded terms."""
+    schemas: tuple[str, ...] = ()
+    """Schemas the manifest lists."""
     tables: int = 0
     rows: int = 0
     database_bytes: int = 0
@@ -65,11 +80,6 @@ class BackupCheck:
         )
 
 
-@dataclass(frozen=True)
-class VolumeSeen:
-    persistent_volume: str
-    claim: str
-    capacity: str | None
 
 
 @dataclass(frozen=True)
@@ -77,13 +87,16 @@ class DestructionSeen:
     """The tenant namespace and its volumes while the exit is Deleting."""
 
     namespace_exists: bool
+    """The namespace with the recorded UID exists."""
     namespace_uid: str | None
     contents_remaining: bool
     """The namespace controller is still removing objects inside it."""
     bound_volumes: tuple[VolumeSeen, ...]
     """PVs bound to claims in the namespace now (the inventory)."""
     present_volumes: frozenset[str]
-    """Names of every PV that still exists."""
+    """Recorded PVs that still exist (still claimed by the recorded claim UIDs)."""
+    other_namespace_uid: str | None = None
+    """A namespace of the tenant's name with another UID: never touched."""
 
 
 @dataclass(frozen=True)
@@ -120,3 +133,9 @@ class Observed:
     destruction: DestructionSeen | None = None
     """The namespace and its volumes (Deleting only)."""
     backup_policy: BackupPolicy = field(default_factory=BackupPolicy)
+    guard_problems: tuple[str, ...] | None = None
+    """What is missing or altered in the guard admission policies (None: not checked
+    in this phase; empty: intact)."""
+    earlier_manifest: str | None = None
+    """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
+    (looked up only when the receipt does not match the current backup)."""

@@ -14,7 +14,7 @@ from tenant_exit.phases.actions import (
     SetCondition,
     SetPhase,
 )
-from tenant_exit.phases.guards import keep_guards
+from tenant_exit.phases.guards import guard_missing, keep_guards
 from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
 
@@ -59,6 +59,9 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
                 f"Read-only licence runs until {until.isoformat()}; the backup starts then",
             ),
         ]
+    missing = guard_missing(seen, "starting the backup")
+    if missing is not None:
+        return [*keep_guards(exit, seen, PHASE), *keep_read_only(exit, seen), *missing]
     # The guards carry the new phase, so the admission policy's message names it.
     return [
         *keep_guards(exit, seen, backup_running.PHASE),

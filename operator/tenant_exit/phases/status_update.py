@@ -16,6 +16,7 @@ from tenant_exit.api.status import (
     ReceiptStatus,
     RejectedBackup,
     TenantExitStatus,
+    TenantIdentity,
 )
 from tenant_exit.api.types import human_size
 from tenant_exit.phases.actions import (
@@ -27,10 +28,14 @@ from tenant_exit.phases.actions import (
     RecordDeletionTargets,
     RecordDelivery,
     RecordDroppedDatabases,
+    RecordNotOurs,
     RecordReadOnly,
     RecordReadOnlyAccounts,
     RecordReceipt,
     RecordRedelivery,
+    RecordTenantIdentity,
+    RecordTenantVolumes,
+    RecordTerms,
     SetCondition,
     SetPhase,
     StatusAction,
@@ -100,6 +105,7 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
                                      bytes=action.database_bytes),
             "documents": DocumentsSize(files=action.files, bytes=action.document_bytes),
             "size": human_size(action.stored_bytes),
+            "schemas": list(action.schemas),
         })})
     if isinstance(action, RecordBackupRejected):
         rejected = RejectedBackup(job=action.job, checked_at=action.checked_at,
@@ -130,8 +136,9 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "deletion": deletion.model_copy(update={"not_before": None}),
         })
     if isinstance(action, RecordDeletionTargets):
-        volumes = [DestroyedVolumeStatus(persistent_volume=pv, claim=claim, capacity=capacity)
-                   for pv, claim, capacity in action.volumes]
+        volumes = [DestroyedVolumeStatus(persistent_volume=v.persistent_volume, claim=v.claim,
+                                         capacity=v.capacity, claim_uid=v.claim_uid)
+                   for v in action.volumes]
         return status.model_copy(update={"deletion": deletion.model_copy(update={
             "started_at": action.started_at,
             "namespace_uid": action.namespace_uid,
@@ -149,5 +156,30 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "certificate_sha256": action.sha256,
             "certificate_signature": action.signature,
         })})
+    return _apply_identities(status, action)
+
+
+def _apply_identities(status: TenantExitStatus, action: StatusAction) -> TenantExitStatus:
+    """Identities and recorded terms (issue 10): recorded once, only ever added to."""
+    tenant = status.tenant or TenantIdentity()
+    if isinstance(action, RecordTenantIdentity):
+        if tenant.namespace_uid is not None:
+            return status  # the first UID is the tenant's; a later one is someone else's
+        return status.model_copy(update={"tenant": tenant.model_copy(
+            update={"namespace_uid": action.namespace_uid})})
+    if isinstance(action, RecordTenantVolumes):
+        known = {v.claim_uid for v in tenant.volumes}
+        added = [v for v in action.volumes if v.claim_uid not in known]
+        if not added:
+            return status
+        return status.model_copy(update={"tenant": tenant.model_copy(
+            update={"volumes": [*tenant.volumes, *added]})})
+    if isinstance(action, RecordNotOurs):
+        return status.model_copy(update={"tenant": tenant.model_copy(
+            update={"not_ours": action.message})})
+    if isinstance(action, RecordTerms):
+        if status.terms is not None:
+            return status  # frozen: the first record is the backed-up terms
+        return status.model_copy(update={"terms": action.terms})
     raise AssertionError(f"unknown status action {action!r}")
 

@@ -15,15 +15,23 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tenant_exit import __version__
+from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
+from tenant_exit.api.terms import backup_terms
 from tenant_exit.kube import delivery, secrets, signing_key
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
+from tenant_exit.storage.adoption import term_differences
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import Manifest, read_manifest, verify_objects
+from tenant_exit.storage.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    read_manifest,
+    verify_objects,
+)
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
@@ -33,9 +41,22 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+def check_credentials_allowed(destination: Destination | None, ctx: Context) -> None:
+    """The credential-namespace allowlist, on every attempt and every read (issue 10,
+    scenario 10): the Secret named by the spec now, not the one checked at attempt 1."""
+    assert destination is not None, "credentials are read only for an exit with a destination"
+    source = destination.s3.credentials_secret
+    allowed = ctx.settings.allowed_credential_namespaces()
+    if source.namespace not in allowed:
+        raise secrets.SecretProblem(
+            f"spec.destination.s3.credentialsSecret is in namespace {source.namespace}; the "
+            f"operator reads credentials only from: {', '.join(allowed)}")
+
+
 def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client, str]:
     """A client on the destination's store, with the keys of its Secret."""
     assert destination is not None, "the bucket is opened only for an exit with a destination"
+    check_credentials_allowed(destination, ctx)
     s3 = destination.s3
     keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,
@@ -61,7 +82,9 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
     totals = manifest.totals
     return BackupCheck(
         manifest_key=key, manifest_sha256=report.manifest_sha256, reported_sha256=reported,
-        problems=tuple(report.problems), tables=totals.tables, rows=totals.rows,
+        problems=(*_not_these_terms(exit, key, manifest), *report.problems),
+        schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
+        tables=totals.tables, rows=totals.rows,
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
@@ -77,6 +100,34 @@ def signing(ctx: Context) -> SigningKey:
     stored = signing_key.ensure_signing_key(ctx.core, ctx.settings.operator_namespace,
                                             new_signing_key)
     return SigningKey.from_pem(stored.private_pem.encode())
+
+
+def _not_these_terms(exit: TenantExit, key: str, manifest: Manifest) -> list[str]:
+    """A manifest is accepted only from this exit's folder and for the recorded terms."""
+    terms = backup_terms(exit)
+    problems = [] if key.startswith(terms.exit_folder) else [
+        f"manifest {key} is outside this exit's folder {terms.exit_folder}"]
+    return problems + term_differences(manifest, exit_uid=terms.exit_uid, schemas=terms.schemas,
+                                       claims=terms.claims, recipients=terms.recipients)
+
+
+def earlier_manifest(exit: TenantExit, ctx: Context, digest: str) -> str | None:
+    """The key of a manifest of an earlier attempt or of an earlier exit of this name
+    (`<prefix><exit>/...` before UIDs, `<prefix><exit>-<uid8>/...`) with `digest`."""
+    terms = backup_terms(exit)
+    client, _ = open_bucket(exit.spec.destination, ctx)
+    current = exit.status.backup.manifest if exit.status.backup else None
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=terms.bucket, Prefix=f"{names.key_prefix(terms.prefix)}{exit.name}")
+    for page in pages:
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key == current or not key.endswith(f"/{MANIFEST_NAME}"):
+                continue
+            body = client.get_object(Bucket=terms.bucket, Key=key)["Body"].read()
+            if hashlib.sha256(body).hexdigest() == digest:
+                return key
+    return None
 
 
 def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: str,
@@ -116,7 +167,7 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
     assert backup and backup.manifest and backup.manifest_sha256 and exit.spec.destination
     assert receipt and receipt.confirmed_at and receipt.confirmed_by
     assert deletion and deletion.started_at and deletion.databases_dropped is not None
-    db = exit.spec.database
+    terms = backup_terms(exit)  # the server the schemas were dropped on
     return cert.DestructionCertificate(
         exit_name=exit.name,
         exit_uid=exit.metadata.uid,
@@ -127,9 +178,9 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
                                  capacity=v.capacity, reclaim_policy_at_deletion="Delete")
             for v in deletion.volumes or []
         ],
-        databases=[cert.DroppedDatabase(server=f"{db.host}:{db.port}", schema_name=s)
+        databases=[cert.DroppedDatabase(server=f"{terms.host}:{terms.port}", schema_name=s)
                    for s in deletion.databases_dropped],
-        backup=cert.BackupEvidence(bucket=exit.spec.destination.s3.bucket,
+        backup=cert.BackupEvidence(bucket=terms.bucket,
                                    manifest_key=backup.manifest,
                                    manifest_sha256=backup.manifest_sha256),
         receipt=cert.ReceiptEvidence(confirmed_by=receipt.confirmed_by,

@@ -15,6 +15,7 @@ from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import DatabaseReadOnlyMode, Destination
+from tenant_exit.api.terms import frozen_spec
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
@@ -46,10 +47,15 @@ def execute(exit: TenantExit, actions: list[a.SideEffect], ctx: Context) -> list
 def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusAction]:
     namespace = exit.spec.tenant_namespace
     match action:
-        case a.ApplyGuards(phase=phase):
-            guards.apply_guards(ctx.core, namespace, exit.name, phase.value)
-        case a.RemoveGuards():
-            guards.remove_guards(ctx.core, namespace, exit.name)
+        case a.ApplyGuards(phase=phase, namespace_uid=uid):
+            guards.apply_guards(ctx.core, namespace, uid, exit.name, phase.value)
+        case a.RemoveGuards(namespace_uid=uid, claim_uids=claims):
+            kept = guards.remove_guards(ctx.core, namespace, uid, exit.name, list(claims))
+            if kept:
+                log.warning("exit %s: volumes %s kept at Retain: their claims are gone",
+                            exit.name, ", ".join(kept))
+                return [a.RecordNotOurs(f"volumes {', '.join(kept)} kept at Retain: "
+                                        "their claims are gone, Delete would destroy their data")]
         case a.EnforceReadOnly(mode=mode):
             return _enforce_read_only(exit, mode, ctx)
         case a.RevertReadOnly():
@@ -59,32 +65,34 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
+            backup_store.check_credentials_allowed(exit.spec.destination, ctx)  # every attempt
             secrets.copy_s3_credentials(ctx.core, _destination(exit).s3.credentials_secret,
                                         exit.owner, namespace)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):
-            terms = jobs.BackupTerms(namespace, exit.spec.database, exit.spec.documents,
-                                     _destination(exit))
+            # The backed-up terms (issue 10), whatever the spec says now.
+            database, documents, destination = frozen_spec(exit)
+            terms = jobs.BackupTerms(namespace, database, documents, destination)
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
         case a.RemoveDownloadLinks():
             delivery.delete_links(ctx.core, ctx.settings.operator_namespace, exit.name)
-        case a.AllowNamespaceDeletion():
-            destruction.allow_deletion(ctx.core, namespace)
-        case a.ReleaseVolumes(volumes=volumes):
-            destruction.release_volumes(ctx.core, list(volumes))
-        case a.DropDatabases(schemas=schemas):
-            with _database(exit, ctx) as conn:
-                drop.drop_schemas(conn, list(schemas))
-            log.info("dropped schemas %s of exit %s", ", ".join(schemas), exit.name)
-            return [a.RecordDroppedDatabases(schemas)]
-        case a.DeleteNamespace():
-            destruction.delete_namespace(ctx.core, namespace)
-        case a.ReleaseNamespace():
-            destruction.release_namespace(ctx.core, namespace)
+        case a.AllowNamespaceDeletion(namespace_uid=uid):
+            destruction.allow_deletion(ctx.core, namespace, uid)
+        case a.ReleaseVolumes(claim_uids=claims):
+            destruction.release_volumes(ctx.core, list(claims))
+        case a.DropDatabases(schemas=schemas, host=host, port=port):
+            with _database(exit, ctx, host, port) as conn:
+                dropped = drop.drop_schemas(conn, list(schemas))
+            log.info("dropped schemas %s of exit %s", ", ".join(dropped), exit.name)
+            return [a.RecordDroppedDatabases(tuple(dropped))]
+        case a.DeleteNamespace(namespace_uid=uid):
+            destruction.delete_namespace(ctx.core, namespace, uid)
+        case a.ReleaseNamespace(namespace_uid=uid):
+            destruction.release_namespace(ctx.core, namespace, uid)
         case a.WriteCertificate(completed_at=completed_at):
             return [backup_store.store_certificate(exit, ctx, completed_at)]
         case a.ForgetExitRecords():
@@ -105,11 +113,14 @@ def _destination(exit: TenantExit) -> Destination:
 
 
 @contextmanager
-def _database(exit: TenantExit, ctx: Context) -> Iterator[Any]:
+def _database(exit: TenantExit, ctx: Context, host: str | None = None,
+              port: int | None = None) -> Iterator[Any]:
+    """A connection to the spec's server, or to the recorded one (issue 10: deletion
+    drops on the server that was backed up, whatever the spec says now)."""
     db = exit.spec.database
     creds = secrets.database_credentials(ctx.core, exit.spec.tenant_namespace,
                                          db.credentials_secret)
-    conn = connect(db.host, db.port, creds.username, creds.password)
+    conn = connect(host or db.host, port or db.port, creds.username, creds.password)
     try:
         yield conn
     finally:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, claims, destruction, guards, jobs
+from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, volumes
 from tenant_exit.kube.exits import list_exits
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
@@ -29,6 +29,9 @@ from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
+# Phases that may advance past ReadOnlyLicensed or into Deleting: the guard
+# policies are checked before either step.
+_GUARD_CHECKS = {None, Phase.READ_ONLY_LICENSED, Phase.AWAITING_RECEIPT}
 
 
 def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
@@ -47,7 +50,10 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         backup_job=job,
         credential_namespaces=ctx.settings.allowed_credential_namespaces(),
         backup_check=_backup_check(exit, ctx, job),
-        destruction=_destruction(ctx, namespace) if exit.status.phase is Phase.DELETING else None,
+        destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
+        earlier_manifest=_earlier_manifest(exit, ctx),
+        guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
+                        if exit.status.phase in _GUARD_CHECKS else None),
         backup_policy=BackupPolicy(
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
@@ -55,6 +61,15 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             links_valid_for=timedelta(seconds=ctx.settings.download_link_seconds),
         ),
     )
+
+
+def _earlier_manifest(exit: TenantExit, ctx: Context) -> str | None:
+    """Only for a receipt that does not quote the current backup: is it an old one's?"""
+    receipt, backup = exit.spec.receipt, exit.status.backup
+    if (exit.status.phase is not Phase.AWAITING_RECEIPT or receipt is None or backup is None
+            or receipt.manifest_sha256 == backup.manifest_sha256):
+        return None
+    return backup_store.earlier_manifest(exit, ctx, receipt.manifest_sha256)
 
 
 def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> BackupCheck | None:
@@ -68,17 +83,28 @@ def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> Backu
     return backup_store.check_backup(exit, ctx, job)
 
 
-def _destruction(ctx: Context, namespace: str) -> DestructionSeen:
-    seen = destruction.survey(ctx.core, namespace)
+def _destruction(exit: TenantExit, ctx: Context) -> DestructionSeen:
+    """By identity: the namespace with the recorded UID, the volumes of recorded claims."""
+    tenant = exit.status.tenant
+    deleting = exit.status.deletion
+    recorded = [v.claim_uid for v in tenant.volumes] if tenant else []
+    recorded += [v.claim_uid for v in (deleting.volumes or [] if deleting else [])
+                 if v.claim_uid]
+    uid = (tenant.namespace_uid if tenant else None) or (deleting.namespace_uid if deleting
+                                                          else None)
+    seen = destruction.survey(ctx.core, exit.spec.tenant_namespace, uid, recorded)
     return DestructionSeen(
         namespace_exists=seen.namespace_exists,
         namespace_uid=seen.namespace_uid,
         contents_remaining=seen.contents_remaining,
-        bound_volumes=tuple(
-            VolumeSeen(v.persistent_volume, v.claim, v.capacity) for v in seen.bound_volumes
-        ),
+        bound_volumes=tuple(_seen(v) for v in seen.bound_volumes),
         present_volumes=seen.present_volumes,
+        other_namespace_uid=seen.other_namespace_uid,
     )
+
+
+def _seen(volume: volumes.TenantVolume) -> VolumeSeen:
+    return VolumeSeen(volume.persistent_volume, volume.claim, volume.capacity, volume.claim_uid)
 
 
 def _others(ctx: Context) -> list[TenantExit]:
@@ -103,7 +129,10 @@ def _namespace(ctx: Context, name: str) -> NamespaceState | None:
         has_finalizer=seen.has_finalizer,
         deletion_label=seen.deletion,
         phase_annotation=seen.phase,
-        unretained_volumes=seen.unretained_volumes,
+        unretained_volumes=tuple(v.persistent_volume for v in seen.volumes
+                                 if v.reclaim_policy != volumes.RETAIN),
+        uid=seen.uid,
+        volumes=tuple(_seen(v) for v in seen.volumes),
     )
 
 

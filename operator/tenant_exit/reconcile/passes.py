@@ -10,7 +10,7 @@ from kubernetes.client.exceptions import ApiException
 from tenant_exit import metrics
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.status import ConditionStatus, TenantExitStatus
+from tenant_exit.api.status import ConditionStatus, Phase, TenantExitStatus
 from tenant_exit.kube import records
 from tenant_exit.kube.events import post_event
 from tenant_exit.kube.exits import patch_status, read_exit
@@ -90,11 +90,18 @@ def publish(exit: TenantExit, status: TenantExitStatus, ctx: Context) -> None:
 
 
 def cancel(exit: TenantExit, ctx: Context) -> None:
-    """Revert everything the exit changed; raise DeletionHeld from Deleting on."""
+    """Revert everything the exit changed. From Deleting on, drive the deletion on
+    instead (the timer stops for a TenantExit being deleted) and raise DeletionHeld
+    until the certificate is written and the phase is Deleted (issue 10, scenario 6:
+    an Argo CD prune or `kubectl delete` in Deleting must not wedge the exit)."""
     decided = decide_cancel(exit, observe(exit, ctx, datetime.now(UTC)))
     held = [x for x in decided if isinstance(x, a.HoldDeletion)]
     if held:
-        raise DeletionHeld(held[0].message)
+        reconcile(exit, ctx)
+        latest = read_exit(ctx.custom, exit.name)
+        if latest is not None and latest.status.phase is not Phase.DELETED:
+            raise DeletionHeld(held[0].message)
+        return
     try:
         execute(exit, a.side_effects(decided), ctx)
     except ExitError as error:

@@ -161,6 +161,8 @@ class Totals(_Model):
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
+    exit_uid: str | None = None
+    """UID of the TenantExit: a manifest is adopted only by the exit that wrote it."""
     attempt: int
     started_at: datetime
     completed_at: datetime

@@ -28,6 +28,7 @@ from tenant_exit.mysql.connect import Connection, connect
 from tenant_exit.mysql.dictionary import read_dictionary, render_markdown
 from tenant_exit.mysql.inventory import Inventory, count_rows, read_inventory
 from tenant_exit.mysql.server import ServerFamily, ServerInfo, read_server
+from tenant_exit.storage.adoption import term_differences
 from tenant_exit.storage.manifest import (
     DatabaseRecord,
     DocumentsRecord,
@@ -178,6 +179,13 @@ def existing_backup(settings: WorkerSettings, client: S3Client,
         if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
             return None
         raise
+    if settings.exit_uid is not None:
+        differences = term_differences(
+            manifest, exit_uid=settings.exit_uid, schemas=settings.db_databases,
+            claims=[d.name for d in settings.documents], recipients=settings.age_recipients)
+        if differences:
+            log.event("existing-manifest-not-ours", key=key, reason="; ".join(differences))
+            return None
     report = verify_backup(client, settings.s3_bucket, key)
     if not report.ok:
         log.event("existing-manifest-invalid", key=key, reason=report.summary())
@@ -260,7 +268,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     schema_records = [schema_record(plan, inventory, counts, database_key(prefix, plan.schema))
                       for plan in plans]
     manifest = Manifest(
-        exit_name=s.exit_name, attempt=s.attempt, started_at=started_at,
+        exit_name=s.exit_name, exit_uid=s.exit_uid, attempt=s.attempt, started_at=started_at,
         completed_at=datetime.now(UTC),
         encryption=Encryption(recipients=list(s.age_recipients)),
         objects=run.objects,

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenant_exit.api import names
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
@@ -48,6 +49,9 @@ class WorkerSettings(BaseSettings):
 
     exit_name: Annotated[str, Field(min_length=1, max_length=253)]
     """TENANT_EXIT_EXIT_NAME: the TenantExit's name; first segment of every key."""
+    exit_uid: Annotated[str, Field(min_length=8)] | None = None
+    """TENANT_EXIT_EXIT_UID: the TenantExit's UID; its first characters are in every key
+    and the whole UID in the manifest, so a recreated exit never adopts an old backup."""
     attempt: Annotated[int, Field(ge=1)]
     """TENANT_EXIT_ATTEMPT: backup attempt number; keys are per attempt so a retry never
     mixes its objects with those of a failed attempt."""
@@ -125,21 +129,22 @@ class WorkerSettings(BaseSettings):
     @field_validator("s3_prefix")
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
-        value = value.lstrip("/")
-        return value if not value or value.endswith("/") else value + "/"
+        return names.key_prefix(value)
 
     @property
     def object_prefix(self) -> str:
-        """`<prefix><exit>/attempt-<n>/`: every object of this attempt lives below it."""
+        """`<exit folder>attempt-<n>/`: every object of this attempt lives below it."""
         return self.attempt_prefix(self.attempt)
 
     def attempt_prefix(self, attempt: int) -> str:
-        return f"{self.exit_prefix}attempt-{attempt}/"
+        return names.attempt_folder(self.exit_prefix, attempt)
 
     @property
     def exit_prefix(self) -> str:
-        """`<prefix><exit>/`: every attempt of this exit."""
-        return f"{self.s3_prefix}{self.exit_name}/"
+        """`<prefix><exit>-<uid8>/` (`<prefix><exit>/` without a UID): every attempt."""
+        if self.exit_uid is None:
+            return f"{self.s3_prefix}{self.exit_name}/"
+        return names.exit_folder(self.s3_prefix, self.exit_name, self.exit_uid)
 
     @property
     def ended_attempt_prefixes(self) -> list[str]:
