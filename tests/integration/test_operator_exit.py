@@ -154,7 +154,7 @@ def test_a_cancel_without_its_revert_record_is_loud_and_waits_for_a_person(
                 if e["type"] == "Warning" and e["reason"] == "CancelFailed"
                 and "revert record" in e["message"]]
 
-    [event, *_] = wait_for("a Warning Event naming the lost record", refusal, timeout=60)
+    [event, *_] = wait_for("a Warning Event naming the lost record", refusal, timeout=180)
     assert exit_tenant.report.app_user in event["message"]
     assert "tenantexit.io/revert-record-lost=acknowledged" in event["message"]
     assert exit_tenant.exit() is not None, "the finalizer holds the exit"
