@@ -65,7 +65,7 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):
             terms = jobs.BackupTerms(namespace, exit.spec.database, exit.spec.documents,
-                                     _destination(exit))
+                                     _destination(exit), exit.spec.request)
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
