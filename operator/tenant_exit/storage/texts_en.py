@@ -59,7 +59,7 @@ Left out on purpose
    describes every table and column.
    Or, in one step, with the tenant-exit tool (a Python package your platform
    contact gives you: pip install <the package file>; no Kubernetes needed):
-     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <you>
+     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <account>
    which verifies, decrypts, loads without needing SUPER (DEFINER clauses are
    stripped) and compares every table's row count with this manifest.
 

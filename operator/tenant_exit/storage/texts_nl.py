@@ -63,7 +63,7 @@ Bewust weggelaten
    Of in één stap, met het hulpprogramma tenant-exit (een Python-pakket dat
    uw contactpersoon bij het platform u geeft: pip install <het pakketbestand>;
    geen Kubernetes nodig):
-     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <u>
+     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <account>
    dat controleert, ontsleutelt, laadt zonder SUPER-recht (DEFINER-clausules
    worden verwijderd) en per tabel het aantal rijen vergelijkt met dit manifest.
 
