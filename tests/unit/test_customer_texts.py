@@ -8,6 +8,7 @@ import re
 import string
 from dataclasses import fields
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,26 @@ def test_the_certificate_summary_is_in_the_customers_language_and_keys_stay_engl
     assert english["summaryText"].startswith("Certificate of destruction for zorggroep-noord")
     assert "No request reference was recorded" in english["summaryText"]
     assert with_summary(certificate(request), "nl").sha256() == dutch.sha256()
+
+
+def shell_commands(markdown: str) -> list[str]:
+    """The lines of the ```sh blocks, without their trailing comments."""
+    blocks = re.findall(r"```sh\n(.*?)```", markdown, flags=re.S)
+    lines = [line.split("   #")[0].rstrip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_the_dutch_receipt_procedure_gives_the_same_commands() -> None:
+    root = Path(__file__).resolve().parents[2] / "docs"
+    english = (root / "customer-receipt.md").read_text()
+    dutch = (root / "customer-receipt.nl.md").read_text()
+    assert len(shell_commands(english)) > 10
+    assert shell_commands(dutch) == shell_commands(english)
+    headings = [h for h in dutch.splitlines() if h.startswith("## ")]
+    assert headings == ["## Wat u ontvangt", "## 1. Downloaden",
+                        "## 2. Handtekening en controlegetallen controleren",
+                        "## 3. Ontsleutelen en uitpakken",
+                        "## 4. Controlegetallen van de ontsleutelde bestanden controleren",
+                        "## 5. Ontvangst bevestigen", "## 6. De gegevens lezen",
+                        "## 7. De verklaring van vernietiging"]
+    assert len(headings) == len([h for h in english.splitlines() if h.startswith("## ")])
