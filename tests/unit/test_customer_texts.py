@@ -127,11 +127,13 @@ def test_the_certificate_summary_is_in_the_customers_language_and_keys_stay_engl
                                "requestedBy": "j.jansen@zorggroep-noord.nl",
                                "requestedAt": "2027-02-03T09:15:00Z"}
     assert {"statement", "namespace", "receipt", "backup"} <= data.keys()
+    assert dutch.summary().endswith("; requested in ZD-48213")
 
     english = json.loads(with_summary(certificate(None), "en").to_bytes())
     assert english["language"] == "en" and english["request"] is None
     assert english["summaryText"].startswith("Certificate of destruction for zorggroep-noord")
     assert "No request reference was recorded" in english["summaryText"]
+    assert "requested in" not in certificate(None).summary()
     assert with_summary(certificate(request), "nl").sha256() == dutch.sha256()
 
 

@@ -106,6 +106,7 @@ class DestructionCertificate(_Model):
             f"{len(self.volumes)} volume(s), {len(self.databases)} database schema(s) "
             f"destroyed at {self.deletion_completed_at.isoformat()}; receipt by "
             f"{self.receipt.confirmed_by} for manifest {self.backup.manifest_sha256[:12]}…"
+            + (f"; requested in {self.request.ticket}" if self.request else "")
         )
 
 
