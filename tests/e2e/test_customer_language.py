@@ -111,3 +111,6 @@ def test_a_dutch_exit_on_a_request_gives_dutch_texts_and_records_the_request(
     verified = verify_in_bucket(tenant, backup["manifest"], backup["signingKey"])
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "SIGNED  deletion-certificate.json" in verified.stdout
+    certified = kubectl_tenantexit(control_plane, "certificate", tenant.exit_name)
+    assert certified.returncode == 0, certified.stdout + certified.stderr
+    assert "signature: OK" in certified.stdout and "requested in ZD-48213" in certified.stdout
