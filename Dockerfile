@@ -33,19 +33,59 @@ ENV CGO_ENABLED=0 \
 RUN GOBIN=/out go install -trimpath -ldflags "-s -w" \
         "filippo.io/age/cmd/age@${AGE_VERSION}" "filippo.io/age/cmd/age-keygen@${AGE_VERSION}"
 
+# --- mysql-client: MySQL's own dump client, for MySQL servers ------------------
+# A MySQL server must be dumped with MySQL's mysqldump: MariaDB's writes the
+# values of generated columns (MySQL refuses them on load, ERROR 3105) and
+# knows neither MySQL 8's collations nor its GTID handling. Choice: MySQL 8.4
+# LTS's client (mysql-community-client-core, the `mysql-8.4-lts` component of
+# MySQL's official APT repository for Debian 12 "bookworm"): the supported
+# series closest to the 8.0 servers tenants run (8.0 itself reached end of
+# life in April 2026). For 5.7 servers (end of life since October 2023) the
+# worker adds --column-statistics=0 and --set-gtid-purged=OFF when the
+# client's --help lists them; no 5.7 server is reachable to test that. What
+# MySQL documents about client and server versions, and what is tested
+# here: docs/operations.md, "MySQL servers".
+# Its package conflicts with
+# mariadb-client over /usr/bin/mysql and /usr/bin/mysqldump, so it is not
+# installed into the runtime: its two programs are unpacked here and copied
+# to /opt/mysql/bin, which the runtime puts on PATH ahead of /usr/bin.
+# The repository's address and signing key are build arguments (the image
+# pipeline passes them from MySQL's "A Quick Guide to Using the MySQL APT
+# Repository"); the build stops with a message when they are missing.
+FROM ${PYTHON_IMAGE} AS mysql-client
+ARG MYSQL_APT_REPOSITORY=""
+ARG MYSQL_APT_KEY_URL=""
+ARG MYSQL_APT_COMPONENT=mysql-8.4-lts
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /tmp/mysql-client
+RUN if [ -z "$MYSQL_APT_REPOSITORY" ] || [ -z "$MYSQL_APT_KEY_URL" ]; then \
+        echo "set --build-arg MYSQL_APT_REPOSITORY and MYSQL_APT_KEY_URL (docs/operations.md)" >&2; \
+        exit 1; \
+    fi \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
+ && curl -fsSL "$MYSQL_APT_KEY_URL" | gpg --dearmor -o /usr/share/keyrings/mysql.gpg \
+ && echo "deb [signed-by=/usr/share/keyrings/mysql.gpg] $MYSQL_APT_REPOSITORY bookworm $MYSQL_APT_COMPONENT" \
+        > /etc/apt/sources.list.d/mysql.list \
+ && apt-get update \
+ && apt-get download mysql-community-client-core \
+ && dpkg-deb -x mysql-community-client-core_*.deb /opt/mysql-client \
+ && test -x /opt/mysql-client/usr/bin/mysqldump \
+ && rm -rf /var/lib/apt/lists/*
+
 # --- runtime -------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
-# What the worker pipes through (ARCHITECTURE.md §4):
-#   mariadb-client  mysqldump (MariaDB 10.11's). It dumps MySQL 5.7 and 8.0
-#                   servers and MariaDB; the SQL it writes is the server's own
-#                   SHOW CREATE output, i.e. the server's dialect. Caveats in
-#                   docs/operations.md ("mysqldump and MySQL servers").
+# What the worker pipes through (docs/architecture.md, "The worker"):
+#   mariadb-client  mariadb-dump (MariaDB 10.11's), for MariaDB servers only.
+#                   MySQL servers get MySQL's mysqldump from the stage above.
 #   (age            the encryption stage of the stream, copied from the age
 #                   stage above; compression is in-process, python zstandard:
 #                   no zstd binary needed.)
+#   graphviz        renders the extraction's ER diagram (docs/extraction.md).
 #   tar             GNU tar for the documents archive (in the base already;
 #                   listed so a slimmer base cannot drop it silently).
 #   ca-certificates TLS to S3 endpoints and the Kubernetes API.
+#   graphviz        `dot`, which renders the extraction's ER diagram offline.
 # Versions are not pinned: Debian stable only ships security and point-release
 # updates, and a pinned version disappears from the archive when they land.
 RUN apt-get update \
@@ -53,10 +93,14 @@ RUN apt-get update \
         mariadb-client \
         tar \
         ca-certificates \
+        graphviz \
  && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /opt/tenant-exit /opt/tenant-exit
 COPY --from=age /out/age /out/age-keygen /usr/local/bin/
+COPY --from=mysql-client /opt/mysql-client/usr/bin/mysqldump /opt/mysql-client/usr/bin/mysql /opt/mysql/bin/
+# Fails the build when the copied client misses a shared library of the base.
+RUN /opt/mysql/bin/mysqldump --version
 
 # A fixed numeric UID/GID (not a name): Kubernetes can verify runAsNonRoot only
 # for numeric users. The chart's securityContext uses the same number.
@@ -66,7 +110,10 @@ RUN groupadd --system --gid 65532 tenant-exit \
 
 # The root filesystem is read-only in the cluster: no bytecode writes, and
 # scratch space only under /tmp (an emptyDir in the chart and the Job).
-ENV PATH=/opt/tenant-exit/bin:$PATH \
+# /opt/mysql/bin before /usr/bin: `mysqldump` is MySQL's, `mariadb-dump` MariaDB's;
+# the worker checks each client's --version against the server's family anyway.
+ENV PATH=/opt/tenant-exit/bin:/opt/mysql/bin:$PATH \
+    TENANT_EXIT_MYSQL_DUMP_PATH=/opt/mysql/bin/mysqldump \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TMPDIR=/tmp

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench crd test-external-mysql
+.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench crd test-external-mysql demo-extraction bench-extraction
 
 # `make demo DB=mysql` runs the exit on the Oracle MySQL server instead.
 DB ?= mariadb
@@ -32,6 +32,9 @@ crd: bootstrap
 demo: bootstrap
 	$(PY) -m tests.localcluster.demo --db $(DB)
 
+demo-extraction: bootstrap
+	$(PY) -m tests.support.extraction_demo
+
 cluster-up: bootstrap
 	$(PY) -m tests.localcluster.stack up
 
@@ -46,3 +49,6 @@ cluster-down:
 
 bench: bootstrap
 	$(PY) -m bench.run
+
+bench-extraction: bootstrap
+	$(PY) -m bench.extraction

@@ -25,6 +25,7 @@ from tenant_exit.api import names
 from tenant_exit.api.conditions import STALLED, find
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus
+from tenant_exit.extraction_handlers import SERVED as EXTRACTION_SERVED
 from tenant_exit.kopf_persistence import Served, persistence
 from tenant_exit.reconcile.backup_store import signing
 from tenant_exit.reconcile.context import Context
@@ -37,7 +38,7 @@ SETTINGS = OperatorSettings()
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
 TENANT_EXITS = Served(names.GROUP, names.VERSION, names.PLURAL, names.KIND,
                       finalizer=names.EXIT_FINALIZER, storage_prefix=names.GROUP)
-SERVED = (TENANT_EXITS,)
+SERVED = (TENANT_EXITS, *EXTRACTION_SERVED)
 """Every resource this operator's handlers serve, with its own kopf persistence."""
 
 _context: Context | None = None

@@ -20,6 +20,7 @@ def run_operator() -> int:
     )
     # kubernetes' urllib3 logs request lines at DEBUG; keep them out even when verbose.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    import tenant_exit.extraction_handlers  # DataModel, TenantExtraction
     import tenant_exit.handlers  # noqa: F401 - registers the handlers with kopf
 
     if settings.metrics_port is not None:

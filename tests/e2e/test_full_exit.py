@@ -19,7 +19,6 @@ from kubernetes import client
 from tenant_exit.api import names
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.backups import extract_tar, file_digests, load_sql, table_fingerprints
@@ -29,7 +28,7 @@ from tests.support.full_tenant import FullTenant, provision_tenant
 from tests.support.operator_process import OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
+pytestmark = pytest.mark.cluster
 
 RELEASE = "texit-e2e"
 LARGE_BLOB = 17 << 20

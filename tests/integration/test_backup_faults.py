@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL, PrivateServer, server_type
+from tests.localcluster.families import PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 from tests.support.backups import (
@@ -30,8 +29,6 @@ from tests.support.backups import (
     run_worker,
     worker_env,
 )
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
 
@@ -247,18 +244,19 @@ def test_unreadable_document_fails_loudly(db_server: DatabaseServer, s3_server: 
     assert not [k for k in object_keys(s3, fresh_bucket) if "documents-" in k]
 
 
-def _truncating_dump_tool(bin_dir: Path, keep_bytes: int) -> None:
-    """A `mariadb-dump` first on PATH that runs the real one but passes on only the
-    first `keep_bytes` bytes and exits 0: a dump cut off with its exit status lost
-    (the worker finds the tool through PATH, as in the image)."""
-    real = shutil.which("mariadb-dump") or shutil.which("mysqldump")
-    assert real, "the MariaDB client is installed with the test stack"
+def _truncating_dump_tool(bin_dir: Path, db: DatabaseServer, keep_bytes: int) -> None:
+    """The family's own dump client, first on PATH under its names, running the real
+    one but passing on only the first `keep_bytes` bytes and exiting 0: a dump cut
+    off with its exit status lost (the worker finds the tool through PATH, as in the
+    image; `--version` and `--help` pass through, so it is still the family's)."""
+    real = db.dump_tool
+    names = ("mariadb-dump", "mysqldump") if db.family == "mariadb" else ("mysqldump",)
     bin_dir.mkdir()
-    for name in ("mariadb-dump", "mysqldump"):
+    for name in names:
         tool = bin_dir / name
         tool.write_text(
             "#!/bin/sh\n"
-            f'case "$1" in --version) exec {shlex.quote(real)} "$@";; esac\n'
+            f'case "$1" in --version|--help) exec {shlex.quote(real)} "$@";; esac\n'
             f'{shlex.quote(real)} "$@" | head -c {keep_bytes}\n'
             "exit 0\n")
         tool.chmod(0o755)
@@ -270,7 +268,7 @@ def test_truncated_dump_with_exit_status_zero(db_server: DatabaseServer, s3_serv
     seed_tenant(db_server, fresh_schema, clients=30, documents_dir=tmp_path / "docs", files=5,
                 seed=3)
     bin_dir = tmp_path / "bin"
-    _truncating_dump_tool(bin_dir, keep_bytes=20_000)
+    _truncating_dump_tool(bin_dir, db_server, keep_bytes=20_000)
     termination = tmp_path / "termination-log"
     env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="cut-off",
                      recipients=[RECIPIENT], termination_log=termination,

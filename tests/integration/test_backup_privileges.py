@@ -15,7 +15,6 @@ import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import (
     EVENTS,
@@ -36,8 +35,6 @@ from tests.support.backups import (
     schema_objects,
     worker_env,
 )
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 # docs/operations.md, "Dump account privileges" (MariaDB / MySQL 5.7).
 SCHEMA_GRANT = "SELECT, SHOW VIEW, TRIGGER, EVENT"

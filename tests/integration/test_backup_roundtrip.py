@@ -3,16 +3,19 @@ what the customer downloads, decrypts and loads equals what the tenant had."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import DUMP_HEADER, UNTIL_WORKER_DUMPS_MYSQL
+from tests.localcluster.families import DUMP_HEADER, PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import (
     EVENTS,
@@ -33,14 +36,14 @@ from tests.support.backups import (
     load_sql,
     log_events,
     multipart_uploads,
+    object_definitions,
     object_keys,
     run_worker,
     schema_objects,
+    table_definitions,
     table_fingerprints,
     worker_env,
 )
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 AWKWARD_NAME = "clients/Zoë van 't Hof/intake verslag — jan 2024 (1).pdf"
 
@@ -214,3 +217,92 @@ def test_invalid_configuration_is_reported_without_values(tmp_path: Path) -> Non
     error = json.loads(termination.read_text())["error"]
     assert "TENANT_EXIT_EXIT_NAME" in error and "TENANT_EXIT_AGE_RECIPIENTS" in error
     assert "must-not-show" not in error + result.stderr
+
+
+@pytest.fixture(scope="module")
+def fresh_server(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[PrivateServer]:
+    """A new, empty server of `db_server`'s family: the customer's own."""
+    with server_type(db_server.family)(workdir=tmp_path_factory.mktemp("fresh")) as server:
+        yield server
+
+
+def customer_opens(stored: Path, identity: pyrage.x25519.Identity, work: Path) -> bytes:
+    """docs/customer-receipt.md, "Decrypt and decompress", with the age and zstd CLIs."""
+    key = work / "your-identity.txt"
+    key.write_text(str(identity) + "\n")
+    key.chmod(0o600)
+    age = subprocess.run(["age", "--decrypt", "-i", str(key), str(stored)],
+                         capture_output=True, check=True)
+    return subprocess.run(["zstd", "-d", "-c"], input=age.stdout, capture_output=True,
+                          check=True).stdout
+
+
+def column_facts(db: DatabaseServer, schema: str) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """Everything information_schema.COLUMNS says about each column but its schema."""
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, "
+                    "IS_NULLABLE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, "
+                    "COLUMN_KEY, EXTRA, GENERATION_EXPRESSION, COLUMN_COMMENT "
+                    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s", (schema,))
+        return {(str(r[0]), str(r[1])): tuple(r[2:]) for r in cur.fetchall()}
+
+
+def test_archive_reloads_identically_into_a_fresh_server_of_the_family(
+        db_server: DatabaseServer, fresh_server: PrivateServer, s3_server: S3Server,
+        fresh_schema: str, fresh_bucket: str, tmp_path: Path) -> None:
+    """The customer's path on each family: download, decrypt and decompress with the
+    age and zstd CLIs, load with the plain `mysql`/`mariadb` client into a fresh
+    server, the schema created with the manifest's character set and collation.
+    Every non-excluded table then has the same rows (count and an ordered digest of
+    every column, invisible ones included), the same SHOW CREATE TABLE (but
+    AUTO_INCREMENT) and column facts, and every view, routine, trigger and event the
+    same definition: the seeder's generated, invisible, functional-index and
+    0900-collation tables in particular (MySQL)."""
+    seed_tenant(db_server, fresh_schema, clients=25, documents_dir=None, files=0, seed=5)
+    identity = pyrage.x25519.Identity.generate()
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="reload",
+                     recipients=[str(identity.to_public())],
+                     termination_log=tmp_path / "termination-log", databases=[fresh_schema])
+    result = run_worker(env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    s3 = s3_server.client()
+    stored = tmp_path / f"database-{fresh_schema}.sql.zst.age"
+    s3.download_file(fresh_bucket, f"exits/reload/attempt-1/database-{fresh_schema}.sql.zst.age",
+                     str(stored))
+    sql = customer_opens(stored, identity, tmp_path)
+    assert b"GTID_PURGED" not in sql  # loads on a GTID server (ERROR 3546 otherwise)
+    manifest = json.loads(s3.get_object(
+        Bucket=fresh_bucket, Key="exits/reload/attempt-1/manifest.json")["Body"].read())
+    [record] = manifest["database"]["schemas"]
+    assert manifest["database"]["serverFamily"] == db_server.family
+
+    fresh_server.load_sql(fresh_schema, sql, collation=record["collation"])
+    try:
+        kept = {t: v for t, v in table_fingerprints(db_server, fresh_schema).items()
+                if t not in EXCLUDED_TABLES}
+        assert {"care_measurements", "clients"} <= set(kept)
+        assert table_fingerprints(fresh_server, fresh_schema) == kept
+        source_ddl = {t: d for t, d in table_definitions(db_server, fresh_schema).items()
+                      if t in kept}
+        restored_ddl = table_definitions(fresh_server, fresh_schema)
+        assert set(restored_ddl) == set(source_ddl)
+        for table, ddl in source_ddl.items():
+            assert restored_ddl[table] == ddl, "\n".join(difflib.unified_diff(
+                ddl.splitlines(), restored_ddl[table].splitlines(), "source", "reloaded",
+                lineterm=""))
+
+        def facts(db: DatabaseServer) -> dict[tuple[str, str], tuple[Any, ...]]:
+            return {k: v for k, v in column_facts(db, fresh_schema).items() if k[0] in kept}
+
+        assert facts(fresh_server) == facts(db_server)
+        if db_server.family == "mysql":
+            ddl = source_ddl["care_measurements"]
+            assert "INVISIBLE" in ddl and ") STORED" in ddl and ") VIRTUAL" in ddl
+            assert "CHECK (" in ddl and "((cast(`measured_at` as date)))" in ddl
+            assert "utf8mb4_0900_as_cs" in source_ddl["international_contacts"]
+        source_code = object_definitions(db_server, fresh_schema)
+        assert sum(len(v) for v in source_code.values()) >= 10
+        assert object_definitions(fresh_server, fresh_schema) == source_code
+    finally:
+        drop_tenant(fresh_server, fresh_schema)

@@ -10,12 +10,11 @@ import pymysql
 import pytest
 from kubernetes import client
 
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
 from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
+pytestmark = pytest.mark.cluster
 
 DENIED = {1142, 1143, 1044}
 

@@ -21,7 +21,6 @@ import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import drop_tenant, seed_tenant
 from tests.support.backups import (
@@ -32,8 +31,6 @@ from tests.support.backups import (
     run_worker,
     worker_env,
 )
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 EXIT = "cred-check"
 WRONG_SECRET = "wrong-secret-Zx81qPp0dFv3"  # deliberately wrong

@@ -254,16 +254,21 @@ def kopf_scanning_disabled(handlers: Path) -> bool:
     return False
 
 
-def kopf_needs(handlers: Path) -> dict[Permission, list[str]]:
-    """What kopf itself calls for the handlers, peering and events."""
+def kopf_needs(handlers: Path, more_handlers: tuple[Path, ...] = ()
+               ) -> dict[Permission, list[str]]:
+    """What kopf itself calls for the handlers (`handlers` configures kopf; handler
+    files in `more_handlers` add resources), peering and events."""
     needs: defaultdict[Permission, list[str]] = defaultdict(list)
     if not kopf_scanning_disabled(handlers):
         for verb in ("list", "watch"):
             needs[Permission("apiextensions.k8s.io", "customresourcedefinitions", verb)].append(
                 "kopf observes CRDs at run time unless settings.scanning.disabled"
             )
-    for group, plural in sorted(kopf_resources(handlers)):
-        why = f"kopf serves {plural}.{group} (handlers.py)"
+    served = set(kopf_resources(handlers))
+    for extra in more_handlers:
+        served |= kopf_resources(extra)
+    for group, plural in sorted(served):
+        why = f"kopf serves {plural}.{group} (handlers)"
         for verb in ("list", "watch", "patch"):  # watch stream; finalizer + progress patches
             needs[Permission(group, plural, verb)].append(why)
         # kopf writes `status` through the status subresource when the CRD has one.
@@ -278,7 +283,8 @@ def kopf_needs(handlers: Path) -> dict[Permission, list[str]]:
 
 def operator_needs() -> dict[Permission, list[str]]:
     needs: defaultdict[Permission, list[str]] = defaultdict(list)
-    for source in (client_calls(OPERATOR_SOURCES), kopf_needs(SOURCE / "handlers.py")):
+    kopf = kopf_needs(SOURCE / "handlers.py", (SOURCE / "extraction_handlers.py",))
+    for source in (client_calls(OPERATOR_SOURCES), kopf):
         for permission, sites in source.items():
             needs[permission].extend(sites)
     return dict(needs)

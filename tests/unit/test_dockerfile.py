@@ -22,6 +22,8 @@ SOURCE = REPO / "operator" / "tenant_exit"
 VALUES = REPO / "charts" / "tenant-exit-operator" / "values.yaml"
 
 # Executables the code may run -> the Debian package that provides each in the image.
+# MySQL's own mysqldump is not a package of the runtime stage (it conflicts with
+# mariadb-client): test_each_server_family_has_its_own_dump_client checks it.
 TOOL_PACKAGES = {
     "mysqldump": "mariadb-client",
     "mariadb-dump": "mariadb-client",
@@ -36,10 +38,14 @@ TOOL_PACKAGES = {
 BUILT_TOOLS = {"age": "age"}
 VERSIONS_ENV = REPO / "tests" / "localcluster" / "versions.env"
 # Packages the image needs for reasons other than a subprocess of ours.
-NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
-# The backup is a mysqldump stream, whatever the worker looks like today
-# (docs/architecture.md, "The worker").
-ALWAYS_NEEDED = {"mysqldump"}
+NON_TOOL_PACKAGES = {
+    "ca-certificates": "TLS to S3 endpoints and the Kubernetes API",
+    # `dot` is run by the graphviz binding, not by a subprocess call of ours.
+    "graphviz": "the extraction's ER diagram (extraction/modeldocs.py)",
+}
+# The backup is a dump-client stream, whatever the worker looks like today
+# (docs/architecture.md, "The worker"); the names it searches for a MariaDB server's client.
+ALWAYS_NEEDED = {"mariadb-dump"}
 
 
 @dataclass
@@ -135,6 +141,11 @@ def tools_the_code_runs() -> list[frozenset[str]]:
                 unknown = names - TOOL_PACKAGES.keys()
                 assert not unknown, f"{path.name}:{node.lineno}: add {unknown} to TOOL_PACKAGES"
                 needs.append(frozenset(names))
+    # Dump clients are looked up by names from a table, one entry per server family.
+    from tenant_exit.mysql.server import ServerFamily
+    from tenant_exit.worker.clients import CLIENT_NAMES
+
+    needs.append(frozenset(CLIENT_NAMES[ServerFamily.MARIADB]))
     return needs
 
 
@@ -290,3 +301,32 @@ def test_the_backup_job_runs_this_image_as_its_user(runtime: Stage) -> None:
     (user,) = runtime.all("USER")
     assert settings.worker_command[:3] == ["tenant-exit", "worker", "backup"]
     assert settings.worker_user == int(user.partition(":")[0])
+
+
+def test_each_server_family_has_its_own_dump_client(stages: list[Stage], runtime: Stage) -> None:
+    """MariaDB's client for MariaDB servers (a package), MySQL's mysqldump for MySQL
+    servers (unpacked from MySQL's APT repository for bookworm in its own stage,
+    because its package conflicts with mariadb-client), found first on PATH and
+    named by the worker's override setting."""
+    from tenant_exit.mysql.server import ServerFamily
+    from tenant_exit.worker.clients import CLIENT_NAMES, OVERRIDE_SETTING
+
+    assert "mariadb-client" in installed_packages(runtime)
+    assert CLIENT_NAMES[ServerFamily.MYSQL] == ("mysqldump",)
+    (mysql_stage,) = [s for s in stages if s.name == "mysql-client"]
+    run = " ".join(mysql_stage.all("RUN"))
+    assert "apt-get download mysql-community-client-core" in run
+    assert "dpkg-deb -x mysql-community-client-core_" in run
+    assert " bookworm " in run and "signed-by=" in run
+    assert "ARG MYSQL_APT_COMPONENT=mysql-8.4-lts" in DOCKERFILE.read_text()
+    assert "mysql-community-client" not in " ".join(installed_packages(runtime))
+    copies = [c.split() for c in runtime.all("COPY") if c.startswith("--from=mysql-client")]
+    assert copies and copies[0][-1] == "/opt/mysql/bin/"
+    assert "/opt/mysql-client/usr/bin/mysqldump" in copies[0]
+    assert "/opt/mysql/bin/mysqldump --version" in runtime.all("RUN")
+    env = " ".join(runtime.all("ENV"))
+    path = re.search(r"PATH=(\S+)", env)
+    assert path is not None
+    entries = path.group(1).split(":")
+    assert entries.index("/opt/mysql/bin") < entries.index("$PATH")  # before /usr/bin
+    assert f"{OVERRIDE_SETTING[ServerFamily.MYSQL]}=/opt/mysql/bin/mysqldump" in env

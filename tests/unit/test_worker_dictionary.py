@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tenant_exit.mysql.dictionary import (
+    Check,
     Column,
     DataDictionary,
     ForeignKey,
@@ -47,3 +48,21 @@ def test_markdown_lists_tables_columns_keys_and_code() -> None:
     assert "- function `age_on` returns int" in md
     assert "- `trg`: after update on `clients`" in md
     assert b'"excludedBy": "*.audit_*"' in dictionary.to_json_bytes()
+
+
+def test_generated_and_invisible_columns_and_checks_are_described() -> None:
+    table = Table(name="clients", type="BASE TABLE", columns=[
+        Column(name="full_name", type="varchar(101)", nullable=True, extra="STORED GENERATED",
+               generation_expression="concat(`first`,' ',`last`)"),
+        Column(name="note", type="varchar(100)", nullable=True, extra="INVISIBLE",
+               invisible=True)],
+        checks=[Check(name="chk_score", clause="(`score` between 0 and 100)")])
+    md = render_markdown(DataDictionary(
+        generated_at=datetime(2025, 1, 1, tzinfo=UTC), server_version="9.7.4",
+        schemas=[Schema(name="care", tables=[table])]))
+    assert "| STORED GENERATED AS (concat(`first`,' ',`last`)) |" in md
+    assert "| note | varchar(100) | yes |  |  | INVISIBLE |" in md
+    assert "- check `chk_score`: (`score` between 0 and 100)" in md
+    data = table.model_dump(by_alias=True)
+    assert data["columns"][1]["invisible"] is True
+    assert data["columns"][0]["generationExpression"].startswith("concat(")

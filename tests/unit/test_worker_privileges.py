@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from tenant_exit.mysql.grant_lines import parse_grant_line
 from tenant_exit.mysql.inventory import TableInfo
+from tenant_exit.mysql.names import like_matches
 from tenant_exit.worker.plan import SchemaPlan
 from tenant_exit.worker.privileges import (
     Grants,
     ServerKind,
     describe,
-    like_matches,
+    grants_from_lines,
     missing_privileges,
     server_kind,
 )
@@ -117,3 +119,43 @@ def test_message_names_account_privileges_and_where_to_read() -> None:
     text = describe("'dump'@'%'", missing)
     assert "'dump'@'%'" in text and "TRIGGER on `zorg`.*" in text
     assert "SELECT on mysql.proc" in text and "Dump account privileges" in text
+
+
+def from_show_grants(*lines: str) -> Grants:
+    return grants_from_lines("'dump'@'%'", [parse_grant_line(line) for line in lines])
+
+
+def test_mysql8_grants_through_a_role_count_when_show_grants_expands_them() -> None:
+    """`SHOW GRANTS ... USING role` lists the role's privileges beside the role line."""
+    account = from_show_grants(
+        "GRANT USAGE ON *.* TO `dump`@`%`",
+        "GRANT SHOW_ROUTINE ON *.* TO `dump`@`%`",
+        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `zorg`.* TO `dump`@`%`",
+        "GRANT `dump_role`@`%` TO `dump`@`%`")
+    assert missing_privileges(account, [PLAN], ServerKind.MYSQL8) == []
+
+
+def test_mysql8_missing_show_routine_is_named() -> None:
+    account = from_show_grants(
+        "GRANT USAGE ON *.* TO `dump`@`%`",
+        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON `zorg`.* TO `dump`@`%`")
+    (missing,) = missing_privileges(account, [PLAN], ServerKind.MYSQL8)
+    assert missing.privilege.startswith("SHOW_ROUTINE") and missing.on == "*.*"
+    assert "SHOW_ROUTINE" in describe(account.account, [missing])
+
+
+def test_a_partial_revoke_takes_a_global_privilege_away_on_that_schema() -> None:
+    account = from_show_grants(
+        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* TO `dump`@`%`",
+        "REVOKE TRIGGER ON `zorg`.* FROM `dump`@`%`")
+    assert names(missing_privileges(account, [PLAN], ServerKind.MYSQL8)) == ["TRIGGER on `zorg`.*"]
+
+
+def test_all_privileges_and_column_grants() -> None:
+    assert missing_privileges(from_show_grants("GRANT ALL PRIVILEGES ON `zorg`.* TO `dump`@`%`",
+                                               "GRANT SHOW_ROUTINE ON *.* TO `dump`@`%`"),
+                              [PLAN], ServerKind.MYSQL8) == []
+    # A column privilege does not let mysqldump read the whole table.
+    only_columns = from_show_grants("GRANT SELECT (`id`) ON `zorg`.`clients` TO `dump`@`%`")
+    assert "SELECT on `zorg`.*" in names(missing_privileges(only_columns, [PLAN],
+                                                            ServerKind.MARIADB))

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tenant_exit.api import names
+from tenant_exit.api import datamodel, extraction, extraction_crd, names
 from tenant_exit.api.schema import structural
 from tenant_exit.api.spec import TenantExitSpec
 from tenant_exit.api.status import TenantExitStatus
@@ -107,7 +107,21 @@ TENANT_EXIT = CrdSource(
     schema=openapi_schema, printer_columns=tuple(PRINTER_COLUMNS),
 )
 
-RESOURCES: tuple[CrdSource, ...] = (TENANT_EXIT,)
+# The periodic extraction (docs/extraction.md).
+DATAMODEL = CrdSource(
+    group=names.GROUP, version=names.VERSION, kind=datamodel.KIND,
+    plural=names.DATAMODEL_PLURAL, singular=datamodel.SINGULAR,
+    short_names=(datamodel.SHORT_NAME,), scope="Cluster",
+    schema=extraction_crd.datamodel_schema, printer_columns=extraction_crd.DATAMODEL_COLUMNS,
+)
+TENANT_EXTRACTION = CrdSource(
+    group=names.GROUP, version=names.VERSION, kind=extraction.KIND,
+    plural=names.EXTRACTION_PLURAL, singular=extraction.SINGULAR,
+    short_names=(extraction.SHORT_NAME,), scope="Cluster",
+    schema=extraction_crd.extraction_schema, printer_columns=extraction_crd.EXTRACTION_COLUMNS,
+)
+
+RESOURCES: tuple[CrdSource, ...] = (TENANT_EXIT, DATAMODEL, TENANT_EXTRACTION)
 """Every CRD the operator serves, each generated into its own file."""
 
 

@@ -17,6 +17,9 @@ PLURAL: Final = "tenantexits"
 SINGULAR: Final = "tenantexit"
 SHORT_NAME: Final = "texit"
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+# The periodic extraction's resources (api/datamodel.py, api/extraction.py).
+DATAMODEL_PLURAL: Final = "datamodels"
+EXTRACTION_PLURAL: Final = "tenantextractions"
 
 # On the tenant Namespace (docs/architecture.md, "The guards").
 NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"

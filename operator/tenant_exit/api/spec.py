@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from tenant_exit.api.base import ApiModel
+from tenant_exit.api.database import SYSTEM_SCHEMAS
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES, DEFAULT_EXCLUDE_TABLES
 from tenant_exit.api.types import (
     AGE_RECIPIENT,
@@ -35,9 +36,6 @@ def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
 
 def validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
-
-
-SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
 
 class DatabaseReadOnlyMode(StrEnum):
@@ -88,9 +86,8 @@ SchemaName = Annotated[
     Field(
         json_schema_extra=validations(
             cel(
-                "!(self in ['mysql', 'information_schema', 'performance_schema', 'sys'])",
-                "system schemas (mysql, information_schema, performance_schema, sys) "
-                "are not tenant data",
+                f"!(self in [{', '.join(repr(s) for s in SYSTEM_SCHEMAS)}])",
+                f"system schemas ({', '.join(SYSTEM_SCHEMAS)}) are not tenant data",
             )
         )
     ),

@@ -2,8 +2,14 @@
 
 Dumps handed over without a description of the data model need a specialist to
 be read at all; this one lists every schema, table, column (type, nullability,
-default, comment), key, index, foreign key, view, routine, trigger and event,
-read from information_schema. `render_markdown` is pure, so its shape is unit
+default, comment, generation expression, visibility), key, index (functional
+ones by their expression), foreign key, CHECK constraint, view, routine,
+trigger and event, read from information_schema. The families differ in where
+some of this lives: MySQL 8.0.13+ gives a functional index's expression in
+STATISTICS.EXPRESSION; MySQL 8.0.16+ lists CHECK constraints in
+CHECK_CONSTRAINTS without the table (TABLE_CONSTRAINTS has it), MariaDB with
+it (TABLE_NAME); MySQL 5.7 parses CHECK clauses but neither enforces nor lists
+them. `render_markdown` is pure, so its shape is unit
 tested; `read_dictionary` only queries.
 
 It is encrypted like the data: comments and names can carry hints about
@@ -16,10 +22,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import pymysql
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from tenant_exit.mysql.connect import Connection, fetch_all, placeholders
+from tenant_exit.mysql.server import ServerFamily, ServerInfo
 
 
 class _Model(BaseModel):
@@ -34,12 +42,21 @@ class Column(_Model):
     key: str = ""
     extra: str = ""
     comment: str = ""
+    generation_expression: str = ""
+    """The expression of a generated column (its EXTRA says VIRTUAL or STORED)."""
+    invisible: bool = False
+    """An INVISIBLE column (MySQL 8.0.23+, MariaDB 10.3+): not in `SELECT *`."""
 
 
 class Index(_Model):
     name: str
     unique: bool
     columns: list[str]
+
+
+class Check(_Model):
+    name: str
+    clause: str
 
 
 class ForeignKey(_Model):
@@ -65,6 +82,7 @@ class Table(_Model):
     primary_key: list[str] = []
     indexes: list[Index] = []
     foreign_keys: list[ForeignKey] = []
+    checks: list[Check] = []
     view_definition: str | None = None
 
 
@@ -110,9 +128,10 @@ class DataDictionary(_Model):
 
 
 def read_dictionary(conn: Connection, schemas: list[str], *, generated_at: datetime,
-                    server_version: str, row_counts: dict[tuple[str, str], int],
+                    server: ServerInfo, row_counts: dict[tuple[str, str], int],
                     excluded: dict[tuple[str, str], str]) -> DataDictionary:
     """Everything information_schema says about `schemas`, plus our counts/exclusions."""
+    server_version = server.version
     if not schemas:
         return DataDictionary(generated_at=generated_at, server_version=server_version,
                               schemas=[])
@@ -127,17 +146,22 @@ def read_dictionary(conn: Connection, schemas: list[str], *, generated_at: datet
 
     columns: dict[tuple[str, str], list[Column]] = defaultdict(list)
     for r in query("SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, "
-                   "COLUMN_DEFAULT, COLUMN_KEY, EXTRA, COLUMN_COMMENT "
+                   "COLUMN_DEFAULT, COLUMN_KEY, EXTRA, COLUMN_COMMENT, GENERATION_EXPRESSION "
                    "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks}) "
                    "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"):
+        extra = str(r[7] or "")
         columns[(str(r[0]), str(r[1]))].append(Column(
             name=str(r[2]), type=str(r[3]), nullable=r[4] == "YES",
             default=None if r[5] is None else str(r[5]), key=str(r[6] or ""),
-            extra=str(r[7] or ""), comment=str(r[8] or "")))
+            extra=extra, comment=str(r[8] or ""), generation_expression=str(r[9] or ""),
+            invisible="INVISIBLE" in extra.upper()))
 
     index_cols: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     index_unique: dict[tuple[str, str, str], bool] = {}
-    for r in query("SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME "
+    # A functional index part has no COLUMN_NAME, only an EXPRESSION (MySQL 8.0.13+).
+    part = ("COALESCE(COLUMN_NAME, CONCAT('(', EXPRESSION, ')'))"
+            if server.has_data_dictionary else "COLUMN_NAME")
+    for r in query(f"SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, NON_UNIQUE, {part} "
                    "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN ({marks}) "
                    "ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"):
         index_ident = (str(r[0]), str(r[1]), str(r[2]))
@@ -155,6 +179,8 @@ def read_dictionary(conn: Connection, schemas: list[str], *, generated_at: datet
     fk_rules = {(str(r[0]), str(r[1]), str(r[2])): (str(r[3]), str(r[4])) for r in query(
         "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE "
         "FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN ({marks})")}
+
+    checks = _checks(conn, server, schemas)
 
     views = {(str(r[0]), str(r[1])): str(r[2]) for r in query(
         "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS "
@@ -183,7 +209,7 @@ def read_dictionary(conn: Connection, schemas: list[str], *, generated_at: datet
             columns=columns.get(ident, []),
             primary_key=next((i.columns for i in indexes if i.name == "PRIMARY"), []),
             indexes=[i for i in indexes if i.name != "PRIMARY"], foreign_keys=fks,
-            view_definition=views.get(ident)))
+            checks=checks.get(ident, []), view_definition=views.get(ident)))
 
     routines: dict[str, list[Routine]] = defaultdict(list)
     for r in query("SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, "
@@ -211,6 +237,32 @@ def read_dictionary(conn: Connection, schemas: list[str], *, generated_at: datet
                         routines=routines.get(s, []), triggers=triggers.get(s, []),
                         events=events.get(s, []))
                  for s in schemas])
+
+
+def _checks(conn: Connection, server: ServerInfo, schemas: list[str]
+            ) -> dict[tuple[str, str], list[Check]]:
+    """CHECK constraints by (schema, table); none where the server does not list them."""
+    marks = placeholders(schemas)
+    if server.family is ServerFamily.MARIADB:
+        sql = ("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE "
+               "FROM information_schema.CHECK_CONSTRAINTS "
+               f"WHERE CONSTRAINT_SCHEMA IN ({marks}) ORDER BY CONSTRAINT_NAME")
+    else:
+        # MySQL's CHECK_CONSTRAINTS has no table column; names are unique per schema.
+        sql = ("SELECT c.CONSTRAINT_SCHEMA, t.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE "
+               "FROM information_schema.CHECK_CONSTRAINTS c "
+               "JOIN information_schema.TABLE_CONSTRAINTS t "
+               "ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
+               "AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND t.CONSTRAINT_TYPE = 'CHECK' "
+               f"WHERE c.CONSTRAINT_SCHEMA IN ({marks}) ORDER BY c.CONSTRAINT_NAME")
+    try:
+        rows = fetch_all(conn, sql, schemas)
+    except pymysql.err.ProgrammingError:
+        return {}  # MySQL 5.7: no CHECK_CONSTRAINTS (and no enforced checks)
+    found: dict[tuple[str, str], list[Check]] = defaultdict(list)
+    for r in rows:
+        found[(str(r[0]), str(r[1]))].append(Check(name=str(r[2]), clause=str(r[3])))
+    return found
 
 
 def _cell(text: str | None) -> str:
@@ -254,8 +306,10 @@ def render_markdown(dictionary: DataDictionary) -> str:
             out += ["| Column | Type | Null | Default | Key | Extra | Comment |",
                     "|---|---|---|---|---|---|---|"]
             for c in table.columns:
+                extra = c.extra + (f" AS ({c.generation_expression})"
+                                   if c.generation_expression else "")
                 out.append(f"| {_cell(c.name)} | {_cell(c.type)} | {'yes' if c.nullable else 'no'}"
-                           f" | {_cell(c.default)} | {_cell(c.key)} | {_cell(c.extra)}"
+                           f" | {_cell(c.default)} | {_cell(c.key)} | {_cell(extra)}"
                            f" | {_cell(c.comment)} |")
             out.append("")
             for fk in table.foreign_keys:
@@ -265,7 +319,9 @@ def render_markdown(dictionary: DataDictionary) -> str:
             for index in table.indexes:
                 out.append(f"- {'unique ' if index.unique else ''}index `{index.name}` "
                            f"({', '.join(index.columns)})")
-            if table.foreign_keys or table.indexes:
+            for check in table.checks:
+                out.append(f"- check `{check.name}`: {_cell(check.clause)}")
+            if table.foreign_keys or table.indexes or table.checks:
                 out.append("")
             if table.view_definition:
                 out += ["```sql", table.view_definition, "```", ""]

@@ -14,29 +14,54 @@ except the operator's own. Privileges are read from information_schema
 MariaDB; the operator's account needs SELECT on the mysql schema to see other
 accounts' rows there.
 
+Roles (MySQL 8.0+): a role is an account, so a role holding a write privilege
+on a tenant schema is a holder like any other and loses it; every role granted
+to a target account (`mysql.role_edges`, whether a default role or not) and
+every mandatory role (`@@mandatory_roles`) is a target too. Revoking from a
+role takes the privilege from every account the role is granted to, which is
+what read-only means for the tenant schemas. The sessions of those accounts are
+killed like the targets' own.
+
+Partial revokes (MySQL 8.0.16+, `partial_revokes=ON`): there a global write
+privilege CAN be narrowed: `REVOKE INSERT ON zorg.* FROM u` leaves u's INSERT
+on every other schema, and `GRANT INSERT ON zorg.* TO u` on cancel removes
+that restriction again, so SHOW GRANTS is as before. With partial_revokes off
+(the default) a global write privilege is refused as below.
+
 What RevokeWrites cannot narrow, it refuses instead of pretending: a global
-(`*.*`) write privilege, or a wildcard schema grant (`ons\\_%`) — revoking those
-would change more than the tenant. Use ServerReadOnly for such servers. Not
-covered: privileges reached through MySQL 8 roles, and DEFINER routines/views,
-which run with their definer's rights.
+(`*.*`) write privilege without partial_revokes, or a wildcard schema grant
+(`ons\\_%`) — revoking those would change more than the tenant. Use
+ServerReadOnly for such servers. Not covered: DEFINER routines/views, which run
+with their definer's rights, and MariaDB roles.
 
 Schema-level privilege changes reach an open session only at its next `USE`
 (MySQL manual, "When Privilege Changes Take Effect"), so sessions of accounts
-that just lost privileges are killed; applications reconnect read-only.
+that just lost privileges are killed; applications reconnect read-only. Seeing
+other accounts' sessions needs PROCESS and killing them CONNECTION_ADMIN (MySQL
+8.0+) or SUPER; without them the kill would silently do less, so the
+operator's account is checked for them (and SELECT on mysql.*) before
+anything is revoked.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import pymysql
 
-# pymysql's Connection is generic only to type checkers.
-Connection: TypeAlias = "pymysql.connections.Connection[Any]"
+from tenant_exit.api.database import is_system_schema
+from tenant_exit.mysql.accounts import Account as Account  # re-exported: grants.Account
+from tenant_exit.mysql.connect import Connection, fetch_all
+from tenant_exit.mysql.grant_lines import (
+    GrantLine,
+    UnreadableGrant,
+    parse_grant_line,
+)
+from tenant_exit.mysql.names import is_like_pattern, like_matches, quote_identifier, unescape_like
+from tenant_exit.mysql.roles import members_of, roles_of
+from tenant_exit.mysql.server import ServerFamily, ServerInfo, read_server
 
 WRITE_PRIVILEGES = frozenset(
     {
@@ -56,30 +81,10 @@ WRITE_PRIVILEGES = frozenset(
         "DELETE HISTORY",  # MariaDB: purging history of system-versioned tables
     }
 )
-SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-_GRANTEE = re.compile(r"^'(?P<user>(?:[^']|'')*)'@'(?P<host>(?:[^']|'')*)'$")
 
 
 class GrantProblem(Exception):
     """The grants cannot be made read-only by RevokeWrites; a human must decide."""
-
-
-@dataclass(frozen=True, order=True)
-class Account:
-    user: str
-    host: str
-
-    @classmethod
-    def parse(cls, text: str) -> Account:
-        """`user@host` (spec) or `'user'@'host'` (information_schema GRANTEE)."""
-        quoted = _GRANTEE.match(text)
-        if quoted:
-            return cls(quoted["user"].replace("''", "'"), quoted["host"].replace("''", "'"))
-        user, _, host = text.rpartition("@")
-        return cls(user, host)
-
-    def __str__(self) -> str:
-        return f"{self.user}@{self.host}"
 
 
 @dataclass(frozen=True, order=True)
@@ -134,7 +139,7 @@ def tenant_schemas(conn: Connection, requested: list[str]) -> list[str]:
         return list(requested)
     with conn.cursor() as cur:
         cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
-        return sorted(row[0] for row in cur.fetchall() if row[0].lower() not in SYSTEM_SCHEMAS)
+        return sorted(row[0] for row in cur.fetchall() if not is_system_schema(row[0]))
 
 
 def current_account(conn: Connection) -> Account:
@@ -160,10 +165,10 @@ def held_writes(conn: Connection, schemas: list[str]) -> list[Revocation]:
         for grantee, pattern, privilege in cur.fetchall():
             if privilege not in WRITE_PRIVILEGES:
                 continue
-            schema = _unescape(pattern)
+            schema = unescape_like(pattern)
             if schema in schemas:
                 held.append(Revocation(Account.parse(grantee), privilege, schema))
-            elif _is_pattern(pattern) and any(_like(pattern, s) for s in schemas):
+            elif is_like_pattern(pattern) and any(like_matches(pattern, s) for s in schemas):
                 raise GrantProblem(
                     f"account {Account.parse(grantee)} holds {privilege} on the schema pattern "
                     f"`{pattern}`, which RevokeWrites cannot narrow to the tenant; grant per "
@@ -202,23 +207,113 @@ def plan_revocation(
     conn: Connection, schemas: list[str], accounts: list[Account] | None
 ) -> RevocationPlan:
     """What to revoke. `accounts=None`: every holder except the operator's account."""
+    server = read_server(conn)
+    require_operator_privileges(conn, server)
     me = current_account(conn)
     held = held_writes(conn, schemas)
     if accounts is None:
-        targets = sorted({r.account for r in held} - {me})
+        targets = {r.account for r in held} - {me}
     else:
-        targets = sorted(set(accounts))
-    unnarrowable = global_writes(conn, targets)
-    if unnarrowable:
-        account, privileges = sorted(unnarrowable.items())[0]
+        targets = set(accounts)
+    if server.has_data_dictionary:
+        targets |= roles_of(conn, targets) - {me}
+    global_held = global_writes(conn, sorted(targets))
+    narrowed: list[Revocation] = []
+    if global_held and server.has_data_dictionary and partial_revokes(conn):
+        narrowed = still_global(conn, global_held, schemas)
+    elif global_held:
+        account, privileges = sorted(global_held.items())[0]
         raise GrantProblem(
             f"account {account} holds {', '.join(sorted(privileges))} on *.* (every schema), "
-            "which RevokeWrites cannot narrow to the tenant; use readOnly.database: "
-            "ServerReadOnly or list only application accounts in readOnly.accounts"
+            "which RevokeWrites cannot narrow to the tenant without partial_revokes "
+            "(MySQL 8.0.16+); use readOnly.database: ServerReadOnly or list only "
+            "application accounts in readOnly.accounts"
         )
-    revocations = tuple(r for r in held if r.account in set(targets))
-    grants_before = {_key(a): show_grants(conn, a) for a in targets}
+    revocations = tuple(sorted({r for r in held if r.account in targets} | set(narrowed)))
+    grants_before = {_key(a): show_grants(conn, a) for a in sorted(targets)}
     return RevocationPlan(revocations=revocations, grants_before=grants_before)
+
+
+def partial_revokes(conn: Connection) -> bool:
+    return bool(int(fetch_all(conn, "SELECT @@GLOBAL.partial_revokes")[0][0]))
+
+
+def still_global(conn: Connection, global_held: dict[Account, list[str]], schemas: list[str]
+                 ) -> list[Revocation]:
+    """With partial_revokes: each global write privilege on each tenant schema that no
+    partial revoke (a `REVOKE ... ON schema.*` line) has taken away yet."""
+    result = []
+    for account, privileges in global_held.items():
+        revoked = _partially_revoked(show_grants(conn, account))
+        result += [Revocation(account, privilege, schema) for privilege in privileges
+                   for schema in schemas if (privilege, schema) not in revoked]
+    return result
+
+
+def _partially_revoked(lines: list[str]) -> set[tuple[str, str]]:
+    revoked = set()
+    for line in lines:
+        parsed = parse_grant_line(line)
+        if parsed.revoke and parsed.schema is not None and parsed.table is None:
+            revoked |= {(p.name, parsed.schema) for p in parsed.privileges}
+    return revoked
+
+
+# --- the operator's own account --------------------------------------------
+
+SESSION_KILL = {
+    ServerFamily.MYSQL: ("CONNECTION_ADMIN", "SUPER"),
+    ServerFamily.MARIADB: ("CONNECTION ADMIN", "SUPER"),
+}
+
+
+def missing_operator_privileges(lines: list[GrantLine], family: ServerFamily) -> list[str]:
+    """What the operator's account lacks for RevokeWrites, from its SHOW GRANTS (pure)."""
+    global_privileges: set[str] = set()
+    mysql_schema: set[str] = set()
+    for line in lines:
+        if line.revoke:
+            continue
+        names = {p.name for p in line.privileges if not p.columns}
+        if "ALL PRIVILEGES" in names:
+            names |= {"SELECT", "PROCESS", "SUPER", "GRANT OPTION"}
+        if line.is_global:
+            global_privileges |= names
+        elif line.schema == "mysql" and line.table is None:
+            mysql_schema |= names
+    missing = []
+    if "SELECT" not in global_privileges | mysql_schema:
+        missing.append("SELECT on mysql.* (to read other accounts' grants and roles)")
+    if "PROCESS" not in global_privileges:
+        missing.append("PROCESS (to see the sessions of the accounts that lose writes)")
+    if not global_privileges & set(SESSION_KILL[family]):
+        missing.append(f"{' or '.join(SESSION_KILL[family])} (to end those sessions, so the "
+                       "revocation applies at once)")
+    return missing
+
+
+def show_own_grants(conn: Connection, server: ServerInfo) -> list[str]:
+    """SHOW GRANTS of the session's account; on MySQL 8.0+ with the session's active
+    roles (default and mandatory ones, as at login) expanded."""
+    using = ""
+    if server.has_data_dictionary:
+        roles = str(fetch_all(conn, "SELECT CURRENT_ROLE()")[0][0] or "NONE")
+        # CURRENT_ROLE() returns the roles quoted (`r`@`%`,...), ready for USING.
+        using = "" if roles.upper() == "NONE" else f" USING {roles}"
+    return [str(r[0]) for r in fetch_all(conn, f"SHOW GRANTS FOR CURRENT_USER(){using}")]
+
+
+def require_operator_privileges(conn: Connection, server: ServerInfo) -> None:
+    """GrantProblem naming what the operator's account lacks for RevokeWrites."""
+    try:
+        lines = [parse_grant_line(line) for line in show_own_grants(conn, server)]
+    except UnreadableGrant as err:
+        raise GrantProblem(f"cannot read the operator account's grants: {err}") from None
+    missing = missing_operator_privileges(lines, server.family)
+    if missing:
+        raise GrantProblem(
+            f"the database account in database.credentialsSecret lacks what RevokeWrites "
+            f"needs: {'; '.join(missing)}. Grant it, or use readOnly.database: ServerReadOnly")
 
 
 # --- changing --------------------------------------------------------------
@@ -231,6 +326,10 @@ def revoke(conn: Connection, plan: RevocationPlan) -> list[Account]:
     nothing (and kills nobody's session)."""
     schemas = sorted({r.schema for r in plan.revocations})
     still_held = set(held_writes(conn, schemas)) if schemas else set()
+    accounts = sorted({r.account for r in plan.revocations})
+    global_held = global_writes(conn, accounts) if accounts else {}
+    if global_held:
+        still_held |= set(still_global(conn, global_held, schemas))
     todo = [r for r in plan.revocations if r in still_held]
     with conn.cursor() as cur:
         for (account, target), privileges in _grouped(todo).items():
@@ -258,7 +357,10 @@ def restore(conn: Connection, plan: RevocationPlan) -> list[str]:
 
 
 def kill_sessions(conn: Connection, accounts: list[Account]) -> int:
-    """End open sessions of `accounts` so the revoked privileges apply at once."""
+    """End open sessions of `accounts`, and of the accounts holding one of them as a
+    role, so the revoked privileges apply at once."""
+    if accounts and read_server(conn).has_data_dictionary:
+        accounts = sorted(set(accounts) | members_of(conn, set(accounts)))
     users = sorted({a.user for a in accounts})
     if not users:
         return 0
@@ -285,28 +387,11 @@ def _grouped(revocations: list[Revocation]) -> dict[tuple[Account, str], list[st
     """One statement per account and object; column privileges as `UPDATE (col)`."""
     grouped: dict[tuple[Account, str], list[str]] = defaultdict(list)
     for r in sorted(revocations):
-        target = f"{_ident(r.schema)}.{_ident(r.table) if r.table else '*'}"
-        privilege = f"{r.privilege} ({_ident(r.column)})" if r.column else r.privilege
+        target = f"{quote_identifier(r.schema)}.{quote_identifier(r.table) if r.table else '*'}"
+        privilege = f"{r.privilege} ({quote_identifier(r.column)})" if r.column else r.privilege
         grouped[(r.account, target)].append(privilege)
     return dict(grouped)
 
 
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
 def _key(account: Account) -> str:
     return str(account)
-
-
-def _is_pattern(pattern: str) -> bool:
-    return re.search(r"(?<!\\)[%_]", pattern) is not None
-
-
-def _unescape(pattern: str) -> str:
-    return pattern.replace("\\_", "_").replace("\\%", "%")
-
-
-def _like(pattern: str, schema: str) -> bool:
-    glob = re.sub(r"(?<!\\)%", "*", re.sub(r"(?<!\\)_", "?", pattern))
-    return fnmatch.fnmatchcase(schema, _unescape(glob))

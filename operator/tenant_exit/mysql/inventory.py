@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tenant_exit.api.database import is_system_schema
 from tenant_exit.mysql.connect import Connection, fetch_all, placeholders
+from tenant_exit.mysql.names import quote_identifier
 
-SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 DATA_TABLE_TYPES = frozenset({"BASE TABLE", "SYSTEM VERSIONED"})
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Inventory:
     schemas: list[str]
     tables: list[TableInfo]
     objects: dict[str, SchemaObjects]
+    charsets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Per schema: (default character set, default collation)."""
 
     def tables_of(self, schema: str) -> list[TableInfo]:
         return [t for t in self.tables if t.schema == schema]
@@ -62,7 +65,7 @@ def list_schemas(conn: Connection) -> list[str]:
     """Every schema except the server's own, sorted."""
     rows = fetch_all(conn, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
     names = [str(r[0]) for r in rows]
-    return sorted(n for n in names if n.lower() not in SYSTEM_SCHEMAS)
+    return sorted(n for n in names if not is_system_schema(n))
 
 
 def read_inventory(conn: Connection, schemas: list[str] | None = None) -> Inventory:
@@ -105,11 +108,10 @@ def read_inventory(conn: Connection, schemas: list[str] | None = None) -> Invent
                               f"information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks}) "
                               "ORDER BY EVENT_NAME", wanted):
         objects[str(schema)].events.append(str(name))
-    return Inventory(version, wanted, tables, objects)
-
-
-def quote_identifier(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+    charsets = {str(r[0]): (str(r[1]), str(r[2])) for r in fetch_all(
+        conn, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "
+              f"FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ({marks})", wanted)}
+    return Inventory(version, wanted, tables, objects, charsets)
 
 
 def count_rows(conn: Connection, tables: list[tuple[str, str]],

@@ -123,9 +123,8 @@ def _enforce_read_only(
     with _database(exit, ctx) as conn:
         if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
             # Remember the flag before the first change; later passes keep that value.
-            records.write_record_once(
-                ctx.core, home, exit.owner, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
-            )
+            flags = readonly.read_flags(conn)
+            records.write_record_once(ctx.core, home, exit.owner, SERVER_RECORD, flags)
             readonly.set_read_only(conn, True)
             return []
         schemas = grants.tenant_schemas(conn, list(exit.spec.database.databases))
@@ -160,7 +159,7 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
                 log.warning("grants of %s differ from before the exit", ", ".join(differing))
             records.forget_record(ctx.core, home, exit.name, GRANTS_RECORD)
         if stored_server is not None:
-            readonly.set_read_only(conn, bool(stored_server["readOnly"]))
+            readonly.restore_flags(conn, stored_server)
             records.forget_record(ctx.core, home, exit.name, SERVER_RECORD)
     # The emptied record stays until the cancel has finished (passes.cancel deletes
     # it): a retry after a later step failed must not mistake it for a lost one.

@@ -100,11 +100,26 @@ class SchemaRecord(_Model):
     triggers: list[str] = []
     events: list[str] = []
     excluded_tables: list[ExcludedTable] = []
+    character_set: str = ""
+    """The schema's default character set (information_schema.SCHEMATA)."""
+    collation: str = ""
+    """The schema's default collation, e.g. utf8mb4_0900_ai_ci (MySQL 8.0+ only)."""
 
 
 class DatabaseRecord(_Model):
     server_version: str
+    server_family: str = ""
+    """`mysql` or `mariadb`, detected from the server's @@version and
+    @@version_comment; the dump loads back into a server of this family."""
+    server_version_comment: str = ""
+    sql_mode: str = ""
+    """The server's global sql_mode while it was dumped."""
+    gtid_mode: str | None = None
+    """MySQL's global gtid_mode (None on MariaDB). The dump has no GTID statements."""
     dump_tool: str
+    """The dump client's `--version` line (MySQL's mysqldump or MariaDB's mariadb-dump)."""
+    dump_client: str = ""
+    """The dump client's program name."""
     dump_options: list[str]
     """mysqldump options used (without host, user or password)."""
     notes: list[str] = []

@@ -27,6 +27,7 @@ from tenant_exit import __name__ as _package
 from tenant_exit.mysql.connect import Connection, connect
 from tenant_exit.mysql.dictionary import read_dictionary, render_markdown
 from tenant_exit.mysql.inventory import Inventory, count_rows, read_inventory
+from tenant_exit.mysql.server import ServerFamily, ServerInfo, read_server
 from tenant_exit.storage.manifest import (
     DatabaseRecord,
     DocumentsRecord,
@@ -43,15 +44,9 @@ from tenant_exit.storage.manifest import (
     verify_backup,
 )
 from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
+from tenant_exit.worker.clients import DumpClient, find_client
 from tenant_exit.worker.documents import TarProducer
-from tenant_exit.worker.dump import (
-    DumpProducer,
-    client_flavour,
-    dump_argv,
-    dump_binary,
-    dump_options,
-    sandbox_line_note,
-)
+from tenant_exit.worker.dump import DumpProducer, dump_argv, dump_options, sandbox_line_note
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
 from tenant_exit.worker.pipeline import (
@@ -143,6 +138,7 @@ class BackupRun:
 def schema_record(plan: SchemaPlan, inventory: Inventory,
                   counts: dict[tuple[str, str], int], key: str) -> SchemaRecord:
     objects = inventory.objects.get(plan.schema)
+    charset, collation = inventory.charsets.get(plan.schema, ("", ""))
     return SchemaRecord(
         name=plan.schema, object_key=key,
         tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
@@ -151,7 +147,25 @@ def schema_record(plan: SchemaPlan, inventory: Inventory,
         routines=objects.routines if objects else [],
         triggers=objects.triggers if objects else [],
         events=objects.events if objects else [],
-        excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded])
+        excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded],
+        character_set=charset, collation=collation)
+
+
+def database_record(server: ServerInfo, client: DumpClient, schemas: list[SchemaRecord],
+                    notes: list[str], settings: WorkerSettings) -> DatabaseRecord:
+    return DatabaseRecord(
+        server_version=server.version, server_family=server.family.value,
+        server_version_comment=server.version_comment, sql_mode=server.sql_mode,
+        gtid_mode=server.gtid_mode, dump_tool=client.version, dump_client=client.name,
+        dump_options=dump_options(client), notes=notes,
+        exclude_patterns=list(settings.db_exclude_tables),
+        exclusion_reason=TABLE_EXCLUSION_REASON, schemas=schemas)
+
+
+def dump_client_for(server: ServerInfo, settings: WorkerSettings) -> DumpClient:
+    override = (settings.mysql_dump_path if server.family is ServerFamily.MYSQL
+                else settings.mariadb_dump_path)
+    return find_client(server, override)
 
 
 def existing_backup(settings: WorkerSettings, client: S3Client,
@@ -186,14 +200,20 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     if stale:
         log.event("aborted-stale-uploads", count=stale)
 
-    # -- inventory first; exact counts run beside the dump (their own connection
-    #    and snapshot: equal to mysqldump's while the read-only licence holds) --
+    # -- server, client and inventory first; exact counts run beside the dump
+    #    (their own connection and snapshot: equal to mysqldump's while the
+    #    read-only licence holds) --
     password = s.db_password.get_secret_value()
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
+        server = read_server(conn)
+        # Before anything is stored: the server's own family of client, or nothing.
+        dumper = dump_client_for(server, s)
         inventory = read_inventory(conn, s.db_databases)
         plans = plan_database(inventory, s.db_exclude_tables)
         # Before anything is stored: mysqldump leaves out what it cannot see silently.
-        check_dump_privileges(conn, plans, inventory.server_version, log)
+        check_dump_privileges(conn, plans, server, log)
+    log.event("server", family=server.family.value, version=server.version,
+              client=dumper.path, clientVersion=dumper.version)
     counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
     log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
               tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
@@ -201,14 +221,11 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     counter.start()
 
     run = BackupRun(s, client, log)
-    binary = dump_binary()
-    dump_version = tool_version([binary, "--version"])
-    flavour = client_flavour(dump_version)
 
     database_bytes = 0
     sandboxed: list[str] = []
     for plan in plans:
-        argv = dump_argv(binary, flavour, host=s.db_host, port=s.db_port, user=s.db_user,
+        argv = dump_argv(dumper, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
         dump = DumpProducer(argv, password, plan.schema)
         digests = run.store(dump, database_key(prefix, plan.schema), ObjectKind.DATABASE,
@@ -232,8 +249,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
-                                     server_version=inventory.server_version,
-                                     row_counts=counts, excluded=excluded)
+                                     server=server, row_counts=counts, excluded=excluded)
     run.store(BytesProducer("data-dictionary-json", dictionary.to_json_bytes()),
               dictionary_key(prefix, "json"), ObjectKind.DATA_DICTIONARY, "json",
               "application/json")
@@ -248,18 +264,14 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         completed_at=datetime.now(UTC), request=s.request,
         encryption=Encryption(recipients=list(s.age_recipients)),
         objects=run.objects,
-        database=DatabaseRecord(
-            server_version=inventory.server_version, dump_tool=dump_version,
-            dump_options=dump_options(flavour),
-            notes=[sandbox_line_note(sandboxed)] if sandboxed else [],
-            exclude_patterns=list(s.db_exclude_tables),
-            exclusion_reason=TABLE_EXCLUSION_REASON, schemas=schema_records),
+        database=database_record(server, dumper, schema_records,
+                                 [sandbox_line_note(sandboxed)] if sandboxed else [], s),
         documents=document_records,
         totals=Totals(tables=len(counts), rows=sum(counts.values()),
                       database_bytes=database_bytes,
                       files=sum(d.files for d in document_records),
                       document_bytes=sum(d.bytes for d in document_records)),
-        tools={"tenant-exit": f"{_package} {_package_version()}", "mysqldump": dump_version,
+        tools={"tenant-exit": f"{_package} {_package_version()}", dumper.name: dumper.version,
                "tar": tool_version([find_tool("tar"), "--version"]),
                "zstd": zstd_version(),
                "age": tool_version([find_tool("age"), "--version"])},

@@ -13,9 +13,22 @@ Flags, and why:
 - `--max-allowed-packet=1G`: rows with large documents in BLOBs.
 - The schema is passed without `--databases`, so the dump has no
   `CREATE DATABASE`/`USE` and loads into any schema the customer chooses.
-- MySQL's own client (not MariaDB's) additionally needs `--set-gtid-purged=OFF`
-  (no GTID statements that fail on load) and `--column-statistics=0` (it would
-  query a table MariaDB and 5.7 lack).
+- MySQL's own client (`clients.py` picks it for a MySQL server) also gets,
+  when its `--help` lists them:
+  - `--set-gtid-purged=OFF`: no `SET @@GLOBAL.GTID_PURGED` in the dump. With
+    GTIDs on (the default of managed 8.0+ servers) that statement fails on the
+    customer's server (ERROR 3546), and with AUTO/ON mysqldump >= 8.0.32 also
+    takes FLUSH TABLES WITH READ LOCK (RELOAD) to read gtid_executed
+    consistently (MySQL bug 33630199).
+  - `--column-statistics=0`: 8.0 clients otherwise query
+    information_schema.COLUMN_STATISTICS, which 5.7 servers lack ("Unknown
+    table 'COLUMN_STATISTICS'"), and write ANALYZE ... UPDATE HISTOGRAM
+    statements; clients without the option (9.x) do neither.
+  - `--get-server-public-key`: `caching_sha2_password` accounts (the default
+    since 8.0, the only one in 9.x) over a connection without TLS need the
+    server's RSA key; over TLS the option is unused.
+  Generated invisible primary keys (8.0.30+) are dumped as they are (no
+  `--skip-generated-invisible-primary-key`): the archive is the table as stored.
 The password reaches mysqldump only through MYSQL_PWD in its environment — not
 argv, which every process on the node can read in /proc.
 
@@ -53,54 +66,55 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 
+from tenant_exit.mysql.server import ServerFamily
+from tenant_exit.worker.clients import DumpClient
 from tenant_exit.worker.pipeline import PipelineError, PlainStats
-from tenant_exit.worker.processes import StderrTail, find_tool, read_chunks, spawn, stop
+from tenant_exit.worker.processes import StderrTail, read_chunks, spawn, stop
 from tenant_exit.worker.sandbox_line import SANDBOX_LINE, SandboxLineFilter
 
 TRAILER = b"-- Dump completed"
 
 
-class ClientFlavour(StrEnum):
-    MARIADB = "mariadb"
-    MYSQL = "mysql"
+COMMON_OPTIONS = (
+    "--single-transaction",
+    "--quick",
+    "--routines",
+    "--triggers",
+    "--events",
+    "--hex-blob",
+    "--no-tablespaces",
+    "--default-character-set=utf8mb4",
+    "--max-allowed-packet=1G",
+)
+MYSQL_OPTIONS = (
+    ("--set-gtid-purged", "--set-gtid-purged=OFF"),
+    ("--column-statistics", "--column-statistics=0"),
+    ("--get-server-public-key", "--get-server-public-key"),
+)
+"""(option the client's --help must list, what we pass) for MySQL's mysqldump."""
 
 
-def dump_binary() -> str:
-    # Debian's MariaDB client ships mariadb-dump (mysqldump is a compatibility
-    # name, deprecated in 11.x); MySQL images ship only mysqldump.
-    return find_tool("mariadb-dump", "mysqldump")
+def supports(help_text: str, option: str) -> bool:
+    """True when `--help` lists `option` as an option line: indented by a few spaces,
+    where the descriptions' continuation lines are indented by 22."""
+    pattern = rf"^ {{1,4}}(?:-\w, )?{re.escape(option)}\b"
+    return re.search(pattern, help_text, re.MULTILINE) is not None
 
 
-def client_flavour(version_line: str) -> ClientFlavour:
-    """From `mysqldump --version`: MariaDB's says 'MariaDB' somewhere in it."""
-    return ClientFlavour.MARIADB if "mariadb" in version_line.lower() else ClientFlavour.MYSQL
-
-
-def dump_options(flavour: ClientFlavour) -> list[str]:
+def dump_options(client: DumpClient) -> list[str]:
     """The options recorded in the manifest (no host, user or password)."""
-    options = [
-        "--single-transaction",
-        "--quick",
-        "--routines",
-        "--triggers",
-        "--events",
-        "--hex-blob",
-        "--no-tablespaces",
-        "--default-character-set=utf8mb4",
-        "--max-allowed-packet=1G",
-    ]
-    if flavour is ClientFlavour.MYSQL:
-        options += ["--set-gtid-purged=OFF", "--column-statistics=0"]
+    options = list(COMMON_OPTIONS)
+    if client.family is ServerFamily.MYSQL:
+        options += [flag for option, flag in MYSQL_OPTIONS if supports(client.help_text, option)]
     return options
 
 
-def dump_argv(binary: str, flavour: ClientFlavour, *, host: str, port: int, user: str,
+def dump_argv(client: DumpClient, *, host: str, port: int, user: str,
               schema: str, ignore_tables: list[str]) -> list[str]:
-    """The full mysqldump command for one schema; `ignore_tables` are table names."""
-    argv = [binary, f"--host={host}", f"--port={port}", f"--user={user}", "--protocol=TCP"]
-    argv += dump_options(flavour)
+    """The full dump command for one schema; `ignore_tables` are table names."""
+    argv = [client.path, f"--host={host}", f"--port={port}", f"--user={user}", "--protocol=TCP"]
+    argv += dump_options(client)
     argv += [f"--ignore-table={schema}.{table}" for table in ignore_tables]
     argv.append(schema)
     return argv

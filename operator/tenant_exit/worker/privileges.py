@@ -9,11 +9,15 @@ nothing would say so. So the worker reads the account's own grants and refuses
 to start when one is missing, naming it. (`dump.py`'s docstring lists why each
 privilege is needed.)
 
-The grants come from information_schema's USER_/SCHEMA_/TABLE_PRIVILEGES rows
-of CURRENT_USER() — the same on MySQL 5.7, 8.0 and MariaDB. Schema grants may
-be LIKE patterns (`tenant\\_%`). Privileges that reach the account through roles
-(MariaDB, MySQL 8) do not appear in those tables, so with a role enabled the
-check is skipped and logged rather than failing an account that may be fine.
+On MySQL 8.0+ the grants come from `SHOW GRANTS FOR CURRENT_USER() USING <the
+session's active roles>`: it expands the roles mysqldump's own session gets at
+login (default and mandatory roles) and lists partial revokes, which
+information_schema shows neither of. Elsewhere (MySQL 5.7, MariaDB) they come
+from information_schema's USER_/SCHEMA_/TABLE_PRIVILEGES rows of CURRENT_USER().
+Schema grants may be LIKE patterns (`tenant\\_%`). On MariaDB, privileges that
+reach the account through a role do not appear in those tables, so with a role
+enabled the check is skipped and logged rather than failing an account that
+may be fine.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from enum import StrEnum
 import pymysql
 
 from tenant_exit.mysql.connect import Connection, fetch_all
+from tenant_exit.mysql.grant_lines import GrantLine, parse_grant_line
+from tenant_exit.mysql.grants import show_own_grants
 from tenant_exit.mysql.inventory import TableInfo
+from tenant_exit.mysql.names import like_matches
+from tenant_exit.mysql.server import ServerFamily, ServerInfo
 from tenant_exit.worker.plan import SchemaPlan
 from tenant_exit.worker.progress import ProgressLog
 
@@ -50,9 +58,10 @@ class ServerKind(StrEnum):
     MYSQL8 = "mysql8"
 
 
-def server_kind(version: str) -> ServerKind:
-    """From `SELECT VERSION()`: '10.11.19-MariaDB-...', '8.0.36', '5.7.44-log'."""
-    if "mariadb" in version.lower():
+def server_kind(version: str, version_comment: str = "") -> ServerKind:
+    """From `@@version` (and `@@version_comment`): '10.11.19-MariaDB-...', '8.0.36',
+    '5.7.44-log'."""
+    if "mariadb" in f"{version} {version_comment}".lower():
         return ServerKind.MARIADB
     major = re.match(r"\s*(\d+)", version)
     return ServerKind.MYSQL8 if major and int(major.group(1)) >= 8 else ServerKind.MYSQL57
@@ -68,6 +77,9 @@ class Grants:
     schema_privileges: dict[str, frozenset[str]] = field(default_factory=dict)
     """By schema name or LIKE pattern, as granted."""
     table_privileges: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    schema_revokes: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Partial revokes (MySQL 8.0.16+ with partial_revokes=ON): global privileges
+    taken away on one schema."""
 
 
 @dataclass(frozen=True)
@@ -80,29 +92,13 @@ class Missing:
         return f"{self.privilege} on {self.on} ({self.why})"
 
 
-def like_matches(pattern: str, name: str) -> bool:
-    """MySQL's LIKE for schema grants: `%` any run, `_` one character, `\\` escapes."""
-    regex = []
-    chars = iter(pattern)
-    for char in chars:
-        if char == "\\":
-            regex.append(re.escape(next(chars, "\\")))
-        elif char == "%":
-            regex.append(".*")
-        elif char == "_":
-            regex.append(".")
-        else:
-            regex.append(re.escape(char))
-    return re.fullmatch("".join(regex), name, flags=re.DOTALL) is not None
-
-
 def on_schema(grants: Grants, schema: str) -> frozenset[str]:
     """Privileges the account holds on every table of `schema` (global + schema grants)."""
     held = set(grants.global_privileges)
     for pattern, privileges in grants.schema_privileges.items():
         if like_matches(pattern, schema):
             held |= privileges
-    return frozenset(held)
+    return frozenset(held - grants.schema_revokes.get(schema, frozenset()))
 
 
 def _applies_to(privilege: str, table: TableInfo) -> bool:
@@ -155,6 +151,37 @@ def describe(account: str, missing: list[Missing]) -> str:
             "'Dump account privileges') and the next attempt will run.")
 
 
+ALL_PRIVILEGES = frozenset({*SCHEMA_NEEDS, "SELECT"})
+"""What `ALL PRIVILEGES` includes among the privileges this check looks at."""
+
+
+def grants_from_lines(account: str, lines: list[GrantLine]) -> Grants:
+    """The account's grants from its (role-expanded) SHOW GRANTS lines (pure)."""
+    global_privileges: set[str] = set()
+    schemas: dict[str, set[str]] = {}
+    tables: dict[tuple[str, str], set[str]] = {}
+    revokes: dict[str, set[str]] = {}
+    for line in lines:
+        names: set[str] = set()
+        for privilege in line.privileges:
+            if privilege.columns:
+                continue  # column privileges do not let mysqldump see a whole table
+            names |= ALL_PRIVILEGES if privilege.name == "ALL PRIVILEGES" else {privilege.name}
+        if line.revoke:
+            if line.schema is not None and line.table is None:
+                revokes.setdefault(line.schema, set()).update(names)
+        elif line.is_global:
+            global_privileges |= names
+        elif line.schema is not None and line.table is None:
+            schemas.setdefault(line.schema, set()).update(names)
+        elif line.schema is not None and line.table is not None and not line.routine:
+            tables.setdefault((line.schema, line.table), set()).update(names)
+    return Grants(account=account, global_privileges=frozenset(global_privileges),
+                  schema_privileges={k: frozenset(v) for k, v in schemas.items()},
+                  table_privileges={k: frozenset(v) for k, v in tables.items()},
+                  schema_revokes={k: frozenset(v) for k, v in revokes.items()})
+
+
 # -- reading the grants (I/O) ---------------------------------------------
 def _grantee(current_user: str) -> str:
     user, _, host = current_user.rpartition("@")
@@ -192,19 +219,29 @@ def read_grants(conn: Connection) -> Grants:
                   table_privileges={k: frozenset(v) for k, v in tables.items()})
 
 
-def check_dump_privileges(conn: Connection, plans: list[SchemaPlan], server_version: str,
+def check_dump_privileges(conn: Connection, plans: list[SchemaPlan], server: ServerInfo,
                           log: ProgressLog) -> None:
     """Raise MissingPrivileges naming what the account lacks; log what was checked."""
     if not plans:
         return
-    if roles_enabled(conn):
+    kind = server_kind(server.version, server.version_comment)
+    if server.has_data_dictionary:
+        account = _grantee(str(fetch_all(conn, "SELECT CURRENT_USER()")[0][0]))
+        lines = [parse_grant_line(g) for g in show_own_grants(conn, server)]
+        own = grants_from_lines(account, lines)
+        missing = missing_privileges(own, plans, kind)
+        if missing:
+            raise MissingPrivileges(describe(own.account, missing))
+        log.event("privileges-checked", account=own.account, source="SHOW GRANTS")
+        return
+    if server.family is ServerFamily.MARIADB and roles_enabled(conn):
         log.event("privileges-not-checked",
                   reason="a role is enabled and information_schema does not list role "
                          "privileges; triggers and routines are dumped only if the role "
                          "grants TRIGGER and routine access")
         return
     grants = read_grants(conn)
-    missing = missing_privileges(grants, plans, server_kind(server_version))
+    missing = missing_privileges(grants, plans, kind)
     if missing:
         raise MissingPrivileges(describe(grants.account, missing))
     log.event("privileges-checked", account=grants.account)

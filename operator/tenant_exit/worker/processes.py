@@ -96,6 +96,15 @@ def tool_version(argv: Sequence[str]) -> str:
     return text.splitlines()[0].strip() if text else "unknown"
 
 
+def tool_output(argv: Sequence[str]) -> str:
+    """The whole stdout of a short-lived command (`--help`), or '' when it cannot run."""
+    try:
+        out = subprocess.run(list(argv), capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.decode("utf-8", errors="replace")
+
+
 def read_chunks(fd: int) -> Iterator[bytes]:
     """Yield what arrives on `fd` until EOF (os.read releases the GIL)."""
     while chunk := os.read(fd, READ_SIZE):

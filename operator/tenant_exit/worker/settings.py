@@ -68,6 +68,13 @@ class WorkerSettings(BaseSettings):
     """TENANT_EXIT_DB_EXCLUDE_TABLES: JSON list of `schema.table` globs left out of the
     dump (logging, import/export); `*` matches any run of characters."""
 
+    mysql_dump_path: Path | None = None
+    """TENANT_EXIT_MYSQL_DUMP_PATH: MySQL's `mysqldump` for MySQL servers; unset = the
+    first `mysqldump` on PATH that is MySQL's (not MariaDB's compatibility name)."""
+    mariadb_dump_path: Path | None = None
+    """TENANT_EXIT_MARIADB_DUMP_PATH: MariaDB's dump client for MariaDB servers; unset =
+    `mariadb-dump` (or MariaDB's `mysqldump`) on PATH."""
+
     documents: list[DocumentSource] = []
     """TENANT_EXIT_DOCUMENTS: JSON list of {"name", "path", "exclude"} per mounted claim."""
 
