@@ -5,8 +5,7 @@ summary come out in Dutch; the request reference travels from spec.request
 through the backup Job into the manifest, and into the certificate, and
 `kubectl tenantexit status` shows it.
 
-Runs on the database families the worker dumps (UNTIL_WORKER_DUMPS_MYSQL, as
-test_full_exit): nothing here is specific to one.
+Runs on MariaDB and on MySQL (db_server): nothing here is specific to one.
 """
 
 from __future__ import annotations
@@ -21,14 +20,13 @@ import pytest
 from tests.e2e.test_customer_receipt import kubectl_tenantexit, verify_in_bucket
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.customer import download_backup
 from tests.support.full_tenant import FullTenant, provision_tenant
 from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
 
-pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
+pytestmark = pytest.mark.cluster
 
 REQUEST = {"ticket": "ZD-48213", "requestedBy": "j.jansen@zorggroep-noord.nl",
            "requestedAt": "2027-02-14T09:30:00+01:00"}
