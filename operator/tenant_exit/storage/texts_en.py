@@ -53,8 +53,11 @@ Left out on purpose
    above: only then will the platform delete your environment.
 
 5. Read the data
-   The SQL dump is in MySQL 5.7/8.0 dialect: load it into an empty schema of a
-   MySQL or MariaDB server (mysql <schema> < <schema>.sql). Unpack documents
+   The SQL dump is in the source server's own dialect ("serverFamily" in
+   manifest.json: mysql or mariadb): load it into an empty schema of a server
+   of that family, same or newer version (mysql <schema> < <schema>.sql),
+   created with the schema's "characterSet" and "collation" from
+   manifest.json. Unpack documents
    with tar -xf <claim>.tar. The data dictionary (data-dictionary.md / .json)
    describes every table and column.
    Or, in one step, with the tenant-exit tool (a Python package your platform

@@ -56,8 +56,11 @@ Bewust weggelaten
    uw omgeving.
 
 5. Lees de gegevens
-   De SQL-dump is in MySQL 5.7/8.0-dialect: laad hem in een leeg schema op
-   een MySQL- of MariaDB-server (mysql <schema> < <schema>.sql). Pak de
+   De SQL-dump is in het eigen dialect van de bronserver ("serverFamily" in
+   manifest.json: mysql of mariadb): laad hem in een leeg schema op een server
+   van die familie, van dezelfde of een nieuwere versie
+   (mysql <schema> < <schema>.sql), aangemaakt met de "characterSet" en
+   "collation" van het schema uit manifest.json. Pak de
    documenten uit met tar -xf <claim>.tar. Het datawoordenboek
    (data-dictionary.md / .json) beschrijft elke tabel en kolom.
    Of in één stap, met het hulpprogramma tenant-exit (een Python-pakket dat
