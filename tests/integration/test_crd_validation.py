@@ -142,6 +142,17 @@ MALFORMED = [
         _set("readOnly.appFlag", {"configMap": "app-settings"}),
         "spec.readOnly.appFlag.key: Required value",
     ),
+    ("language-not-offered", _set("customer.language", "de"), 'supported values: "nl", "en"'),
+    (
+        "request-time-prose",
+        _set("request", {"ticket": "ZD-1", "requestedBy": "j@x.nl", "requestedAt": "last week"}),
+        "spec.request.requestedAt",
+    ),
+    (
+        "request-without-ticket",
+        _set("request", {"requestedBy": "j@x.nl", "requestedAt": "2027-02-14T09:30:00Z"}),
+        "spec.request.ticket: Required value",
+    ),
 ]
 
 
@@ -168,6 +179,7 @@ def test_the_example_is_accepted_and_defaults_are_filled(crd: ControlPlane) -> N
     stored = yaml.safe_load(crd.kubectl("get", "texit", name, "-o", "yaml").stdout)["spec"]
     assert stored["database"]["port"] == 3306
     assert stored["deletion"]["gracePeriod"] == "72h"
+    assert stored["customer"] == {"language": "en"}
     crd.kubectl("delete", "texit", name, "--wait=false")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import pytest
 from kubernetes.client import ApiClient
 
 from tenant_exit.kube.jobs import TERMINATION_LOG, BackupTerms, build_backup_job
 from tenant_exit.settings import OperatorSettings
-from tests.support.exits import AGE_RECIPIENT, make_exit
+from tenant_exit.worker.settings import WorkerSettings
+from tests.support.exits import AGE_RECIPIENT, example_spec, make_exit
 
 SETTINGS = OperatorSettings(
     worker_image="registry.invalid/tenant-exit:1", job_deadline_seconds=7200
@@ -131,3 +134,33 @@ def test_credentials_come_only_from_secret_references() -> None:
         "AWS_ACCESS_KEY_ID": ("zorggroep-noord-destination-credentials", "accessKeyId"),
         "AWS_SECRET_ACCESS_KEY": ("zorggroep-noord-destination-credentials", "secretAccessKey"),
     }
+
+
+def test_the_request_reaches_the_worker_settings_through_the_job_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """spec.request -> TENANT_EXIT_REQUEST -> WorkerSettings.request (the manifest's)."""
+    spec = example_spec()
+    spec["request"] = {"ticket": "ZD-48213", "requestedBy": "j.jansen@zorggroep-noord.nl",
+                       "requestedAt": "2027-02-03T09:15:00+01:00"}
+    exit = make_exit(spec=spec)
+    assert exit.spec.destination is not None and exit.spec.request is not None
+    terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
+                        exit.spec.destination, exit.spec.request)
+    env = env_of(ApiClient().sanitize_for_serialization(
+        build_backup_job(exit.owner, terms, 1, SETTINGS)))
+    assert json.loads(env["TENANT_EXIT_REQUEST"]["value"]) == {
+        "ticket": "ZD-48213", "requestedBy": "j.jansen@zorggroep-noord.nl",
+        "requestedAt": "2027-02-03T09:15:00+01:00"}
+    assert "TENANT_EXIT_REQUEST" not in env_of(rendered()), "no request, no variable"
+
+    for name, var in env.items():
+        if "value" in var:
+            monkeypatch.setenv(name, var["value"])
+    monkeypatch.setenv("TENANT_EXIT_DB_USER", "dump")
+    monkeypatch.setenv("TENANT_EXIT_DB_PASSWORD", "pw")
+    settings = WorkerSettings()  # type: ignore[call-arg]
+    assert settings.request is not None
+    assert settings.request.ticket == "ZD-48213"
+    assert settings.request.requested_by == "j.jansen@zorggroep-noord.nl"
+    assert settings.request.requested_at == datetime(2027, 2, 3, 8, 15, tzinfo=UTC)

@@ -222,6 +222,35 @@ class Receipt(ApiModel):
     """SHA-256 of the backup's manifest.json; must equal status.backup.manifestSha256."""
 
 
+class Language(StrEnum):
+    """A language the customer's texts exist in."""
+
+    NL = "nl"
+    EN = "en"
+
+
+class Customer(ApiModel):
+    """The receiving care organisation."""
+
+    language: Language = Language.EN
+    """Language of the texts the customer reads: README.txt beside the backup (with
+    the receipt procedure) and the summary in the certificate of destruction.
+    `nl` (Dutch) or `en` (English). The certificate's JSON keys stay English."""
+
+
+class Request(ApiModel):
+    """The customer's request for this exit, typically a support ticket: the legal
+    basis for the deletion. Copied into the manifest, README.txt and the
+    certificate of destruction."""
+
+    ticket: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    """Reference of the request, such as the support ticket number."""
+    requested_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    """Who requested the exit on the customer's behalf (a name or e-mail address)."""
+    requested_at: datetime
+    """When the request was made (RFC 3339, e.g. `2026-11-30T09:15:00Z`)."""
+
+
 class Deletion(ApiModel):
     """The irreversible step after receipt."""
 
@@ -281,6 +310,10 @@ class TenantExitSpec(ApiModel):
         ),
     ]
     """The tenant's Namespace. Immutable."""
+    customer: Customer = Customer()
+    """The receiving customer: the language of the texts they read."""
+    request: Request | None = None
+    """The customer's request for the exit, kept on record as the basis of the deletion."""
     read_only: ReadOnly | None = None
     """The optional read-only licence period. Without it the backup starts at once."""
     database: Database

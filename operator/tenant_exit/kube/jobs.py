@@ -16,7 +16,7 @@ from kubernetes.client import models as k
 
 from tenant_exit.api import names
 from tenant_exit.api.owner import Owner
-from tenant_exit.api.spec import Database, Destination, DocumentVolume
+from tenant_exit.api.spec import Database, Destination, DocumentVolume, Request
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
 from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_name
@@ -36,6 +36,8 @@ class BackupTerms:
     database: Database
     documents: Sequence[DocumentVolume]
     destination: Destination
+    request: Request | None = None
+    """The customer's request (spec.request), recorded in the manifest."""
 
 
 def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
@@ -147,6 +149,7 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_S3_REGION", s3.region),
         ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
+        ("TENANT_EXIT_REQUEST", request_json(terms.request)),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
     secret_refs = [
@@ -165,6 +168,14 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         for name, secret, key in secret_refs
     ]
     return env
+
+
+def request_json(request: Request | None) -> str | None:
+    """spec.request as the worker reads it: JSON with the API's camelCase keys."""
+    if request is None:
+        return None
+    return json.dumps({"ticket": request.ticket, "requestedBy": request.requested_by,
+                       "requestedAt": request.requested_at.isoformat()})
 
 
 def ensure_job(batch: client.BatchV1Api, job: k.V1Job) -> None:

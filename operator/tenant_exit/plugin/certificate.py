@@ -58,5 +58,7 @@ def fetch_and_verify(exit: dict[str, Any], core: client.CoreV1Api,
                    f"(uid {certificate['namespace']['uid']}), {len(certificate['volumes'])} "
                    f"volume(s), {len(certificate['databases'])} schema(s) destroyed at "
                    f"{certificate['deletionCompletedAt']}")
+        if certificate.get("request"):
+            summary += f"; requested in {certificate['request']['ticket']}"
     return {"verified": check.ok and problem is None, "keyId": check.key_id,
             "object": key, "summary": summary, "problem": problem}

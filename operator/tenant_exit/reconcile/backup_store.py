@@ -143,7 +143,7 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
     key = signing(ctx)
     signature = write_signature(client, bucket, manifest_key, data, key)
     readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256,
-                              key.public_text)
+                              key.public_text, exit.spec.customer.language)
     seconds = ctx.settings.download_link_seconds
     links = [
         {"key": link.key, "file": link.key.rsplit("/", 1)[-1], "url": link.url,
@@ -168,7 +168,8 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
     assert receipt and receipt.confirmed_at and receipt.confirmed_by
     assert deletion and deletion.started_at and deletion.databases_dropped is not None
     terms = backup_terms(exit)  # the server the schemas were dropped on
-    return cert.DestructionCertificate(
+    request = exit.spec.request
+    certificate = cert.DestructionCertificate(
         exit_name=exit.name,
         exit_uid=exit.metadata.uid,
         namespace=cert.DestroyedNamespace(name=exit.spec.tenant_namespace,
@@ -185,10 +186,13 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
                                    manifest_sha256=backup.manifest_sha256),
         receipt=cert.ReceiptEvidence(confirmed_by=receipt.confirmed_by,
                                      confirmed_at=receipt.confirmed_at),
+        request=cert.RequestEvidence(ticket=request.ticket, requested_by=request.requested_by,
+                                     requested_at=request.requested_at) if request else None,
         deletion_started_at=deletion.started_at,
         deletion_completed_at=completed_at,
         operator_version=__version__,
     )
+    return cert.with_summary(certificate, exit.spec.customer.language)
 
 
 def store_certificate(exit: TenantExit, ctx: Context,

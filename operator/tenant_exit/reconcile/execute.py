@@ -73,7 +73,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.CreateBackupJob(attempt=attempt):
             # The backed-up terms (issue 10), whatever the spec says now.
             database, documents, destination = frozen_spec(exit)
-            terms = jobs.BackupTerms(namespace, database, documents, destination)
+            terms = jobs.BackupTerms(namespace, database, documents, destination,
+                                     exit.spec.request)
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from tenant_exit.storage.manifest import beside_manifest
+from tenant_exit.storage.texts import texts_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -65,6 +66,14 @@ class ReceiptEvidence(_Model):
     confirmed_at: datetime
 
 
+class RequestEvidence(_Model):
+    """The customer's request the exit was made on (spec.request)."""
+
+    ticket: str
+    requested_by: str
+    requested_at: datetime
+
+
 class DestructionCertificate(_Model):
     format: str = FORMAT
     exit_name: str
@@ -75,6 +84,11 @@ class DestructionCertificate(_Model):
     databases: list[DroppedDatabase]
     backup: BackupEvidence
     receipt: ReceiptEvidence
+    request: RequestEvidence | None = None
+    language: str = "en"
+    """Language of `summaryText` (spec.customer.language); the keys stay English."""
+    summary_text: str = ""
+    """The certificate in plain words, in `language`, for the customer's staff."""
     deletion_started_at: datetime
     deletion_completed_at: datetime
     operator_version: str
@@ -92,7 +106,33 @@ class DestructionCertificate(_Model):
             f"{len(self.volumes)} volume(s), {len(self.databases)} database schema(s) "
             f"destroyed at {self.deletion_completed_at.isoformat()}; receipt by "
             f"{self.receipt.confirmed_by} for manifest {self.backup.manifest_sha256[:12]}…"
+            + (f"; requested in {self.request.ticket}" if self.request else "")
         )
+
+
+def human_summary(certificate: DestructionCertificate, language: str) -> str:
+    """The plain-text summary in `language` (texts_en / texts_nl hold the words)."""
+    texts = texts_for(language)
+    request = certificate.request
+    request_text = texts.certificate_request.format(
+        ticket=request.ticket, requested_by=request.requested_by,
+        requested_at=request.requested_at.isoformat(),
+    ) if request else texts.certificate_no_request
+    return texts.certificate_summary.format(
+        exit_name=certificate.exit_name, namespace=certificate.namespace.name,
+        namespace_uid=certificate.namespace.uid, volumes=len(certificate.volumes),
+        databases=len(certificate.databases),
+        completed_at=certificate.deletion_completed_at.isoformat(),
+        confirmed_by=certificate.receipt.confirmed_by,
+        confirmed_at=certificate.receipt.confirmed_at.isoformat(),
+        manifest_sha256=certificate.backup.manifest_sha256, request=request_text,
+    )
+
+
+def with_summary(certificate: DestructionCertificate, language: str) -> DestructionCertificate:
+    """The certificate carrying its human summary in the customer's language."""
+    return certificate.model_copy(update={"language": texts_for(language).language,
+                                          "summary_text": human_summary(certificate, language)})
 
 
 def certificate_key(manifest_key: str) -> str:

@@ -2,25 +2,22 @@
 
 The receiving care organisation may have no one who knows this platform: the
 file says what is inside, how to verify it, how to decrypt it, and — plainly —
-that it cannot restore the application. Pure rendering plus one upload.
+that it cannot restore the application, in the customer's language (the words
+are in texts_en / texts_nl). Pure rendering plus one upload.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tenant_exit.api.types import human_size
-from tenant_exit.storage.manifest import Manifest, beside_manifest
+from tenant_exit.api.types import human_size, is_post_quantum
+from tenant_exit.storage.manifest import Manifest, RequestRecord, beside_manifest
+from tenant_exit.storage.texts import Texts, texts_for
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 README_NAME = "README.txt"
-CLASSICAL_NOTE = """
-   NOTE: this backup is encrypted to classical (X25519) age keys only. A
-   future quantum computer might decrypt it within the 20 years it must be
-   kept. For the long term, re-encrypt it to a post-quantum key
-   (age-keygen -pq, age 1.3 or newer): decrypt, then age -r age1pq1... ."""
 
 
 def attempt_folder(manifest_key: str) -> str:
@@ -30,10 +27,19 @@ def attempt_folder(manifest_key: str) -> str:
     return f"{folder}/" if folder else ""
 
 
+def request_text(request: RequestRecord | None, texts: Texts) -> str:
+    if request is None:
+        return texts.readme_no_request
+    return texts.readme_request.format(ticket=request.ticket, requested_by=request.requested_by,
+                                       requested_at=request.requested_at.isoformat())
+
+
 def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
-                  public_key: str, bucket: str | None = None) -> str:
+                  public_key: str, bucket: str | None = None, language: str = "en") -> str:
+    """README.txt in the customer's language (spec.customer.language)."""
+    texts = texts_for(language)
     where = f"s3://{bucket}/{attempt_folder(manifest_key)}" if bucket else (
-        attempt_folder(manifest_key) or "the folder of manifest.json")
+        attempt_folder(manifest_key) or texts.readme_where_unknown)
     objects = "\n".join(
         f"  {obj.key.rsplit('/', 1)[-1]:<48} {human_size(obj.size):>10}  sha256 {obj.sha256}"
         for obj in manifest.objects
@@ -41,92 +47,35 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
     totals = manifest.totals
     excluded = []
     if manifest.database:
-        excluded.append(
-            "  database tables matching " + ", ".join(manifest.database.exclude_patterns)
-            + f" ({manifest.database.exclusion_reason})"
-        )
-    for docs in manifest.documents:
-        excluded.append(
-            f"  files in {docs.claim} matching " + ", ".join(docs.exclude_patterns)
-            + f" ({docs.exclusion_reason})"
-        )
-    excluded_text = "\n".join(excluded) or "  nothing"
+        excluded.append(texts.excluded_tables.format(
+            patterns=", ".join(manifest.database.exclude_patterns),
+            reason=manifest.database.exclusion_reason))
+    excluded += [
+        texts.excluded_files.format(claim=docs.claim, patterns=", ".join(docs.exclude_patterns),
+                                    reason=docs.exclusion_reason)
+        for docs in manifest.documents
+    ]
     classical_note = "" if all(
-        r.startswith("age1pq1") for r in manifest.encryption.recipients) else CLASSICAL_NOTE
-    return f"""\
-BACKUP OF YOUR DATA — {manifest.exit_name}
-{"=" * (18 + len(manifest.exit_name))}
-
-THIS BACKUP CANNOT RESTORE THE APPLICATION.
-It is an archive for your legal retention duty (medical records must be kept
-for many years) and for analysis. It is not a restore point: there is no way
-to restart or restore the application from it.
-
-What is inside ({totals.tables} tables, {totals.rows} rows, {totals.files} documents)
-  manifest.json                                    (this backup's table of contents)
-{objects}
-
-Left out on purpose
-{excluded_text}
-
-0. Download exactly this folder
-     {where}
-   (for example: aws s3 cp --recursive {where} ./backup/). Other attempt-*
-   folders next to it hold failed attempts: do not use them.
-
-1. Verify the signature and the digests of what you downloaded
-   The platform signed manifest.json (signature in manifest.json.sig) with
-   this public key:
-     {public_key}
-   One command checks the signature and every file against the manifest:
-     tenant-exit verify --public-key {public_key} --directory . manifest.json
-   The SHA-256 of manifest.json is:
-     {manifest_sha256}
-   (check it with: sha256sum manifest.json). Without the tool, compare
-   `sha256sum <file>` with the "sha256" of each object in manifest.json.
-
-2. Decrypt and decompress (tools: age, https://age-encryption.org, and zstd)
-     age --decrypt -i your-identity.txt database-<schema>.sql.zst.age | zstd -d > <schema>.sql
-     age --decrypt -i your-identity.txt documents-<claim>.tar.zst.age | zstd -d > <claim>.tar
-   Only the holder of the private age identity matching the recipients in
-   manifest.json can decrypt; the platform never had that key.{classical_note}
-
-3. Check the decrypted files
-   Compare `sha256sum <schema>.sql` and `sha256sum <claim>.tar` with the
-   "plaintextSha256" of each object in manifest.json.
-
-4. Confirm receipt
-   When everything matches, confirm receipt by quoting the manifest digest
-   above: only then will the platform delete your environment.
-
-5. Read the data
-   The SQL dump is in MySQL 5.7/8.0 dialect: load it into an empty schema of a
-   MySQL or MariaDB server (mysql <schema> < <schema>.sql). Unpack documents
-   with tar -xf <claim>.tar. The data dictionary (data-dictionary.md / .json)
-   describes every table and column.
-   Or, in one step, with the tenant-exit tool (a Python package your platform
-   contact gives you: pip install <the package file>; no Kubernetes needed):
-     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <you>
-   which verifies, decrypts, loads without needing SUPER (DEFINER clauses are
-   stripped) and compares every table's row count with this manifest.
-
-6. After the deletion
-   Your platform contact sends you deletion-certificate.json, the certificate of
-   destruction, signed like the manifest (deletion-certificate.json.sig); it is
-   also stored in the folder above once the deletion is done. Check it with the
-   same tenant-exit verify command as in step 1, run in a folder holding both.
-
-Manifest: {manifest_key}
-Backup completed: {manifest.completed_at.isoformat()}
-"""
+        is_post_quantum(r) for r in manifest.encryption.recipients) else texts.classical_note
+    title = texts.readme_title.format(exit_name=manifest.exit_name)
+    return texts.readme.format(
+        title=title, underline="=" * len(title),
+        tables=totals.tables, rows=totals.rows, files=totals.files,
+        request=request_text(manifest.request, texts),
+        objects=objects, excluded="\n".join(excluded) or texts.excluded_nothing,
+        where=where, public_key=public_key, manifest_sha256=manifest_sha256,
+        classical_note=classical_note, manifest_key=manifest_key,
+        completed_at=manifest.completed_at.isoformat(),
+    )
 
 
 def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,
-                 manifest_sha256: str, public_key: str) -> str:
+                 manifest_sha256: str, public_key: str, language: str = "en") -> str:
     """Stores README.txt next to the manifest; returns its key."""
     key = beside_manifest(manifest_key, README_NAME)
     client.put_object(
         Bucket=bucket, Key=key, ContentType="text/plain; charset=utf-8",
-        Body=render_readme(manifest, manifest_key, manifest_sha256, public_key, bucket).encode(),
+        Body=render_readme(manifest, manifest_key, manifest_sha256, public_key, bucket,
+                           language).encode(),
     )
     return key

@@ -158,6 +158,15 @@ class Totals(_Model):
     document_bytes: int
 
 
+class RequestRecord(_Model):
+    """The customer's request for the exit (spec.request): the basis of the deletion."""
+
+    ticket: str
+    """Reference of the request, such as a support ticket number."""
+    requested_by: str
+    requested_at: datetime
+
+
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
@@ -168,6 +177,8 @@ class Manifest(_Model):
     completed_at: datetime
     notice: str = NOT_A_RESTORE_POINT
     how_to_read: str = HOW_TO_READ
+    request: RequestRecord | None = None
+    """The request this exit was made on; absent when the exit recorded none."""
     encryption: Encryption
     objects: list[StoredObject]
     database: DatabaseRecord | None = None

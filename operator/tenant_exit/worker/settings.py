@@ -20,6 +20,7 @@ from tenant_exit.api import names
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
+from tenant_exit.storage.manifest import RequestRecord
 
 # The spec's defaults: a Job without these variables excludes what the CRD documents.
 DEFAULT_EXCLUDE_TABLES = list(API_EXCLUDE_TABLES)
@@ -96,6 +97,10 @@ class WorkerSettings(BaseSettings):
 
     age_recipients: Annotated[list[str], Field(min_length=1)]
     """TENANT_EXIT_AGE_RECIPIENTS: JSON list of the customer's age public keys."""
+
+    request: RequestRecord | None = None
+    """TENANT_EXIT_REQUEST: JSON {"ticket", "requestedBy", "requestedAt"} of the
+    customer's request (spec.request), copied into the manifest; unset when none."""
 
     termination_log: Path = Path("/dev/termination-log")
     """TENANT_EXIT_TERMINATION_LOG: where the one-line JSON summary goes (the container's
