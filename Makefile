@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench crd
+.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench bench-operator crd
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -36,3 +36,8 @@ cluster-down:
 
 bench: bootstrap
 	$(PY) -m bench.run
+
+# N TenantExits held on the local control plane, the operator restarted:
+# BENCH_EXITS=1000 make bench-operator for the goal (default 100).
+bench-operator: bootstrap
+	$(PY) -m bench.operator_scale
