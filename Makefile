@@ -3,7 +3,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench bench-operator crd
+.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench bench-operator crd test-external-mysql
+
+# `make demo DB=mysql` runs the exit on the Oracle MySQL server instead.
+DB ?= mariadb
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -20,16 +23,23 @@ unit: bootstrap
 	$(PY) -m pytest -q tests/unit
 
 crd: bootstrap
-	.venv/bin/tenant-exit crd > crds/tenantexit.io_tenantexits.yaml
+	# One file per resource; each is copied into the chart (Helm installs its crds/).
+	for f in $$(.venv/bin/tenant-exit crd --out-dir crds); do \
+	  cp "$$f" charts/tenant-exit-operator/crds/; done
 	.venv/bin/tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml
-	cp crds/tenantexit.io_tenantexits.yaml charts/tenant-exit-operator/crds/
 	$(PY) -m tests.support.chart_guard
 
 demo: bootstrap
-	$(PY) -m tests.localcluster.demo
+	$(PY) -m tests.localcluster.demo --db $(DB)
 
 cluster-up: bootstrap
 	$(PY) -m tests.localcluster.stack up
+
+# The MySQL-parametrized integration and e2e tests against a server of your own:
+#   TENANT_EXIT_TEST_MYSQL_URL=mysql://user:pass@host:port make test-external-mysql
+test-external-mysql: bootstrap
+	@test -n "$$TENANT_EXIT_TEST_MYSQL_URL" || { echo "set TENANT_EXIT_TEST_MYSQL_URL=mysql://user:pass@host:port" >&2; exit 2; }
+	TENANT_EXIT_TEST_DB_FAMILIES=mysql scripts/run-tests.sh -m mysql
 
 cluster-down:
 	$(PY) -m tests.localcluster.stack down

@@ -2,7 +2,9 @@
 # Installs everything `make test` and `make demo` need on a fresh Debian machine:
 # Debian packages, a virtualenv with the project and its test tools, and the
 # Kubernetes/etcd/helm binaries built from their Go modules into a cache
-# outside the repository. Safe to run again: every step skips what is present.
+# outside the repository, and Oracle MySQL unpacked from Debian sid into the
+# same cache (tests/localcluster/provision-mysql.sh). Safe to run again: every
+# step skips what is present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -33,3 +35,4 @@ if [[ ! -f "$stamp" ]]; then
 fi
 
 tests/localcluster/build-binaries.sh >/dev/null
+tests/localcluster/provision-mysql.sh >/dev/null

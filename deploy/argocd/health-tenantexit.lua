@@ -5,8 +5,9 @@
 -- (docs/gitops.md shows the whole snippet). Argo CD runs it with gopher-lua
 -- (Lua 5.1), which is why it uses nothing newer than 5.1.
 --
--- Mapping (ARCHITECTURE.md §2):
+-- Mapping (docs/architecture.md, "The phases"):
 --   no status yet / generation not yet observed   -> Progressing
+--   no phase and Stalled=True (the exit was refused) -> Degraded
 --   condition Stalled=True (a step needs a human)  -> Degraded
 --   ReadOnlyLicensed, BackupRunning, Deleting     -> Progressing
 --   AwaitingReceipt (waits for the customer)      -> Suspended
@@ -37,8 +38,17 @@ end
 
 local status = obj.status
 if status == nil or status.phase == nil or status.phase == "" then
+  -- Refused before it got a phase (ProtectedNamespace, NamespaceClaimed, a
+  -- terminating namespace): the operator will never pick it up as it stands.
+  local refused = condition(status, "Stalled")
+  if refused ~= nil and refused.status == "True" then
+    hs.status = "Degraded"
+    hs.message = with_message("Refused", refused)
+    return hs
+  end
+  local waiting = condition(status, "Ready")
   hs.status = "Progressing"
-  hs.message = "Waiting for the operator to pick up this TenantExit"
+  hs.message = with_message("Waiting for the operator to pick up this TenantExit", waiting)
   return hs
 end
 

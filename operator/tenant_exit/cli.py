@@ -1,4 +1,4 @@
-"""Command line entry point: `tenant-exit operator | worker backup | crd | verify`.
+"""Command line entry point: `tenant-exit operator | worker backup | crd | verify | load`.
 
 Each subcommand imports its implementation lazily, so the worker image path
 never loads kopf and `tenant-exit crd` needs no cluster.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -16,7 +17,13 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("operator", help="run the operator (kopf) against the current cluster")
-    crd = sub.add_parser("crd", help="print the TenantExit CustomResourceDefinition as YAML")
+    crd = sub.add_parser("crd", help="print (or write) the CustomResourceDefinitions as YAML")
+    crd.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        default=None,
+        help="write one <group>_<plural>.yaml per resource into DIR and print their paths",
+    )
     crd.add_argument(
         "--guard-policy",
         metavar="OPERATOR_USER",
@@ -39,6 +46,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="verify downloaded files in this directory instead of reading S3",
     )
+
+    load = sub.add_parser(
+        "load",
+        help="for the customer: verify, decrypt and load a received archive's database into "
+             "a MySQL/MariaDB server (for consultation; it does not restore the application)",
+    )
+    from tenant_exit.receive.arguments import add_arguments
+
+    add_arguments(load)
     return parser
 
 
@@ -50,10 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
         return 0
     if args.command == "crd":
-        from tenant_exit.api.crd import render_crd_yaml
-
-        sys.stdout.write(render_crd_yaml())
-        return 0
+        return _crd(args.out_dir)
     if args.command == "operator":
         from tenant_exit.operator_main import run_operator
 
@@ -66,7 +79,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.worker.verify import run_verify
 
         return run_verify(args)
+    if args.command == "load":
+        from tenant_exit.receive.load import run_load
+
+        return run_load(args)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _crd(out_dir: str | None) -> int:
+    from tenant_exit.api.crd import rendered_files
+
+    files = rendered_files()
+    if out_dir is None:
+        # Every CRD as one multi-document stream (`kubectl apply -f -`).
+        sys.stdout.write("---\n".join(files.values()))
+        return 0
+    for name, text in files.items():
+        path = Path(out_dir) / name
+        path.write_text(text, encoding="utf-8")
+        print(path)
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,13 +24,20 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.conditions import STALLED, find
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import ConditionStatus
+from tenant_exit.kopf_persistence import Served, persistence
 from tenant_exit.reconcile.context import Context
-from tenant_exit.reconcile.failures import ExitError
+from tenant_exit.reconcile.failures import ADAPTER_FAILURE_REASONS, ExitError
 from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
 from tenant_exit.settings import OperatorSettings
 
 SETTINGS = OperatorSettings()
+# Literal, for the RBAC derivation that reads the decorators (tests/support/api_usage.py).
 RESOURCE = (names.GROUP, names.VERSION, names.PLURAL)
+TENANT_EXITS = Served(names.GROUP, names.VERSION, names.PLURAL, names.KIND,
+                      finalizer=names.EXIT_FINALIZER, storage_prefix=names.GROUP)
+SERVED = (TENANT_EXITS,)
+"""Every resource this operator's handlers serve, with its own kopf persistence."""
 
 _context: Context | None = None
 _locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -54,10 +61,7 @@ def one_pass_at_a_time(uid: str) -> Iterator[None]:
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
-    # Progress in annotations: the structural schema prunes unknown status fields.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=names.GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=names.GROUP)
-    settings.persistence.finalizer = names.EXIT_FINALIZER
+    persistence(settings, SERVED)
     settings.posting.level = 30  # our own Events tell the story; kopf posts only warnings
     settings.peering.priority = SETTINGS.priority
     settings.execution.max_workers = 8
@@ -133,7 +137,7 @@ def _stalled_on_failure(exit: TenantExit) -> bool:
     stalled = find(exit.status.conditions, STALLED)
     return (
         stalled is not None
-        and stalled.status.value == "True"
+        and stalled.status is ConditionStatus.TRUE
         and stalled.observed_generation == exit.metadata.generation
-        and stalled.reason.endswith("Failed")
+        and stalled.reason in ADAPTER_FAILURE_REASONS
     )

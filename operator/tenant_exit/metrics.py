@@ -88,18 +88,24 @@ def tally(
     )
 
 
+EXIT_PHASES = tuple(phase.value for phase in Phase)
+
+
 @dataclass(frozen=True)
 class _Standing:
-    phase: Phase | None
+    phase: str | None
     stalled: bool
 
 
 class ExitMetrics:
     """The operator's metrics in one registry (the process-wide one by default;
-    tests pass their own)."""
+    tests pass their own). `record` knows nothing of TenantExit: it takes a Tally
+    and a phase name, so another resource can reuse it with its own `phases`."""
 
-    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+    def __init__(self, registry: CollectorRegistry = REGISTRY,
+                 phases: Sequence[str] = EXIT_PHASES) -> None:
         self.registry = registry
+        self._phases = tuple(phases)
         # Handlers of different exits run in parallel threads (kopf executor).
         self._lock = threading.Lock()
         self._standing: dict[str, _Standing] = {}
@@ -142,7 +148,12 @@ class ExitMetrics:
         changes: Sequence[object] = (),
     ) -> None:
         """After a pass published `after`: the exit's phase, and what changed."""
-        found = tally(before, after, changes)
+        phase = after.phase.value if after.phase else None
+        self.record(name, tally(before, after, changes), phase,
+                    c.is_true(after.conditions, c.STALLED))
+
+    def record(self, name: str, found: Tally, phase: str | None, stalled: bool) -> None:
+        """What one pass changed (`found`) and where the object now stands."""
         if found.attempts_started:
             self.backup_attempts.inc(found.attempts_started)
         if found.backup_failure is not None:
@@ -153,7 +164,7 @@ class ExitMetrics:
             self.backup_bytes.observe(found.backup_stored_bytes)
         if found.deleted:
             self.deletions.inc()
-        standing = _Standing(after.phase, c.is_true(after.conditions, c.STALLED))
+        standing = _Standing(phase, stalled)
         with self._lock:
             self._standing[name] = standing
             self._publish_standing()
@@ -170,9 +181,9 @@ class ExitMetrics:
 
     def _publish_standing(self) -> None:
         # Every phase always has a sample, so an alert on "0 exits in X" has data.
-        for phase in Phase:
-            count = sum(1 for s in self._standing.values() if s.phase is phase)
-            self.exits.labels(phase.value).set(count)
+        for phase in self._phases:
+            count = sum(1 for s in self._standing.values() if s.phase == phase)
+            self.exits.labels(phase).set(count)
         self.stalled.set(sum(1 for s in self._standing.values() if s.stalled))
 
 

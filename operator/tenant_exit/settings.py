@@ -41,7 +41,10 @@ class OperatorSettings(BaseSettings):
     max_backup_attempts: Annotated[int, Field(ge=1)] = 5
     """Backup Jobs (attempts) before the exit stalls and waits for a spec change."""
     backup_retry_seconds: Annotated[float, Field(gt=0)] = 30.0
-    """Wait before attempt n+1: this * 2**(n-1) after attempt n finished."""
+    """Wait before attempt n+1: this * 2**(n-1) after attempt n finished, at most
+    backup_retry_max_seconds."""
+    backup_retry_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    """Cap of the wait between two backup attempts."""
     download_link_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 7 * 24 * 3600
     """Validity of the presigned download links (SigV4 allows at most 7 days); the
     operator renews them while the exit waits for the receipt."""

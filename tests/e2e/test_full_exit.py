@@ -2,7 +2,7 @@
 
 The operator runs as a process with nothing but the Helm chart's ServiceAccount
 token and RBAC (so a full exit is also the proof of least privilege), against
-the real control plane, process kubelet, MariaDB and S3 server.
+the real control plane, process kubelet, database server and S3 server.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from kubernetes import client
 
 from tenant_exit.api import names
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.backups import extract_tar, file_digests, load_sql, table_fingerprints
@@ -28,9 +29,10 @@ from tests.support.full_tenant import FullTenant, provision_tenant
 from tests.support.operator_process import OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 RELEASE = "texit-e2e"
+LARGE_BLOB = 17 << 20
 NAMESPACE = "texit-e2e-system"
 PEERING = f"{RELEASE}-tenant-exit-operator"
 
@@ -73,9 +75,14 @@ def operator(control_plane: ControlPlane, kubelet: object, release: Release,
 
 
 @pytest.fixture
-def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: MariaDBServer,
-           s3_server: S3Server, local_volumes: LocalVolumes) -> Iterator[FullTenant]:
-    made = provision_tenant(control_plane, mariadb, s3_server, local_volumes, NAMESPACE)
+def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: DatabaseServer,
+           s3_server: S3Server, local_volumes: LocalVolumes,
+           request: pytest.FixtureRequest) -> Iterator[FullTenant]:
+    """A full tenant; `@pytest.mark.large_blob` adds a scan over 16 MiB (the
+    clients' default packet limit), which costs every stage of the exit time."""
+    large = LARGE_BLOB if request.node.get_closest_marker("large_blob") else 0
+    made = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE,
+                            large_blob_bytes=large)
     yield made
     if not operator.healthy_or_none():
         operator.start()
@@ -85,9 +92,10 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: Mari
 
 
 def _secrets(tenant: FullTenant) -> list[str]:
-    return [tenant.mariadb.root_password, tenant.s3.secret_key, tenant.report.app_password]
+    return [tenant.db.root_password, tenant.s3.secret_key, tenant.report.app_password]
 
 
+@pytest.mark.large_blob
 def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     tenant: FullTenant, operator: OperatorProcess, tmp_path: Path
 ) -> None:
@@ -114,8 +122,8 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     restored = f"restored_{uuid.uuid4().hex[:6]}"
     by_kind = {obj["kind"]: obj for obj in download.manifest["objects"]}
     sql = decode(download.files[by_kind["database"]["key"].rsplit("/", 1)[-1]], tenant.identity)
-    load_sql(tenant.mariadb, restored, sql)
-    assert table_fingerprints(tenant.mariadb, restored) == source_tables
+    load_sql(tenant.db, restored, sql)
+    assert table_fingerprints(tenant.db, restored) == source_tables
     tar = decode(download.files[by_kind["documents"]["key"].rsplit("/", 1)[-1]],
                  tenant.identity)
     extract_tar(tar, tmp_path / "documents")
@@ -170,22 +178,39 @@ def test_a_wrong_digest_is_refused_and_a_withdrawn_receipt_stops_the_deletion(
     tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": wrong}})
     refused = wait_for(
         "the wrong digest to be refused",
-        lambda: (c := tenant.condition("ReceiptConfirmed")).get("reason")
+        lambda: (c := tenant.condition("ReceiptConfirmed") or {}).get("reason")
         == "ReceiptDigestMismatch" and c)
     assert refused["status"] == "False" and digest in refused["message"]
     assert "ReceiptDigestMismatch" in {e["reason"] for e in tenant.events()}
     assert "receipt" not in tenant.get()["status"]
 
+    assert (tenant.condition("Stalled") or {}).get("status") != "True", "nobody is paged"
+
     tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
     wait_for("the receipt to be accepted",
-             lambda: tenant.condition("ReceiptConfirmed").get("status") == "True")
-    assert tenant.get()["status"]["deletion"]["notBefore"]
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
+    not_before = tenant.get()["status"]["deletion"]["notBefore"]
+    assert not_before
+
+    # A typo after acceptance holds the deletion but withdraws nothing ...
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": wrong}})
+    wait_for("the typo to be refused",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("reason")
+             == "ReceiptDigestMismatch")
+    status = tenant.get()["status"]
+    assert status["receipt"]["confirmedAt"] and status["deletion"]["notBefore"] == not_before
+    assert (tenant.condition("Stalled") or {}).get("status") != "True"
+    # ... and the right digest again resumes the same grace period.
+    tenant.patch_spec({"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}})
+    wait_for("the receipt to be confirmed again",
+             lambda: (tenant.condition("ReceiptConfirmed") or {}).get("status") == "True")
+    assert tenant.get()["status"]["deletion"]["notBefore"] == not_before
 
     tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=json",
                          "-p", '[{"op": "remove", "path": "/spec/receipt"}]')
     withdrawn = wait_for(
         "the receipt to be withdrawn",
-        lambda: tenant.condition("ReceiptConfirmed").get("reason") == "ReceiptWithdrawn")
+        lambda: (tenant.condition("ReceiptConfirmed") or {}).get("reason") == "ReceiptWithdrawn")
     assert withdrawn
     status = tenant.get()["status"]
     assert status["phase"] == "AwaitingReceipt"
@@ -217,11 +242,11 @@ def test_operator_killed_while_awaiting_receipt_and_while_deleting_resumes_and_f
 
 
 def test_a_backup_that_fails_twice_then_succeeds_has_one_consistent_manifest(
-    operator: OperatorProcess, control_plane: ControlPlane, mariadb: MariaDBServer,
+    operator: OperatorProcess, control_plane: ControlPlane, db_server: DatabaseServer,
     s3_server: S3Server, local_volumes: LocalVolumes,
 ) -> None:
     # No bucket yet: the first two attempts fail at the store, like a store outage.
-    tenant = provision_tenant(control_plane, mariadb, s3_server, local_volumes, NAMESPACE,
+    tenant = provision_tenant(control_plane, db_server, s3_server, local_volumes, NAMESPACE,
                               create_bucket=False)
     try:
         tenant.apply(tenant.body(licence_seconds=None, grace="1h"))

@@ -18,7 +18,8 @@ from typing import Any
 import pyrage
 import pytest
 
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL, PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
 from tests.support.backups import (
@@ -30,12 +31,17 @@ from tests.support.backups import (
     worker_env,
 )
 
+pytestmark = UNTIL_WORKER_DUMPS_MYSQL
+
 RECIPIENT = str(pyrage.x25519.Identity.generate().to_public())
 
 
-def _failure(termination: Path) -> str:
+def _failure(termination: Path, code: str | None = None) -> str:
+    """The sentence of the worker's failure message (which has a code and nothing else)."""
     message = json.loads(termination.read_text())
-    assert set(message) == {"error"}
+    assert set(message) == {"code", "error"}
+    if code is not None:
+        assert message["code"] == code, message
     return str(message["error"])
 
 
@@ -61,23 +67,25 @@ def _wait_for_event(proc: subprocess.Popen[str], match: Any, timeout: float = 12
     raise AssertionError(f"worker never logged the awaited event; saw {seen[-5:]}")
 
 
-def test_wrong_database_password(mariadb: MariaDBServer, s3_server: S3Server,
+def test_wrong_database_password(db_server: DatabaseServer, s3_server: S3Server,
                                  fresh_bucket: str, tmp_path: Path) -> None:
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="wrong-pw",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="wrong-pw",
                      recipients=[RECIPIENT], termination_log=termination,
                      password="not-the-password-42")
     result = run_worker(env, timeout=120)
     assert result.returncode == 1
-    error = _failure(termination)
+    error = _failure(termination, code="DatabaseAccessDenied")
     assert "cannot connect to the database" in error and "Access denied" in error
     assert "not-the-password-42" not in result.stderr + error
     assert object_keys(s3_server.client(), fresh_bucket) == []
 
 
 @pytest.fixture
-def own_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
-    with MariaDBServer(workdir=tmp_path_factory.mktemp("faultdb")) as server:
+def own_db(db_server: DatabaseServer,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateServer]:
+    """A private server of `db_server`'s family, which the test may kill."""
+    with server_type(db_server.family)(workdir=tmp_path_factory.mktemp("faultdb")) as server:
         yield server
 
 
@@ -87,7 +95,7 @@ def own_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         yield server
 
 
-def _seed_big_table(db: MariaDBServer, schema: str, rows_log2: int = 14) -> None:
+def _seed_big_table(db: DatabaseServer, schema: str, rows_log2: int = 14) -> None:
     """~160 MiB of hex noise (compresses only 2:1): the dump takes long enough to be killed."""
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {schema}")
@@ -100,11 +108,11 @@ def _seed_big_table(db: MariaDBServer, schema: str, rows_log2: int = 14) -> None
                         f"FROM {schema}.payload")
 
 
-def test_database_killed_mid_dump(own_mariadb: MariaDBServer, s3_server: S3Server,
+def test_database_killed_mid_dump(own_db: PrivateServer, s3_server: S3Server,
                                   fresh_bucket: str, tmp_path: Path) -> None:
-    _seed_big_table(own_mariadb, "bulk")
+    _seed_big_table(own_db, "bulk")
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=own_mariadb, s3=s3_server, bucket=fresh_bucket,
+    env = worker_env(db=own_db, s3=s3_server, bucket=fresh_bucket,
                      exit_name="db-killed", recipients=[RECIPIENT], termination_log=termination,
                      databases=["bulk"], TENANT_EXIT_PROGRESS_INTERVAL_SECONDS="0.05",
                      TENANT_EXIT_PART_SIZE_MIB="5")
@@ -112,7 +120,7 @@ def test_database_killed_mid_dump(own_mariadb: MariaDBServer, s3_server: S3Serve
     try:
         _wait_for_event(proc, lambda e: e["event"] == "progress"
                         and e["object"] == "database-bulk" and e["storedBytes"] > 6 << 20)
-        own_mariadb.kill()
+        own_db.kill()
         proc.wait(120)
     finally:
         if proc.poll() is None:
@@ -125,7 +133,7 @@ def test_database_killed_mid_dump(own_mariadb: MariaDBServer, s3_server: S3Serve
     assert object_keys(s3, fresh_bucket) == []  # no dump object, no manifest
 
 
-def test_s3_server_stopped_mid_upload(mariadb: MariaDBServer, own_s3: S3Server,
+def test_s3_server_stopped_mid_upload(db_server: DatabaseServer, own_s3: S3Server,
                                       tmp_path: Path) -> None:
     bucket = own_s3.create_bucket("faults")
     docs = tmp_path / "docs"
@@ -133,7 +141,7 @@ def test_s3_server_stopped_mid_upload(mariadb: MariaDBServer, own_s3: S3Server,
     for i in range(12):
         (docs / f"scan-{i:02d}.bin").write_bytes(os.urandom(4 << 20))
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=mariadb, s3=own_s3, bucket=bucket, exit_name="s3-stopped",
+    env = worker_env(db=db_server, s3=own_s3, bucket=bucket, exit_name="s3-stopped",
                      recipients=[RECIPIENT], termination_log=termination,
                      documents=[{"name": "scans", "path": str(docs)}],
                      TENANT_EXIT_PROGRESS_INTERVAL_SECONDS="0.05",
@@ -158,7 +166,7 @@ def test_s3_server_stopped_mid_upload(mariadb: MariaDBServer, own_s3: S3Server,
     own_s3.start()
 
 
-def test_next_attempt_aborts_stale_uploads(mariadb: MariaDBServer, s3_server: S3Server,
+def test_next_attempt_aborts_stale_uploads(db_server: DatabaseServer, s3_server: S3Server,
                                            fresh_bucket: str, tmp_path: Path) -> None:
     """A worker killed hard cannot abort its upload; the next attempt does."""
     s3 = s3_server.client()
@@ -168,7 +176,7 @@ def test_next_attempt_aborts_stale_uploads(mariadb: MariaDBServer, s3_server: S3
                    PartNumber=1, Body=b"x" * 1024)
     other = s3.create_multipart_upload(Bucket=fresh_bucket, Key="exits/other-exit/a")
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="killed",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="killed",
                      attempt=2, recipients=[RECIPIENT], termination_log=termination,
                      TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
     result = run_worker(env, timeout=120)
@@ -180,6 +188,27 @@ def test_next_attempt_aborts_stale_uploads(mariadb: MariaDBServer, s3_server: S3
                               UploadId=other["UploadId"])
 
 
+def test_an_attempt_leaves_uploads_of_other_runs_alone(db_server: DatabaseServer,
+                                                        s3_server: S3Server, fresh_bucket: str,
+                                                        tmp_path: Path) -> None:
+    """Only ended attempts are cleaned up: a later attempt's upload and one of another
+    run below the same exit prefix (which may overlap this one) survive."""
+    s3 = s3_server.client()
+    later = "exits/overlap/attempt-3/database-x.sql.zst.age"
+    beside = "exits/overlap/run-2027-01-01/table.parquet"
+    uploads = {key: s3.create_multipart_upload(Bucket=fresh_bucket, Key=key)["UploadId"]
+               for key in (later, beside)}
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="overlap",
+                     attempt=2, recipients=[RECIPIENT], termination_log=tmp_path / "term",
+                     TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
+    result = run_worker(env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert multipart_uploads(s3, fresh_bucket) == sorted(uploads)
+    assert not any(e["event"] == "aborted-stale-uploads" for e in log_events(result.stderr))
+    for key, upload_id in uploads.items():
+        s3.abort_multipart_upload(Bucket=fresh_bucket, Key=key, UploadId=upload_id)
+
+
 def _without_dac_override() -> list[str]:
     """As root, file modes do not stop reads (CAP_DAC_OVERRIDE); the Job runs as a
     non-root user. Drop those capabilities so a chmod 000 file is unreadable here too."""
@@ -188,7 +217,7 @@ def _without_dac_override() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
 
 
-def test_unreadable_document_fails_loudly(mariadb: MariaDBServer, s3_server: S3Server,
+def test_unreadable_document_fails_loudly(db_server: DatabaseServer, s3_server: S3Server,
                                           fresh_bucket: str, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     (docs / "clients" / "Jan de Vries").mkdir(parents=True)
@@ -197,7 +226,7 @@ def test_unreadable_document_fails_loudly(mariadb: MariaDBServer, s3_server: S3S
     secret_name.write_bytes(b"%PDF-1.4 unreadable")
     secret_name.chmod(0)
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="unreadable",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="unreadable",
                      recipients=[RECIPIENT], termination_log=termination,
                      documents=[{"name": "client-documents", "path": str(docs)}],
                      TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
@@ -235,15 +264,15 @@ def _truncating_dump_tool(bin_dir: Path, keep_bytes: int) -> None:
         tool.chmod(0o755)
 
 
-def test_truncated_dump_with_exit_status_zero(mariadb: MariaDBServer, s3_server: S3Server,
+def test_truncated_dump_with_exit_status_zero(db_server: DatabaseServer, s3_server: S3Server,
                                               fresh_schema: str, fresh_bucket: str,
                                               tmp_path: Path) -> None:
-    seed_tenant(mariadb, fresh_schema, clients=30, documents_dir=tmp_path / "docs", files=5,
+    seed_tenant(db_server, fresh_schema, clients=30, documents_dir=tmp_path / "docs", files=5,
                 seed=3)
     bin_dir = tmp_path / "bin"
     _truncating_dump_tool(bin_dir, keep_bytes=20_000)
     termination = tmp_path / "termination-log"
-    env = worker_env(mariadb=mariadb, s3=s3_server, bucket=fresh_bucket, exit_name="cut-off",
+    env = worker_env(db=db_server, s3=s3_server, bucket=fresh_bucket, exit_name="cut-off",
                      recipients=[RECIPIENT], termination_log=termination,
                      databases=[fresh_schema])
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import (
     EVENTS,
@@ -36,58 +37,65 @@ from tests.support.backups import (
     worker_env,
 )
 
+pytestmark = UNTIL_WORKER_DUMPS_MYSQL
+
 # docs/operations.md, "Dump account privileges" (MariaDB / MySQL 5.7).
 SCHEMA_GRANT = "SELECT, SHOW VIEW, TRIGGER, EVENT"
+# Reading routine definitions: MariaDB and MySQL 5.7 read mysql.proc; MySQL 8
+# has no mysql.proc and asks for the global SHOW_ROUTINE privilege (8.0.20+).
+ROUTINE_GRANT = {"mariadb": "SELECT ON mysql.proc", "mysql": "SHOW_ROUTINE ON *.*"}
+ROUTINE_NAMED = {"mariadb": "SELECT on mysql.proc", "mysql": "SHOW_ROUTINE"}
 
 
 class DumpAccount:
-    def __init__(self, mariadb: MariaDBServer) -> None:
-        self.mariadb = mariadb
+    def __init__(self, db_server: DatabaseServer) -> None:
+        self.db_server = db_server
         self.user = f"dump_{uuid.uuid4().hex[:8]}"
         self.password = secrets.token_urlsafe(18)
 
     def create(self, schema: str, *, schema_grant: str = SCHEMA_GRANT,
-               mysql_proc: bool = True) -> None:
-        with self.mariadb.connect() as conn, conn.cursor() as cur:
+               routines: bool = True) -> None:
+        with self.db_server.connect() as conn, conn.cursor() as cur:
             cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (self.user, self.password))
             cur.execute(f"GRANT {schema_grant} ON `{schema}`.* TO %s@'%%'", (self.user,))
-            if mysql_proc:
-                cur.execute("GRANT SELECT ON mysql.proc TO %s@'%%'", (self.user,))
+            if routines:
+                cur.execute(f"GRANT {ROUTINE_GRANT[self.db_server.family]} TO %s@'%%'",
+                            (self.user,))
 
     def drop(self) -> None:
-        with self.mariadb.connect() as conn, conn.cursor() as cur:
+        with self.db_server.connect() as conn, conn.cursor() as cur:
             cur.execute("DROP USER IF EXISTS %s@'%%'", (self.user,))
 
 
 @pytest.fixture
-def account(mariadb: MariaDBServer) -> Iterator[DumpAccount]:
-    created = DumpAccount(mariadb)
+def account(db_server: DatabaseServer) -> Iterator[DumpAccount]:
+    created = DumpAccount(db_server)
     yield created
     created.drop()
 
 
 @pytest.fixture
-def tenant(mariadb: MariaDBServer, fresh_schema: str, tmp_path: Path) -> str:
-    seed_tenant(mariadb, fresh_schema, clients=20, documents_dir=tmp_path / "docs", files=3,
+def tenant(db_server: DatabaseServer, fresh_schema: str, tmp_path: Path) -> str:
+    seed_tenant(db_server, fresh_schema, clients=20, documents_dir=tmp_path / "docs", files=3,
                 seed=5)
     return fresh_schema
 
 
-def _env(mariadb: MariaDBServer, s3: S3Server, bucket: str, schema: str, account: DumpAccount,
+def _env(db_server: DatabaseServer, s3: S3Server, bucket: str, schema: str, account: DumpAccount,
          identity: pyrage.x25519.Identity, termination: Path) -> dict[str, str]:
-    return worker_env(mariadb=mariadb, s3=s3, bucket=bucket, exit_name="least-priv",
+    return worker_env(db=db_server, s3=s3, bucket=bucket, exit_name="least-priv",
                       recipients=[str(identity.to_public())], termination_log=termination,
                       databases=[schema], password=account.password,
                       TENANT_EXIT_DB_USER=account.user)
 
 
-def test_documented_grants_dump_everything(mariadb: MariaDBServer, s3_server: S3Server,
+def test_documented_grants_dump_everything(db_server: DatabaseServer, s3_server: S3Server,
                                            tenant: str, fresh_bucket: str,
                                            account: DumpAccount, tmp_path: Path) -> None:
     account.create(tenant)
     identity = pyrage.x25519.Identity.generate()
     termination = tmp_path / "termination-log"
-    result = run_worker(_env(mariadb, s3_server, fresh_bucket, tenant, account, identity,
+    result = run_worker(_env(db_server, s3_server, fresh_bucket, tenant, account, identity,
                              termination))
     assert result.returncode == 0, result.stderr[-3000:]
     assert any(e["event"] == "privileges-checked" for e in log_events(result.stderr))
@@ -98,33 +106,36 @@ def test_documented_grants_dump_everything(mariadb: MariaDBServer, s3_server: S3
                         f"exits/least-priv/attempt-1/database-{tenant}.sql.zst.age", identity)
     restored = f"{tenant}_r"
     try:
-        load_sql(mariadb, restored, sql)
-        objects = schema_objects(mariadb, restored)
+        load_sql(db_server, restored, sql)
+        objects = schema_objects(db_server, restored)
         # The code objects that a thinner account would lose without an error.
         assert set(TRIGGERS) <= objects["triggers"]
         assert set(FUNCTIONS) | set(PROCEDURES) <= objects["routines"]
         assert set(EVENTS) <= objects["events"]
         assert set(VIEWS) <= objects["views"]
     finally:
-        drop_tenant(mariadb, restored)
+        drop_tenant(db_server, restored)
 
 
-@pytest.mark.parametrize(("grant", "mysql_proc", "named"), [
+@pytest.mark.parametrize(("grant", "routines", "named"), [
     ("SELECT, SHOW VIEW, EVENT", True, "TRIGGER on `{schema}`.*"),
-    (SCHEMA_GRANT, False, "SELECT on mysql.proc"),
+    (SCHEMA_GRANT, False, "{routine_privilege}"),
     ("SELECT, SHOW VIEW, TRIGGER", True, "EVENT on `{schema}`.*"),
 ], ids=["no-trigger", "no-routine-access", "no-event"])
-def test_missing_privilege_is_named(mariadb: MariaDBServer, s3_server: S3Server, tenant: str,
+def test_missing_privilege_is_named(db_server: DatabaseServer, s3_server: S3Server, tenant: str,
                                     fresh_bucket: str, account: DumpAccount, tmp_path: Path,
-                                    grant: str, mysql_proc: bool, named: str) -> None:
-    account.create(tenant, schema_grant=grant, mysql_proc=mysql_proc)
+                                    grant: str, routines: bool, named: str) -> None:
+    account.create(tenant, schema_grant=grant, routines=routines)
     termination = tmp_path / "termination-log"
-    result = run_worker(_env(mariadb, s3_server, fresh_bucket, tenant, account,
+    result = run_worker(_env(db_server, s3_server, fresh_bucket, tenant, account,
                              pyrage.x25519.Identity.generate(), termination), timeout=120)
     assert result.returncode == 1, result.stderr[-2000:]
-    error = json.loads(termination.read_text())["error"]
+    message = json.loads(termination.read_text())
+    assert message["code"] == "DumpPrivilegesMissing", message
+    error = message["error"]
     assert f"the dump account '{account.user}'@'%' lacks privileges" in error, error
-    assert named.format(schema=tenant) in error, error
+    expected = named.format(schema=tenant, routine_privilege=ROUTINE_NAMED[db_server.family])
+    assert expected in error, error
     assert account.password not in error + result.stderr + result.stdout
     s3 = s3_server.client()
     assert object_keys(s3, fresh_bucket) == []  # stopped before anything was stored

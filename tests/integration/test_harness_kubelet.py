@@ -16,6 +16,7 @@ from kubernetes.client.rest import ApiException
 
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.kubelet import NODE_NAME, ProcessKubelet
+from tests.localcluster.mysql_tree import pinned_version
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -122,6 +123,29 @@ def test_a_job_completes_with_its_termination_message(
     assert not os.path.exists("/dev/termination-log")  # the path was mapped to a local file
     wait_for("the Job controller to drop its tracking finalizer",
              lambda: not core.read_namespaced_pod(pod.metadata.name, namespace).metadata.finalizers)
+
+
+def test_pods_reach_both_database_families_clients(
+    core: client.CoreV1Api, batch: client.BatchV1Api, kubelet: ProcessKubelet, namespace: str
+) -> None:
+    """A pod's PATH gives MySQL's own `mysqldump`/`mysql` under those names and
+    MariaDB's under `mariadb-dump`/`mariadb` (Debian's mariadb-client also
+    installs `mysqldump`/`mysql` symlinks; they must not win)."""
+    script = ("mysqldump --version; mysql --version; mariadb-dump --version; "
+              "mariadb --version")
+    batch.create_namespaced_job(namespace, _job("clients", script))
+
+    wait_for("Job clients Complete",
+             lambda: _job_condition(batch, namespace, "clients", "Complete"))
+
+    (pod,) = _job_pods(core, namespace, "clients")
+    lines = kubelet.container_log(namespace, pod.metadata.name, "main").splitlines()
+    assert len(lines) == 4, lines
+    mysqldump, mysql, mariadb_dump, mariadb = lines
+    pinned = f"Ver {pinned_version()} "
+    assert pinned in mysqldump and "MariaDB" not in mysqldump
+    assert pinned in mysql and "MariaDB" not in mysql
+    assert "MariaDB" in mariadb_dump and "MariaDB" in mariadb
 
 
 def test_a_failing_job_fails_after_its_backoff(

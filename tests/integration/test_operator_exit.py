@@ -8,12 +8,14 @@ import json
 
 import pymysql
 import pytest
+from kubernetes import client
 
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
-from tests.support.operator_process import OperatorProcess
+from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 DENIED = {1142, 1143, 1044}
 
@@ -104,8 +106,18 @@ def test_cancel_restores_grants_flag_labels_finalizers_and_reclaim_policies(
     exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3600)))
     exit_tenant.wait_for_phase("ReadOnlyLicensed")
     assert exit_tenant.show_grants() != grants_before
+    # A links Secret as delivery leaves it (reaching AwaitingReceipt for real takes
+    # a whole backup; the e2e test does that): a cancel must withdraw it.
+    links = f"{exit_tenant.exit_name}-download-links"
+    exit_tenant.core.create_namespaced_secret(OPERATOR_NAMESPACE, client.V1Secret(
+        metadata=client.V1ObjectMeta(name=links),
+        string_data={"links.json": '{"objects": [{"url": "https://presigned.example/x"}]}'}))
 
     exit_tenant.delete_exit()
+
+    remaining = [s.metadata.name for s in
+                 exit_tenant.core.list_namespaced_secret(OPERATOR_NAMESPACE).items]
+    assert links not in remaining, "a cancel leaves no live download links behind"
 
     assert exit_tenant.show_grants() == grants_before
     assert exit_tenant.app_flag() == "false"
@@ -120,3 +132,38 @@ def test_cancel_restores_grants_flag_labels_finalizers_and_reclaim_policies(
     conn.close()
     # The namespace is an ordinary one again: the admin may delete it.
     exit_tenant.plane.kubectl("delete", "namespace", exit_tenant.namespace, "--wait=false")
+
+
+def test_a_cancel_without_its_revert_record_is_loud_and_waits_for_a_person(
+    exit_tenant: ExitTenant,
+) -> None:
+    """The revert record lives in the operator's namespace; if it is lost (that
+    namespace deleted, the chart reinstalled elsewhere) a cancel must not lift the
+    guards as if the grants were restored. It says so and waits for a person."""
+    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3600)))
+    exit_tenant.wait_for_phase("ReadOnlyLicensed")
+    wait_for("the revoked accounts in status", lambda: (exit_tenant.exit() or {}).get(
+        "status", {}).get("readOnly", {}).get("accounts"), timeout=30)
+    revoked = exit_tenant.show_grants()
+    exit_tenant.core.delete_namespaced_secret(f"{exit_tenant.exit_name}-revert",
+                                              OPERATOR_NAMESPACE)
+
+    exit_tenant.plane.kubectl("delete", "texit", exit_tenant.exit_name, "--wait=false")
+
+    def refusal() -> list[dict]:
+        return [e for e in exit_tenant.events()
+                if e["type"] == "Warning" and e["reason"] == "CancelFailed"
+                and "revert record" in e["message"]]
+
+    [event, *_] = wait_for("a Warning Event naming the lost record", refusal, timeout=60)
+    assert exit_tenant.report.app_user in event["message"]
+    assert "tenantexit.io/revert-record-lost=acknowledged" in event["message"]
+    assert exit_tenant.exit() is not None, "the finalizer holds the exit"
+    assert "tenantexit.io/guard" in exit_tenant.namespace_meta().finalizers
+    assert exit_tenant.show_grants() == revoked, "nothing pretended to be restored"
+
+    exit_tenant.plane.kubectl("annotate", "texit", exit_tenant.exit_name,
+                              "tenantexit.io/revert-record-lost=acknowledged")
+    wait_for("the acknowledged cancel to finish", lambda: exit_tenant.exit() is None,
+             timeout=120)
+    assert "tenantexit.io/guard" not in (exit_tenant.namespace_meta().finalizers or [])

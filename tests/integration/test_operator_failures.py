@@ -44,7 +44,7 @@ def test_a_wrong_database_password_stalls_the_exit_until_fixed(
     assert any(e["reason"] == "ReadOnlyFailed" for e in warnings)
 
     # The fix: correct the Secret, then change the spec (here: a longer licence).
-    set_dump_password(exit_tenant, exit_tenant.mariadb.root_password)
+    set_dump_password(exit_tenant, exit_tenant.db.root_password)
     spec["readOnly"]["until"] = in_seconds(7200).strftime("%Y-%m-%dT%H:%M:%SZ")
     exit_tenant.apply_exit(spec)
     exit_tenant.wait_for_phase("ReadOnlyLicensed")

@@ -15,11 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tenant_exit.api.status import Phase
 from tests.localcluster.controlplane import ControlPlane, free_port
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
 from tests.support.operator_process import OperatorProcess, running_operator
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 
 @pytest.fixture(scope="module")

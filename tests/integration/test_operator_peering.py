@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.localcluster.controlplane import ControlPlane
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
 from tests.support.operator_process import (
     ROOT,
@@ -19,7 +20,7 @@ from tests.support.operator_process import (
 )
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 PEERING = "tenant-exit-test-peering"
 PEERING_CRD = (

@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.support.exit_tenant import ExitTenant, in_seconds
 from tests.support.operator_process import OperatorProcess
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, UNTIL_WORKER_DUMPS_MYSQL]
 
 
 def assert_guarded(exit_tenant: ExitTenant, phase: str) -> None:

@@ -1,10 +1,11 @@
 """`readOnly.database: ServerReadOnly` through the operator process: applying the
-exit sets the MariaDB server's global read_only, so the application account can
-read but not write; cancelling the exit puts the flag back to what it was.
+exit sets the server's global read_only (on either family), so the application
+account can read but not write; cancelling the exit puts the flag back to what
+it was.
 
-The flag is server-wide, so this test gives the tenant its own MariaDB server
-instead of the session one: other tests never see a read-only server, even if
-this one fails half-way.
+The flag is server-wide, so this test gives the tenant a server of its own
+(of `db_server`'s family) instead of the session one: other tests never see a
+read-only server, even if this one fails half-way.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import pytest
 
 from tenant_exit.mysql import readonly
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import server_type
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.exit_tenant import ExitTenant, in_seconds, prepare_tenant, remove_tenant
 from tests.support.operator_process import OperatorProcess
 
 pytestmark = pytest.mark.cluster
 
-# ER_OPTION_PREVENTS_STATEMENT: "The MariaDB server is running with the --read-only option".
+# ER_OPTION_PREVENTS_STATEMENT: "The ... server is running with the --read-only option".
 READ_ONLY_ERROR = 1290
 
 
@@ -32,15 +34,17 @@ READ_ONLY_ERROR = 1290
 def own_db_tenant(
     exit_operator: OperatorProcess,
     control_plane: ControlPlane,
+    db_server: DatabaseServer,
     local_volumes: LocalVolumes,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ExitTenant]:
-    """`exit_tenant`, but on a MariaDB server of its own (short workdir: socket path)."""
+    """`exit_tenant`, but on a server of its own of `db_server`'s family (short
+    workdir: socket path)."""
 
     def provision(namespace: str, claim: str, policy: str) -> str:
         return local_volumes.provision(namespace, claim, "16Mi", policy).pv_name
 
-    with MariaDBServer(workdir=tmp_path_factory.mktemp("srodb")) as db:
+    with server_type(db_server.family)(workdir=tmp_path_factory.mktemp("srodb")) as db:
         tenant = prepare_tenant(control_plane, db, provision)
         try:
             yield tenant
@@ -50,7 +54,7 @@ def own_db_tenant(
             remove_tenant(tenant)
 
 
-def server_read_only(db: MariaDBServer) -> bool:
+def server_read_only(db: DatabaseServer) -> bool:
     with db.connect() as conn:
         return readonly.read_only(conn)
 
@@ -58,7 +62,7 @@ def server_read_only(db: MariaDBServer) -> bool:
 def test_server_read_only_is_enforced_and_reverted_on_cancel(
     own_db_tenant: ExitTenant, exit_operator: OperatorProcess
 ) -> None:
-    tenant, db = own_db_tenant, own_db_tenant.mariadb
+    tenant, db = own_db_tenant, own_db_tenant.db
     prior = server_read_only(db)
     assert prior is False  # a fresh server: the exit must be what turns it on
     grants_before = tenant.show_grants()

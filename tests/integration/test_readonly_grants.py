@@ -1,6 +1,6 @@
-"""RevokeWrites and ServerReadOnly against a real MariaDB: the application
-account can read but not write or change the schema, and a cancel restores
-SHOW GRANTS exactly."""
+"""RevokeWrites and ServerReadOnly against a real server of each family
+(MariaDB, Oracle MySQL): the application account can read but not write or
+change the schema, and a cancel restores SHOW GRANTS exactly."""
 
 from __future__ import annotations
 
@@ -13,26 +13,26 @@ import pytest
 
 from tenant_exit.mysql import grants, readonly
 from tenant_exit.mysql.grants import Account, GrantProblem
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.seed import SeedReport, seed_tenant
 
 ACCESS_DENIED = {1142, 1143, 1044, 1290}  # table/column/db denied; 1290 = read_only
 
 
 @pytest.fixture
-def tenant(mariadb: MariaDBServer, fresh_schema: str) -> SeedReport:
-    return seed_tenant(mariadb, fresh_schema, clients=2, documents_dir=None, files=0)
+def tenant(db_server: DatabaseServer, fresh_schema: str) -> SeedReport:
+    return seed_tenant(db_server, fresh_schema, clients=2, documents_dir=None, files=0)
 
 
 @pytest.fixture
-def root(mariadb: MariaDBServer) -> Iterator[Any]:
-    conn = mariadb.connect()
+def root(db_server: DatabaseServer) -> Iterator[Any]:
+    conn = db_server.connect()
     yield conn
     conn.close()
 
 
-def app(mariadb: MariaDBServer, tenant: SeedReport) -> Any:
-    return mariadb.connect(
+def app(db_server: DatabaseServer, tenant: SeedReport) -> Any:
+    return db_server.connect(
         database=tenant.schema, user=tenant.app_user, password=tenant.app_password
     )
 
@@ -61,13 +61,13 @@ WRITES = [
 ]
 
 
-def test_revoke_writes_blocks_writes_and_ddl_but_keeps_reads(root, mariadb, tenant) -> None:
+def test_revoke_writes_blocks_writes_and_ddl_but_keeps_reads(root, db_server, tenant) -> None:
     before = grants.show_grants(root, account(tenant))
     plan = grants.plan_revocation(root, [tenant.schema], None)
     assert plan.accounts == [account(tenant)]
     assert grants.revoke(root, plan) == [account(tenant)]
 
-    conn = app(mariadb, tenant)
+    conn = app(db_server, tenant)
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM clients")
         assert cur.fetchone()[0] == tenant.rows["clients"]
@@ -77,13 +77,13 @@ def test_revoke_writes_blocks_writes_and_ddl_but_keeps_reads(root, mariadb, tena
 
     assert grants.restore(root, plan) == []
     assert sorted(grants.show_grants(root, account(tenant))) == sorted(before)
-    conn = app(mariadb, tenant)
+    conn = app(db_server, tenant)
     with conn.cursor() as cur:
         cur.execute("UPDATE clients SET first_name = first_name LIMIT 1")
     conn.close()
 
 
-def test_revoking_again_revokes_nothing_and_kills_nobody(root, mariadb, tenant) -> None:
+def test_revoking_again_revokes_nothing_and_kills_nobody(root, db_server, tenant) -> None:
     plan = grants.plan_revocation(root, [tenant.schema], None)
     grants.revoke(root, plan)
     assert grants.revoke(root, plan) == []
@@ -92,8 +92,8 @@ def test_revoking_again_revokes_nothing_and_kills_nobody(root, mariadb, tenant) 
     grants.restore(root, plan)
 
 
-def test_open_sessions_are_ended_so_the_revoke_applies_at_once(root, mariadb, tenant) -> None:
-    session = app(mariadb, tenant)
+def test_open_sessions_are_ended_so_the_revoke_applies_at_once(root, db_server, tenant) -> None:
+    session = app(db_server, tenant)
     plan = grants.plan_revocation(root, [tenant.schema], None)
     lost = grants.revoke(root, plan)
     assert grants.kill_sessions(root, lost) >= 1
@@ -103,7 +103,7 @@ def test_open_sessions_are_ended_so_the_revoke_applies_at_once(root, mariadb, te
     grants.restore(root, plan)
 
 
-def test_table_and_column_grants_are_revoked_and_restored_exactly(root, mariadb, tenant) -> None:
+def test_table_and_column_grants_are_revoked_and_restored_exactly(root, db_server, tenant) -> None:
     user = f"rep_{uuid.uuid4().hex[:8]}"
     reporter = Account(user, "localhost")
     with root.cursor() as cur:
@@ -154,11 +154,11 @@ def test_what_revoke_writes_cannot_narrow_is_refused(root, tenant, grant, messag
             cur.execute(f"DROP USER {who}")
 
 
-def test_server_read_only_blocks_accounts_without_admin_rights(root, mariadb, tenant) -> None:
+def test_server_read_only_blocks_accounts_without_admin_rights(root, db_server, tenant) -> None:
     was = readonly.read_only(root)
     readonly.set_read_only(root, True)
     try:
-        conn = app(mariadb, tenant)
+        conn = app(db_server, tenant)
         refused(conn, "INSERT INTO clients (id) VALUES (999997)")
         with conn.cursor() as cur:
             cur.execute("SELECT COUNT(*) FROM clients")

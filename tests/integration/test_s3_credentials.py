@@ -20,7 +20,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import drop_tenant, seed_tenant
 from tests.support.backups import (
@@ -31,6 +32,8 @@ from tests.support.backups import (
     run_worker,
     worker_env,
 )
+
+pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 EXIT = "cred-check"
 WRONG_SECRET = "wrong-secret-Zx81qPp0dFv3"  # deliberately wrong
@@ -49,17 +52,17 @@ class GoodBackup:
 
 
 @pytest.fixture(scope="module")
-def good_backup(mariadb: MariaDBServer, tmp_path_factory: pytest.TempPathFactory
+def good_backup(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[GoodBackup]:
     """An auth-enforcing S3 server holding attempt 1 of `EXIT`, made with the right key."""
     workdir = tmp_path_factory.mktemp("s3auth")
     schema = "cred_" + workdir.name[-6:].replace("-", "_")
-    seed_tenant(mariadb, schema, clients=20, documents_dir=None, files=0, seed=5)
+    seed_tenant(db_server, schema, clients=20, documents_dir=None, files=0, seed=5)
     try:
         with S3Server(workdir=workdir / "s3", enforce_auth=True) as s3:
             bucket = s3.create_bucket("tenant-exits")
             termination = workdir / "termination-log"
-            env = worker_env(mariadb=mariadb, s3=s3, bucket=bucket, exit_name=EXIT,
+            env = worker_env(db=db_server, s3=s3, bucket=bucket, exit_name=EXIT,
                              recipients=[str(pyrage.x25519.Identity.generate().to_public())],
                              termination_log=termination, databases=[schema])
             result = run_worker(env, timeout=180)
@@ -72,7 +75,7 @@ def good_backup(mariadb: MariaDBServer, tmp_path_factory: pytest.TempPathFactory
                              manifest_key=summary["manifestKey"],
                              manifest_sha256=summary["manifestSha256"], etags=etags)
     finally:
-        drop_tenant(mariadb, schema)
+        drop_tenant(db_server, schema)
 
 
 def _assert_nothing_changed(backup: GoodBackup) -> None:
@@ -86,13 +89,13 @@ def _assert_nothing_changed(backup: GoodBackup) -> None:
     (None, WRONG_SECRET, "SignatureDoesNotMatch"),
     (UNKNOWN_KEY, WRONG_SECRET, "InvalidAccessKeyId"),
 ], ids=["wrong-secret", "unknown-key"])
-def test_worker_with_wrong_s3_credentials(good_backup: GoodBackup, mariadb: MariaDBServer,
+def test_worker_with_wrong_s3_credentials(good_backup: GoodBackup, db_server: DatabaseServer,
                                           tmp_path: Path, access_key: str | None, secret: str,
                                           code: str) -> None:
     s3, bucket = good_backup.s3, good_backup.bucket
     termination = tmp_path / "termination-log"
     # Attempt 2 of the same exit: a retry with broken credentials must not touch attempt 1.
-    env = worker_env(mariadb=mariadb, s3=s3, bucket=bucket, exit_name=EXIT, attempt=2,
+    env = worker_env(db=db_server, s3=s3, bucket=bucket, exit_name=EXIT, attempt=2,
                      recipients=[str(pyrage.x25519.Identity.generate().to_public())],
                      termination_log=termination, databases=[good_backup.schema])
     env["AWS_SECRET_ACCESS_KEY"] = secret
@@ -102,7 +105,8 @@ def test_worker_with_wrong_s3_credentials(good_backup: GoodBackup, mariadb: Mari
 
     assert result.returncode == 1, result.stderr[-3000:]
     message = json.loads(termination.read_text())
-    assert set(message) == {"error"}
+    assert set(message) == {"code", "error"}
+    assert message["code"] in ("StorageRequestFailed", "UploadFailed"), message
     error = message["error"]
     assert "\n" not in error
     assert code in error and "HTTP 403" in error

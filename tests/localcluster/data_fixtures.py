@@ -1,14 +1,20 @@
-"""pytest fixtures for the data services: MariaDB, the S3 server, demo tenants.
+"""pytest fixtures for the data services: MariaDB, MySQL, the S3 server, demo tenants.
 
 Session-scoped servers are shared by every test of a run; a test must leave
-them running. Tests that stop, kill or restart a server (fault tests) start
-their own instance instead: `with MariaDBServer() as db:` / `with S3Server() as s3:`
-— they cost about 3 s and 1 s to start.
+them running. `db_server` is the database of either family (families.py); the
+fixtures `mariadb` and `mysql_server` are for tests about one family. Tests
+that stop, kill or restart a server (fault tests) start their own instance
+instead: `with MariaDBServer() as db:` / `with MySQLServer() as db:` /
+`with S3Server() as s3:` — about 3 s, 3 s and 1 s to start.
+
+TENANT_EXIT_TEST_MYSQL_URL=mysql://user:password@host:port puts a server of the
+user's own behind `mysql_server` instead of a private one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +22,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import parametrize_db_server
 from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.mysqlserver import ExternalMySQLServer, MySQLServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import SeedReport, drop_tenant, seed_tenant
 
@@ -34,6 +43,45 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]
 
 
 @pytest.fixture(scope="session")
+def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    """A private Oracle MySQL server for the whole session (managed-8.0 settings:
+    GTIDs and binary log on), or the user's own from TENANT_EXIT_TEST_MYSQL_URL."""
+    url = os.environ.get("TENANT_EXIT_TEST_MYSQL_URL")
+    if url:
+        yield ExternalMySQLServer(url)
+        return
+    server = MySQLServer(workdir=Path(tmp_path_factory.mktemp("mysql")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+_FIXTURE_OF_FAMILY = {"mariadb": "mariadb", "mysql": "mysql_server"}
+
+
+@pytest.fixture(scope="session")
+def db_server(request: pytest.FixtureRequest) -> DatabaseServer:
+    """The session's database server of each family (ids `mariadb`, `mysql`);
+    parametrized by `pytest_generate_tests` below (families.py)."""
+    server: DatabaseServer = request.getfixturevalue(_FIXTURE_OF_FAMILY[request.param])
+    return server
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_db_server(metafunc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for family in _FIXTURE_OF_FAMILY:
+        config.addinivalue_line("markers", f"{family}: runs on the {family} server family")
+    config.addinivalue_line("markers", "db_family(family, reason): db_server on one family "
+                                       "only (families.only_on)")
+    config.addinivalue_line("markers", "large_blob: the tenant holds a BLOB over 16 MiB")
+
+
+@pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """moto's S3 server over HTTP for the whole session; state lives only in memory."""
     server = S3Server(workdir=Path(tmp_path_factory.mktemp("s3")))
@@ -45,12 +93,13 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def fresh_schema(mariadb: MariaDBServer) -> Iterator[str]:
-    """A unique, not yet existing schema name; the schema and its app account are
-    dropped afterwards (whether the test created them or the seeder did)."""
+def fresh_schema(db_server: DatabaseServer) -> Iterator[str]:
+    """A unique, not yet existing schema name on `db_server`; the schema and its
+    app account are dropped afterwards (whether the test created them or the
+    seeder did)."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     yield name
-    drop_tenant(mariadb, name)
+    drop_tenant(db_server, name)
 
 
 @pytest.fixture
@@ -71,11 +120,11 @@ def fresh_bucket(s3_server: S3Server) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def seeded_tenant(mariadb: MariaDBServer,
+def seeded_tenant(db_server: DatabaseServer,
                   tmp_path_factory: pytest.TempPathFactory) -> SeedReport:
-    """A small demo tenant (schema `demo_zorg`, 40 clients, 30 documents) shared by
-    the session. READ-ONLY by convention: tests that write seed their own with
-    `seed_tenant(mariadb, fresh_schema, ...)`."""
+    """A small demo tenant (schema `demo_zorg`, 40 clients, 30 documents) on
+    `db_server`, shared by the session. READ-ONLY by convention: tests that
+    write seed their own with `seed_tenant(db_server, fresh_schema, ...)`."""
     documents = Path(tmp_path_factory.mktemp("documents"))
-    return seed_tenant(mariadb, "demo_zorg", clients=40, documents_dir=documents, files=30,
+    return seed_tenant(db_server, "demo_zorg", clients=40, documents_dir=documents, files=30,
                        seed=7, replace=True)

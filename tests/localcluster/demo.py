@@ -1,7 +1,8 @@
 """`make demo`: one tenant's whole exit on the embedded local stack.
 
-Brings up the stack (control plane, process kubelet, MariaDB, S3), seeds the
-demo care organisation, runs the operator, applies examples/tenantexit.yaml
+Brings up the stack (control plane, process kubelet, MariaDB, Oracle MySQL,
+S3), seeds the demo care organisation on the server of `--db` (`make demo
+DB=mysql`; MariaDB by default), runs the operator, applies examples/tenantexit.yaml
 (pointed at the local servers, with a short licence period and grace period),
 shows the phases as they change, downloads the backup through the presigned
 links like the customer would, verifies and decrypts it, confirms receipt
@@ -64,18 +65,19 @@ class PhaseWatcher:
             time.sleep(1)
 
 
-def run(clients: int, files: int, licence: int, grace: str) -> int:
+def run(clients: int, files: int, licence: int, grace: str, family: str = "mariadb") -> int:
     name = yaml.safe_load(EXAMPLE.read_text())["metadata"]["name"]
     with tempfile.TemporaryDirectory(prefix="tenant-exit-demo-") as tmp:
         work = Path(tmp)
         say("starting the local stack (etcd, kube-apiserver, controller-manager, scheduler, "
-            "process kubelet, MariaDB, S3)")
+            "process kubelet, MariaDB, MySQL, S3)")
         with running_stack(work / "stack") as stack:
             plane = stack.control_plane
             say("starting the operator (CRD, namespace guard policy, its ServiceAccount)")
             with running_operator(plane, _mkdir(work / "operator")) as operator:
-                say("seeding the demo care organisation")
-                tenant = provision_tenant(plane, stack.mariadb, stack.s3, stack.volumes,
+                db = stack.database(family)
+                say(f"seeding the demo care organisation on {family} {db.version}")
+                tenant = provision_tenant(plane, db, stack.s3, stack.volumes,
                                           OPERATOR_NAMESPACE, clients=clients, files=files,
                                           exit_name=name)
                 report = tenant.report
@@ -85,7 +87,7 @@ def run(clients: int, files: int, licence: int, grace: str) -> int:
                       f"{tenant.documents.claim}")
                 say(f"kubectl apply -f {EXAMPLE.relative_to(REPO)}  (pointed at the local "
                     f"servers, licence {licence}s, grace period {grace})")
-                # The demo's MariaDB lives outside the tenant namespace: drop it too.
+                # The demo's database lives outside the tenant namespace: drop it too.
                 tenant.apply(tenant.body(licence_seconds=licence, grace=grace,
                                          drop_databases=True))
                 watcher = PhaseWatcher(plane, name)
@@ -123,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--licence-seconds", type=int, default=15,
                         help="length of the read-only licence period")
     parser.add_argument("--grace", default="10s", help="grace period after receipt")
+    parser.add_argument("--db", choices=["mariadb", "mysql"], default="mariadb",
+                        help="database family of the tenant (MariaDB starts faster)")
     args = parser.parse_args(argv)
-    return run(args.clients, args.files, args.licence_seconds, args.grace)
+    return run(args.clients, args.files, args.licence_seconds, args.grace, args.db)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import platform
-import sys
 import tempfile
 import threading
 import urllib.parse
@@ -40,6 +38,7 @@ from kubernetes.client.rest import ApiException
 from tests.localcluster.podenv import DEFAULT_IMAGES, LocalImage
 from tests.localcluster.podstatus import TERMINAL_PHASES, now, timestamp
 from tests.localcluster.podworker import LOOPBACK, PodWorker, delete_now, ignore_status
+from tests.localcluster.tools import tool_path
 
 NODE_NAME = "local-node-0"
 LEASE_NAMESPACE = "kube-node-lease"
@@ -98,11 +97,10 @@ class ProcessKubelet:
         self.restart_backoff_seconds = restart_backoff_seconds
         self.capacity = dict(DEFAULT_CAPACITY) | dict(capacity or {})
         # The project's virtualenv first, so the operator image's `tenant-exit`
-        # entry point resolves to this checkout; the interpreter is not resolved
-        # through symlinks, which would leave the venv.
-        self.path = os.pathsep.join(
-            [str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]
-        )
+        # entry point resolves to this checkout (the interpreter is not resolved
+        # through symlinks, which would leave the venv); then MySQL's own client
+        # tools before the system's MariaDB ones (tools.py says why).
+        self.path = tool_path()
         api = urllib.parse.urlsplit(api_client.configuration.host)
         self.service_env = {
             "KUBERNETES_SERVICE_HOST": api.hostname or LOOPBACK,

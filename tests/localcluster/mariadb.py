@@ -17,32 +17,18 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pymysql
 
+from tests.localcluster.dbserver import Connection, Family, connect_tcp, load_with_client
 from tests.localcluster.serverproc import ChildServer, free_port, port_accepts
+from tests.localcluster.tools import find_binary
 
-_DEBIAN_PACKAGE = "mariadb-server"
 # Unix socket paths are limited to 108 bytes (sun_path) on Linux.
 _MAX_SOCKET_PATH = 100
-
-
-def find_binary(*names: str) -> str:
-    """The first of `names` on PATH or in /usr/sbin (Debian puts mariadbd there,
-    and /usr/sbin is often missing from a non-root PATH)."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-    for name in names:
-        found = shutil.which(name, path=search)
-        if found:
-            return found
-    raise FileNotFoundError(
-        f"none of {', '.join(names)} found on PATH or in /usr/sbin; "
-        f"install the Debian package {_DEBIAN_PACKAGE} (apt-get install {_DEBIAN_PACKAGE})"
-    )
 
 
 def _running_as_root() -> bool:
@@ -60,6 +46,7 @@ class MariaDBServer(ChildServer):
 
     root_user = "root"
     host = "127.0.0.1"
+    family: Family = "mariadb"
 
     def __init__(self, workdir: Path | None = None, *, port: int | None = None,
                  root_password: str | None = None, buffer_pool: str = "128M") -> None:
@@ -103,28 +90,26 @@ class MariaDBServer(ChildServer):
 
     # -- clients --------------------------------------------------------
     def connect(self, database: str | None = None, user: str | None = None,
-                password: str | None = None, **kwargs: Any) -> pymysql.connections.Connection[Any]:
+                password: str | None = None, **kwargs: Any) -> Connection:
         """A pymysql connection over TCP (as the product's Jobs connect), utf8mb4.
 
         Without `user` this is root with the root password.
         """
-        if user is None:
-            user, password = self.root_user, self.root_password
-        options: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "user": user,
-            "password": password or "",
-            "database": database,
-            "charset": "utf8mb4",
-            "connect_timeout": 10,
-            "autocommit": True,
-        }
-        options.update(kwargs)
-        return pymysql.connect(**options)
+        return connect_tcp(self, database, user, password, **kwargs)
+
+    @property
+    def client_tool(self) -> str:
+        return find_binary("mariadb", package="mariadb-client")
+
+    @property
+    def dump_tool(self) -> str:
+        return find_binary("mariadb-dump", package="mariadb-client")
+
+    def load_sql(self, schema: str, sql: bytes, *, collation: str | None = None) -> None:
+        load_with_client(self, schema, sql, collation)
 
     def client_env(self) -> dict[str, str]:
-        """Environment for the `mariadb`/`mysqldump` command-line clients."""
+        """Environment for the `mariadb`/`mariadb-dump` command-line clients."""
         return {"MYSQL_HOST": self.host, "MYSQL_TCP_PORT": str(self.port),
                 "MYSQL_PWD": self.root_password, "USER": self.root_user}
 

@@ -2,8 +2,9 @@
 
 `up` starts a detached `serve` process and waits until it reports ready;
 `serve` starts the control plane, the process kubelet (with its PV deleter),
-MariaDB and the S3 server, writes `.localcluster/kubeconfig` and
-`.localcluster/env`, then holds everything until SIGTERM. `down` sends that
+MariaDB, Oracle MySQL and the S3 server, writes `.localcluster/kubeconfig` and
+`.localcluster/env` (MariaDB as MYSQL_*, MySQL as TENANT_EXIT_MYSQL_*), then
+holds everything until SIGTERM. `down` sends that
 SIGTERM and waits: every server is stopped by PID.
 """
 
@@ -22,6 +23,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily below: `down` needs none of them
+    from tests.localcluster.controlplane import ControlPlane
+    from tests.localcluster.dbserver import DatabaseServer
+    from tests.localcluster.kubelet import ProcessKubelet
+    from tests.localcluster.mariadb import MariaDBServer
+    from tests.localcluster.mysqlserver import MySQLServer
+    from tests.localcluster.s3server import S3Server
+    from tests.localcluster.volumes import LocalVolumes
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = REPO / ".localcluster"
@@ -29,25 +40,35 @@ STATE = REPO / ".localcluster"
 
 @dataclass
 class Stack:
-    control_plane: object
-    kubelet: object
-    volumes: object
-    mariadb: object
-    s3: object
+    control_plane: ControlPlane
+    kubelet: ProcessKubelet
+    volumes: LocalVolumes
+    mariadb: MariaDBServer
+    mysql: MySQLServer
+    s3: S3Server
+
+    def database(self, family: str) -> DatabaseServer:
+        """The stack's server of `family` ("mariadb" or "mysql")."""
+        return self.mysql if family == "mysql" else self.mariadb
 
     def env(self) -> dict[str, str]:
-        cp, db, s3 = self.control_plane, self.mariadb, self.s3
+        cp, db, my, s3 = self.control_plane, self.mariadb, self.mysql, self.s3
         return {
-            "KUBECONFIG": str(cp.kubeconfig),  # type: ignore[attr-defined]
-            "MYSQL_HOST": db.host,  # type: ignore[attr-defined]
-            "MYSQL_PORT": str(db.port),  # type: ignore[attr-defined]
-            "MYSQL_UNIX_SOCKET": str(db.socket),  # type: ignore[attr-defined]
-            "MYSQL_ROOT_USER": db.root_user,  # type: ignore[attr-defined]
-            "MYSQL_ROOT_PASSWORD": db.root_password,  # type: ignore[attr-defined]
-            "S3_ENDPOINT_URL": s3.endpoint_url,  # type: ignore[attr-defined]
-            "AWS_ACCESS_KEY_ID": s3.access_key,  # type: ignore[attr-defined]
-            "AWS_SECRET_ACCESS_KEY": s3.secret_key,  # type: ignore[attr-defined]
-            "AWS_DEFAULT_REGION": s3.region,  # type: ignore[attr-defined]
+            "KUBECONFIG": str(cp.kubeconfig),
+            "MYSQL_HOST": db.host,
+            "MYSQL_PORT": str(db.port),
+            "MYSQL_UNIX_SOCKET": str(db.socket),
+            "MYSQL_ROOT_USER": db.root_user,
+            "MYSQL_ROOT_PASSWORD": db.root_password,
+            "TENANT_EXIT_MYSQL_HOST": my.host,
+            "TENANT_EXIT_MYSQL_PORT": str(my.port),
+            "TENANT_EXIT_MYSQL_UNIX_SOCKET": str(my.socket),
+            "TENANT_EXIT_MYSQL_ROOT_USER": my.root_user,
+            "TENANT_EXIT_MYSQL_ROOT_PASSWORD": my.root_password,
+            "S3_ENDPOINT_URL": s3.endpoint_url,
+            "AWS_ACCESS_KEY_ID": s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+            "AWS_DEFAULT_REGION": s3.region,
         }
 
 
@@ -57,6 +78,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     from tests.localcluster.controlplane import ControlPlane
     from tests.localcluster.kubelet import ProcessKubelet
     from tests.localcluster.mariadb import MariaDBServer
+    from tests.localcluster.mysqlserver import MySQLServer
     from tests.localcluster.s3server import S3Server
     from tests.localcluster.volumes import LocalVolumes
 
@@ -73,10 +95,13 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         mariadb = MariaDBServer(workdir=workdir / "mariadb")
         mariadb.start()
         stack.callback(mariadb.stop)
+        mysql = MySQLServer(workdir=workdir / "mysql")
+        mysql.start()
+        stack.callback(mysql.stop)
         s3 = S3Server()
         s3.start()
         stack.callback(s3.stop)
-        yield Stack(plane, kubelet, volumes, mariadb, s3)
+        yield Stack(plane, kubelet, volumes, mariadb, mysql, s3)
 
 
 def _serve() -> int:
@@ -87,7 +112,7 @@ def _serve() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with running_stack(workdir) as stack:
-        shutil.copy(stack.control_plane.kubeconfig, STATE / "kubeconfig")  # type: ignore[attr-defined]
+        shutil.copy(stack.control_plane.kubeconfig, STATE / "kubeconfig")
         env = stack.env() | {"KUBECONFIG": str(STATE / "kubeconfig")}
         (STATE / "env").write_text(
             "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())

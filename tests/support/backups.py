@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pyrage
 import zstandard
 
-from tests.localcluster.mariadb import MariaDBServer, find_binary
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
+from tests.localcluster.tools import tool_path
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -26,20 +28,22 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_env(*, mariadb: MariaDBServer, s3: S3Server, bucket: str, exit_name: str,
+def worker_env(*, db: DatabaseServer, s3: S3Server, bucket: str, exit_name: str,
                recipients: list[str], termination_log: Path, attempt: int = 1,
                databases: list[str] | None = None, documents: list[dict[str, Any]] | None = None,
                password: str | None = None, **extra: str) -> dict[str, str]:
-    """The environment the operator's Job builder sets, pointing at the test servers."""
+    """The environment the operator's Job builder sets, pointing at the test servers;
+    PATH as the image's: both families' client tools (tools.tool_path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TENANT_EXIT_", "AWS_"))}
+    env["PATH"] = tool_path(env.get("PATH"))
     env.update(s3.env())
     env.update({
         "TENANT_EXIT_EXIT_NAME": exit_name,
         "TENANT_EXIT_ATTEMPT": str(attempt),
-        "TENANT_EXIT_DB_HOST": mariadb.host,
-        "TENANT_EXIT_DB_PORT": str(mariadb.port),
-        "TENANT_EXIT_DB_USER": mariadb.root_user,
-        "TENANT_EXIT_DB_PASSWORD": mariadb.root_password if password is None else password,
+        "TENANT_EXIT_DB_HOST": db.host,
+        "TENANT_EXIT_DB_PORT": str(db.port),
+        "TENANT_EXIT_DB_USER": db.root_user,
+        "TENANT_EXIT_DB_PASSWORD": db.root_password if password is None else password,
         "TENANT_EXIT_DB_DATABASES": json.dumps(databases or []),
         "TENANT_EXIT_DOCUMENTS": json.dumps(documents or []),
         "TENANT_EXIT_S3_BUCKET": bucket,
@@ -79,37 +83,84 @@ def open_object(stored: bytes, identity: pyrage.x25519.Identity) -> bytes:
     return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(compressed)).read()
 
 
-def load_sql(mariadb: MariaDBServer, schema: str, sql: bytes) -> None:
-    """Load a dump with the `mariadb` command-line client into a new schema."""
-    with mariadb.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{schema}` CHARACTER SET utf8mb4")
-    client = find_binary("mariadb", "mysql")
-    env = dict(os.environ, MYSQL_PWD=mariadb.root_password)
-    result = subprocess.run(
-        [client, f"--host={mariadb.host}", f"--port={mariadb.port}", "--protocol=TCP",
-         f"--user={mariadb.root_user}", "--default-character-set=utf8mb4", schema],
-        input=sql, env=env, capture_output=True, timeout=300, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"loading the dump failed: {result.stderr.decode()[-2000:]}")
+def load_sql(db: DatabaseServer, schema: str, sql: bytes) -> None:
+    """Load a dump into a new schema with the family's plain command-line client
+    (`mariadb` / MySQL's `mysql`), as the customer would."""
+    db.load_sql(schema, sql)
 
 
-def table_fingerprints(mariadb: MariaDBServer, schema: str) -> dict[str, tuple[int, int]]:
-    """(row count, CHECKSUM TABLE) of every base table of `schema`."""
-    result: dict[str, tuple[int, int]] = {}
-    with mariadb.connect(database=schema) as conn, conn.cursor() as cur:
+def table_fingerprints(db: DatabaseServer, schema: str) -> dict[str, tuple[int, str]]:
+    """(row count, SHA-256 of every column of every row in primary-key order) of
+    every base table of `schema`. Columns are named from information_schema, so
+    INVISIBLE ones count too. Not CHECKSUM TABLE: on MySQL a byte-identical
+    reload of a table with a functional index checksums differently (the index's
+    hidden column)."""
+    result: dict[str, tuple[int, str]] = {}
+    with db.connect(database=schema) as conn, conn.cursor() as cur:
         cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
                     "AND TABLE_TYPE = 'BASE TABLE'", (schema,))
         for (table,) in cur.fetchall():
-            cur.execute(f"SELECT COUNT(*) FROM `{table}`")
-            (count,) = cur.fetchone()
-            cur.execute(f"CHECKSUM TABLE `{table}`")
-            checksum = cur.fetchone()[1]
-            result[str(table)] = (int(count), int(checksum))
+            cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA "
+                        "= %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (schema, table))
+            columns = [_quote(str(c)) for (c,) in cur.fetchall()]
+            cur.execute("SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE "
+                        "TABLE_SCHEMA = %s AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' "
+                        "ORDER BY SEQ_IN_INDEX", (schema, table))
+            order = [_quote(str(c)) for (c,) in cur.fetchall()] or columns
+            cur.execute(f"SELECT {', '.join(columns)} FROM {_quote(str(table))} "
+                        f"ORDER BY {', '.join(order)}")
+            digest, count = hashlib.sha256(), 0
+            for row in cur.fetchall():
+                digest.update(repr(row).encode())
+                count += 1
+            result[str(table)] = (count, digest.hexdigest())
     return result
 
 
-def schema_objects(mariadb: MariaDBServer, schema: str) -> dict[str, set[str]]:
-    with mariadb.connect() as conn, conn.cursor() as cur:
+def table_definitions(db: DatabaseServer, schema: str) -> dict[str, str]:
+    """SHOW CREATE TABLE of every base table, without the AUTO_INCREMENT counter."""
+    with db.connect(database=schema) as conn, conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+                    "AND TABLE_TYPE = 'BASE TABLE'", (schema,))
+        out = {}
+        for (table,) in cur.fetchall():
+            cur.execute(f"SHOW CREATE TABLE {_quote(str(table))}")
+            out[str(table)] = re.sub(r" AUTO_INCREMENT=\d+", "", str(cur.fetchone()[1]))
+        return out
+
+
+def object_definitions(db: DatabaseServer, schema: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The definition of every view, routine, trigger and event of `schema`, by
+    kind and name, with the schema's own name taken out (views name it)."""
+    queries = {
+        "views": "SELECT TABLE_NAME, VIEW_DEFINITION, SECURITY_TYPE, DEFINER "
+                 "FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
+        "routines": "SELECT ROUTINE_NAME, ROUTINE_TYPE, ROUTINE_DEFINITION, SECURITY_TYPE, "
+                    "DEFINER, SQL_DATA_ACCESS, IS_DETERMINISTIC, ROUTINE_COMMENT "
+                    "FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = %s",
+        "triggers": "SELECT TRIGGER_NAME, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, "
+                    "ACTION_TIMING, ACTION_STATEMENT, DEFINER "
+                    "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s",
+        "events": "SELECT EVENT_NAME, EVENT_DEFINITION, INTERVAL_VALUE, INTERVAL_FIELD, "
+                  "STATUS, DEFINER, EVENT_COMMENT "
+                  "FROM information_schema.EVENTS WHERE EVENT_SCHEMA = %s",
+    }
+    own = f"`{schema}`."
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    with db.connect() as conn, conn.cursor() as cur:
+        for kind, sql in queries.items():
+            cur.execute(sql, (schema,))
+            out[kind] = {str(row[0]): tuple(str(v).replace(own, "") for v in row[1:])
+                         for row in cur.fetchall()}
+    return out
+
+
+def _quote(identifier: str) -> str:
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+def schema_objects(db: DatabaseServer, schema: str) -> dict[str, set[str]]:
+    with db.connect() as conn, conn.cursor() as cur:
         out: dict[str, set[str]] = {}
         for kind, sql in (
             ("views", "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s"),

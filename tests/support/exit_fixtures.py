@@ -1,7 +1,8 @@
 """Fixtures for operator tests; a test module imports the ones it uses.
 
 `exit_operator` is module-scoped (one operator process per test module, which a
-restart test may kill and start again); `exit_tenant` is a fresh tenant per test.
+restart test may kill and start again); `exit_tenant` is a fresh tenant per test
+on `db_server` (pin a module to one family with `families.only_on`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.exit_tenant import ExitTenant, prepare_tenant, remove_tenant
 from tests.support.operator_process import OperatorProcess, running_operator
@@ -30,13 +31,13 @@ def exit_operator(
 def exit_tenant(
     exit_operator: OperatorProcess,
     control_plane: ControlPlane,
-    mariadb: MariaDBServer,
+    db_server: DatabaseServer,
     local_volumes: LocalVolumes,
 ) -> Iterator[ExitTenant]:
     def provision(namespace: str, claim: str, policy: str) -> str:
         return local_volumes.provision(namespace, claim, "16Mi", policy).pv_name
 
-    prepared = prepare_tenant(control_plane, mariadb, provision)
+    prepared = prepare_tenant(control_plane, db_server, provision)
     yield prepared
     if not exit_operator.healthy_or_none():
         exit_operator.start()  # a test that killed it must not leave the exit wedged

@@ -1,50 +1,43 @@
 """A complete demo tenant for end-to-end runs (and `make demo`): namespace with
 document and database volumes, a seeded schema outside the namespace (so the
 exit drops it), dump credentials, the app-flag ConfigMap, S3 credentials in the
-operator's namespace, and the customer's age identity."""
+operator's namespace, and the customer's age identity. What a user would check
+is the shared `ExitView`."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyrage
 import yaml
 from kubernetes import client
 
 from tests.localcluster.controlplane import ControlPlane
-from tests.localcluster.mariadb import MariaDBServer
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
-from tests.localcluster.seed import EXCLUDED_DIRS, SeedReport, seed_tenant
+from tests.localcluster.seed import EXCLUDED_DIRS, seed_tenant
 from tests.localcluster.volumes import LocalVolume, LocalVolumes
 from tests.support.backups import file_digests, table_fingerprints
-from tests.support.waiting import wait_for
+from tests.support.exit_view import ExitView
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenantexit.yaml"
 S3_SECRET = "exit-s3"
 
 
 @dataclass
-class FullTenant:
-    plane: ControlPlane
-    mariadb: MariaDBServer
+class FullTenant(ExitView):
     s3: S3Server
     operator_namespace: str
-    exit_name: str
-    namespace: str
     bucket: str
-    report: SeedReport
     documents: LocalVolume
     database_volume: LocalVolume
     identity: pyrage.x25519.Identity = field(repr=False)
 
-    @property
-    def schema(self) -> str:
-        return self.report.schema
+    PHASE_TIMEOUT: ClassVar[float] = 180
 
     def body(self, *, licence_seconds: float | None = 5, grace: str = "2s",
              drop_databases: bool = True) -> dict[str, Any]:
@@ -58,8 +51,7 @@ class FullTenant:
         else:
             until = datetime.now(UTC) + timedelta(seconds=licence_seconds)
             spec["readOnly"]["until"] = until.strftime("%Y-%m-%dT%H:%M:%SZ")
-        spec["database"].update(host=self.mariadb.host, port=self.mariadb.port,
-                                databases=[self.schema])
+        spec["database"].update(host=self.db.host, port=self.db.port, databases=[self.schema])
         spec["destination"]["s3"].update(
             bucket=self.bucket, prefix="exits/", endpoint=self.s3.endpoint_url,
             region=self.s3.region,
@@ -68,53 +60,9 @@ class FullTenant:
         spec["deletion"] = {"gracePeriod": grace, "dropDatabases": drop_databases}
         return body
 
-    def apply(self, body: dict[str, Any]) -> None:
-        self.plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))
-
-    def patch_spec(self, patch: dict[str, Any]) -> None:
-        self.plane.kubectl("patch", "texit", self.exit_name, "--type=merge",
-                           "-p", json.dumps({"spec": patch}))
-
-    def get(self) -> dict[str, Any]:
-        return dict(json.loads(
-            self.plane.kubectl("get", "texit", self.exit_name, "-o", "json").stdout))
-
-    def condition(self, type: str) -> dict[str, Any]:
-        found = [c for c in self.get().get("status", {}).get("conditions", [])
-                 if c["type"] == type]
-        return found[0] if found else {}
-
-    def wait_for_phase(self, phase: str, timeout: float = 180) -> dict[str, Any]:
-        def reached() -> dict[str, Any] | None:
-            exit = self.get()
-            return exit if exit.get("status", {}).get("phase") == phase else None
-
-        return wait_for(f"TenantExit {self.exit_name} in phase {phase}", reached, timeout)
-
-    def events(self) -> list[dict[str, Any]]:
-        out = self.plane.kubectl(
-            "get", "events", "-n", "default", "-o", "json",
-            f"--field-selector=involvedObject.name={self.exit_name}").stdout
-        return list(json.loads(out)["items"])
-
-    def try_delete_namespace(self) -> str:
-        """`kubectl delete namespace` as an admin would; returns the refusal ("" if allowed)."""
-        result = self.plane.kubectl("delete", "namespace", self.namespace, "--wait=false",
-                                    check=False)
-        return result.stderr.strip() if result.returncode != 0 else ""
-
-    def namespace_exists(self) -> bool:
-        return self.plane.kubectl("get", "namespace", self.namespace, check=False).returncode == 0
-
-    def schema_exists(self) -> bool:
-        with self.mariadb.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=%s",
-                        (self.schema,))
-            return bool(cur.fetchone()[0])
-
-    def kept_fingerprints(self) -> dict[str, tuple[int, int]]:
-        """(rows, CHECKSUM TABLE) of the source tables the backup must hold."""
-        return {t: v for t, v in table_fingerprints(self.mariadb, self.schema).items()
+    def kept_fingerprints(self) -> dict[str, tuple[int, str]]:
+        """(rows, ordered digest) of the source tables the backup must hold."""
+        return {t: v for t, v in table_fingerprints(self.db, self.schema).items()
                 if t not in self.report.excluded_tables}
 
     def kept_documents(self) -> dict[str, str]:
@@ -122,10 +70,10 @@ class FullTenant:
                 if path.split("/", 1)[0] not in EXCLUDED_DIRS}
 
 
-def provision_tenant(plane: ControlPlane, mariadb: MariaDBServer, s3: S3Server,
+def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Server,
                      volumes: LocalVolumes, operator_namespace: str, *, clients: int = 30,
                      files: int = 40, create_bucket: bool = True,
-                     exit_name: str | None = None) -> FullTenant:
+                     exit_name: str | None = None, large_blob_bytes: int = 0) -> FullTenant:
     suffix = uuid.uuid4().hex[:6]
     exit_name = exit_name or f"e2e-{suffix}"
     namespace = f"tenant-{exit_name}"
@@ -133,11 +81,12 @@ def provision_tenant(plane: ControlPlane, mariadb: MariaDBServer, s3: S3Server,
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     documents = volumes.provision(namespace, "client-documents", "64Mi", "Delete")
     database_volume = volumes.provision(namespace, "mysql-data", "64Mi", "Retain")
-    report = seed_tenant(mariadb, f"zorg_{suffix}", clients=clients,
-                         documents_dir=documents.path, files=files, seed=11)
+    report = seed_tenant(db, f"zorg_{suffix}", clients=clients,
+                         documents_dir=documents.path, files=files, seed=11,
+                         large_blob_bytes=large_blob_bytes)
     core.create_namespaced_secret(namespace, client.V1Secret(
         metadata=client.V1ObjectMeta(name="exit-dump-credentials"),
-        string_data={"username": mariadb.root_user, "password": mariadb.root_password}))
+        string_data={"username": db.root_user, "password": db.root_password}))
     core.create_namespaced_config_map(namespace, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="app-settings"), data={"READ_ONLY": "false"}))
     secret = client.V1Secret(
@@ -151,5 +100,5 @@ def provision_tenant(plane: ControlPlane, mariadb: MariaDBServer, s3: S3Server,
     bucket = f"exits-{suffix}"
     if create_bucket:
         s3.create_bucket(bucket)
-    return FullTenant(plane, mariadb, s3, operator_namespace, exit_name, namespace, bucket,
-                      report, documents, database_volume, pyrage.x25519.Identity.generate())
+    return FullTenant(plane, db, exit_name, namespace, report, s3, operator_namespace, bucket,
+                      documents, database_volume, pyrage.x25519.Identity.generate())

@@ -10,16 +10,29 @@ import yaml
 from pydantic import ValidationError
 
 from tenant_exit.api.admission import render_guard_policy_yaml
-from tenant_exit.api.crd import build_crd, render_crd_yaml
+from tenant_exit.api.crd import RESOURCES, CrdSource, build_crd, rendered_files
 from tenant_exit.api.resource import TenantExit
 from tests.support.exits import body, example_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_checked_in_crd_is_not_stale() -> None:
-    checked_in = (ROOT / "crds" / "tenantexit.io_tenantexits.yaml").read_text()
-    assert checked_in == render_crd_yaml(), "run `make crd` to regenerate crds/"
+@pytest.mark.parametrize("source", RESOURCES, ids=lambda source: source.file_name)
+def test_checked_in_crd_is_not_stale(source: CrdSource) -> None:
+    checked_in = (ROOT / "crds" / source.file_name).read_text()
+    assert checked_in == rendered_files()[source.file_name], (
+        "run `make crd` to regenerate crds/"
+    )
+
+
+def test_every_generated_crd_file_is_checked_in_and_none_is_left_over() -> None:
+    generated = {f"{source.plural}.{source.group}" for source in RESOURCES}
+    documents = [doc for path in (ROOT / "crds").glob("*.yaml")
+                 for doc in yaml.safe_load_all(path.read_text())]
+    checked_in = {doc["metadata"]["name"] for doc in documents
+                  if doc["kind"] == "CustomResourceDefinition"}
+    assert checked_in == generated
+    assert {path.name for path in (ROOT / "crds").glob("*_*.yaml")} == set(rendered_files())
 
 
 def test_checked_in_guard_policy_is_not_stale() -> None:

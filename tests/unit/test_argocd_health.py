@@ -3,6 +3,7 @@ speaks) against TenantExit objects as a user would see them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,13 @@ import pytest
 import yaml
 from lupa import lua51
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api import names
+from tenant_exit.phases.actions import status_actions
+from tenant_exit.phases.machine import decide
+from tenant_exit.phases.observed import NamespaceState, Observed
+from tenant_exit.phases.status_update import fold
+from tests.support.exits import example_spec, make_exit
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "argocd" / "health-tenantexit.lua"
@@ -38,6 +45,8 @@ def exit_object(
         obj["status"] = {"phase": phase, "conditions": conditions or []}
         if observed is not None:
             obj["status"]["observedGeneration"] = observed
+    elif conditions is not None:
+        obj["status"] = {"conditions": conditions, "observedGeneration": observed}
     return obj
 
 
@@ -71,6 +80,50 @@ def test_a_new_exit_without_status_is_progressing() -> None:
     status, message = health(exit_object(None))
     assert status == "Progressing"
     assert "operator" in message
+
+
+REFUSALS = [
+    pytest.param("kube-system", None, c.PROTECTED_NAMESPACE, id="protected"),
+    pytest.param("tenant-a", NamespaceState(name="tenant-a", guarded_by="another-exit"),
+                 c.NAMESPACE_CLAIMED, id="claimed"),
+    pytest.param("tenant-a", NamespaceState(name="tenant-a", terminating=True),
+                 c.NAMESPACE_NOT_FOUND, id="terminating"),
+]
+
+
+@pytest.mark.parametrize(("namespace", "state", "reason"), REFUSALS)
+def test_a_refused_exit_without_a_phase_is_degraded(
+        namespace: str, state: NamespaceState | None, reason: str) -> None:
+    """Refused exits never get a phase: Progressing would show them as on their way
+    forever. The status is the one the admission decision really writes."""
+    status = refused_status(namespace, state)
+    assert status["conditions"] and "phase" not in status
+    stalled = next(x for x in status["conditions"] if x["type"] == "Stalled")
+    assert stalled["reason"] == reason
+    obj = exit_object(None)
+    obj["status"] = status
+    health_status, message = health(obj)
+    assert health_status == "Degraded"
+    assert stalled["message"] in message
+
+
+def refused_status(namespace: str, state: NamespaceState | None) -> dict[str, Any]:
+    spec = example_spec(namespace)
+    exit = make_exit(spec=spec)
+    seen = Observed(now=datetime(2027, 1, 1, tzinfo=UTC), operator_namespace="tenant-exit-system",
+                    namespace=state)
+    decided = decide(exit, seen)
+    status = fold(exit.status, status_actions(decided), generation=1,
+                  now=datetime(2027, 1, 1, tzinfo=UTC))
+    dumped: dict[str, Any] = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def test_an_exit_waiting_for_its_namespace_is_progressing_and_says_why() -> None:
+    why = "Namespace tenant-a does not exist; waiting for it"
+    waiting = [cond("Ready", "False", why)]
+    assert health(exit_object(None, waiting)) == (
+        "Progressing", f"Waiting for the operator to pick up this TenantExit: {why}")
 
 
 def test_stalled_is_degraded_with_the_operators_message() -> None:

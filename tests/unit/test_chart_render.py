@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tenant_exit.api import names
+from tenant_exit.api import crd, names
 from tests.support.helm import CHART, REPO, one, render, template_error
 
 
@@ -119,6 +119,41 @@ def test_network_policy_without_egress_rules_leaves_egress_open() -> None:
     assert policy["policyTypes"] == ["Ingress"]
 
 
+def test_backup_network_policy_is_off_by_default_and_one_per_tenant_namespace(
+    default: list[dict[str, Any]],
+) -> None:
+    assert not [d for d in default if d["kind"] == "NetworkPolicy"]
+    egress = [{"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"port": 3306}]}]
+    docs = render({"backupNetworkPolicy": {
+        "enabled": True, "namespaces": ["tenant-a", "tenant-b"], "egress": egress}})
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    assert sorted(p["metadata"]["namespace"] for p in policies) == ["tenant-a", "tenant-b"]
+    for policy in policies:
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        assert spec["ingress"] == []
+        assert egress[0] in spec["egress"]
+        assert {"port": 53, "protocol": "UDP"} in spec["egress"][0]["ports"]
+
+
+def test_backup_network_policy_selects_the_pods_of_the_backup_job() -> None:
+    """The selector must match the labels the operator puts on the Job's pods."""
+    from tenant_exit.kube.jobs import BackupTerms, build_backup_job
+    from tenant_exit.settings import OperatorSettings
+    from tests.support.exits import make_exit
+
+    exit = make_exit()
+    assert exit.spec.destination is not None
+    terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
+                        exit.spec.destination)
+    job = build_backup_job(exit.owner, terms, 1, OperatorSettings())
+    pod_labels = job.spec.template.metadata.labels
+    docs = render({"backupNetworkPolicy": {"enabled": True, "namespaces": ["tenant-a"],
+                                           "egress": []}})
+    selector = one(docs, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"]
+    assert selector.items() <= pod_labels.items()
+
+
 def test_operator_identity_and_peering_are_templated() -> None:
     docs = render(release="exits", namespace="ops")
     sa = one(docs, "ServiceAccount")["metadata"]
@@ -186,13 +221,15 @@ def test_image_defaults_to_app_version_and_digest_wins() -> None:
 
 def test_chart_crds_are_the_generated_ones() -> None:
     """Helm installs crds/ of the chart; they must be the CRDs `make crd` generates."""
-    generated = (REPO / "crds" / "tenantexit.io_tenantexits.yaml").read_text()
-    assert (CHART / "crds" / "tenantexit.io_tenantexits.yaml").read_text() == generated, (
-        "the chart's CRD is stale: `make crd` copies crds/*.yaml into the chart"
-    )
+    for source in crd.RESOURCES:
+        generated = (REPO / "crds" / source.file_name).read_text()
+        assert (CHART / "crds" / source.file_name).read_text() == generated, (
+            f"the chart's {source.file_name} is stale: `make crd` copies it into the chart"
+        )
     docs = render(include_crds=True)
     crd_names = {d["metadata"]["name"] for d in docs if d["kind"] == "CustomResourceDefinition"}
-    assert crd_names == {names.CRD_NAME, "clusterkopfpeerings.kopf.dev"}
+    assert names.CRD_NAME in crd_names
+    assert crd_names == {s.name for s in crd.RESOURCES} | {"clusterkopfpeerings.kopf.dev"}
 
 
 @pytest.mark.parametrize(
@@ -207,7 +244,11 @@ def test_chart_crds_are_the_generated_ones() -> None:
          "/podSecurityContext/runAsUser"),
         ({"image": {"repository": "x", "digest": "latest"}}, "/image/digest"),
         ({"metrcs": {"enabled": True}}, "'metrcs' not allowed"),
-        ({"health": {"port": 70000, "path": "/healthz"}}, "/health/port"),
+        ({"health": {"port": 70000}}, "/health/port"),
+        # kopf serves only /healthz: a path value could only break the probes.
+        ({"health": {"port": 8080, "path": "/live"}}, "'path' not allowed"),
+        ({"backupNetworkPolicy": {"enabled": True, "namespaces": ["Tenant_A"], "egress": []}},
+         "/backupNetworkPolicy/namespaces/0"),
         ({"operator": {"logFormat": "xml"}}, "/operator/logFormat"),
         ({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory"),
     ],

@@ -14,7 +14,7 @@ from tenant_exit.storage.certificate import (
     ReceiptEvidence,
     certificate_key,
 )
-from tenant_exit.storage.customer_readme import render_readme
+from tenant_exit.storage.customer_readme import attempt_folder, render_readme
 from tenant_exit.storage.manifest import (
     DatabaseRecord,
     DocumentsRecord,
@@ -64,6 +64,17 @@ def test_readme_says_it_cannot_restore_and_quotes_the_digest() -> None:
     assert "7 tables, 1234 rows, 3 documents" in text
     assert "*.audit_*" in text and "import/**" in text
     assert "age --decrypt" in text
+
+
+def test_readme_names_the_exact_attempt_folder_to_download() -> None:
+    """The spec's prefix holds every attempt; only this manifest's folder is the backup."""
+    key = "exits/zorggroep-noord/attempt-2/manifest.json"
+    text = render_readme(_manifest(), key, "c" * 64, bucket="tenant-exits")
+    assert "aws s3 cp --recursive s3://tenant-exits/exits/zorggroep-noord/attempt-2/ " in text
+    assert "attempt-1" not in text
+    assert "tenant-exit load manifest.json" in text
+    assert "deletion-certificate.json" in text
+    assert attempt_folder(key) == "exits/zorggroep-noord/attempt-2/"
 
 
 def _certificate() -> DestructionCertificate:

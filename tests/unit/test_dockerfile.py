@@ -26,13 +26,15 @@ TOOL_PACKAGES = {
     "mysqldump": "mariadb-client",
     "mariadb-dump": "mariadb-client",
     "mysql": "mariadb-client",
+    "mariadb": "mariadb-client",  # tenant-exit load: the client when no `mysql` is on PATH
     "zstd": "zstd",
     "age": "age",
     "tar": "tar",
 }
 # Packages the image needs for reasons other than a subprocess of ours.
 NON_TOOL_PACKAGES = {"ca-certificates": "TLS to S3 endpoints and the Kubernetes API"}
-# ARCHITECTURE.md §4: the backup is a mysqldump stream, whatever the worker looks like today.
+# The backup is a mysqldump stream, whatever the worker looks like today
+# (docs/architecture.md, "The worker").
 ALWAYS_NEEDED = {"mysqldump"}
 
 

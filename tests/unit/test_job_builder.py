@@ -1,4 +1,4 @@
-"""The backup Job is a pure function of (exit, attempt, settings)."""
+"""The backup Job is a pure function of (owner, terms, attempt, settings)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 from kubernetes.client import ApiClient
 
-from tenant_exit.kube.jobs import TERMINATION_LOG, build_backup_job
+from tenant_exit.kube.jobs import TERMINATION_LOG, BackupTerms, build_backup_job
 from tenant_exit.settings import OperatorSettings
 from tests.support.exits import AGE_RECIPIENT, make_exit
 
@@ -16,7 +16,11 @@ SETTINGS = OperatorSettings(
 
 
 def rendered(attempt: int = 1) -> dict:
-    job = build_backup_job(make_exit(), attempt, SETTINGS)
+    exit = make_exit()
+    assert exit.spec.destination is not None
+    terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
+                        exit.spec.destination)
+    job = build_backup_job(exit.owner, terms, attempt, SETTINGS)
     return ApiClient().sanitize_for_serialization(job)
 
 

@@ -10,21 +10,21 @@ from typing import Any
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.phases import actions as a
-from tenant_exit.phases.backup_outcome import decide_outcome
+from tenant_exit.phases.backup_outcome import already_rejected, decide_outcome, needs_a_fix
 from tenant_exit.phases.machine import decide
 from tenant_exit.phases.observed import (
     BackupCheck,
     BackupPolicy,
     JobState,
-    NamespaceState,
     Observed,
 )
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, make_exit
+from tests.support.observed import no_namespace, steady
 
 NOW = datetime(2027, 3, 2, 12, 0, tzinfo=UTC)
 EXIT = "zorggroep-noord"
@@ -71,14 +71,8 @@ def running(attempt: int = 1, generation: int = 1, **status: Any) -> TenantExit:
 
 def observed(job: JobState | None = None, check: BackupCheck | None = None,
              now: datetime = NOW) -> Observed:
-    return Observed(
-        now=now, operator_namespace="tenant-exit-system",
-        namespace=NamespaceState(name=NS, guarded_by=EXIT, has_finalizer=True,
-                                 deletion_label=names.DELETION_BLOCKED,
-                                 phase_annotation=BACKUP.value),
-        app_flag_value="true", credential_namespaces=("tenant-exit-system",),
-        backup_job=job, backup_check=check, backup_policy=POLICY,
-    )
+    return steady(now, NS, EXIT, BACKUP, backup_job=job, backup_check=check,
+                  backup_policy=POLICY)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:
@@ -228,6 +222,47 @@ def test_an_invalid_backup_is_retried_like_a_failed_job() -> None:
     assert Phase.AWAITING_RECEIPT not in phase_changes(actions)
 
 
+def test_an_invalid_backup_is_recorded_so_it_is_read_once_per_attempt() -> None:
+    """The first pass that reads a non-matching backup records why; the passes that
+    follow (inside the backoff) reuse the record and need no BackupCheck at all."""
+    job = JobState(name=job_name(1), succeeded=True, finished_at=NOW - timedelta(seconds=1))
+    bad = BackupCheck(MANIFEST, DIGEST, DIGEST, problems=("a: missing",))
+    exit = running()
+    first = decide_outcome(exit, observed(job, bad), job, 1)
+    assert a.RecordBackupRejected(job.name, NOW, f"backup of Job {job.name} does not match "
+                                  "its manifest: a: missing") in first
+    status = fold(exit.status, a.status_actions(first), generation=1, now=NOW)
+    assert status.backup is not None and status.backup.rejected is not None
+    assert status.backup.rejected.job == job.name
+
+    again = make_exit(status=status.model_dump(mode="json", by_alias=True))
+    assert already_rejected(again, job.name) is not None
+    assert already_rejected(again, job_name(2)) is None, "a new attempt is read afresh"
+    later = decide_outcome(again, observed(job, None, now=NOW + timedelta(seconds=5)), job, 1)
+    assert not any(isinstance(x, a.RecordBackupRejected) for x in later)
+    complete = condition(later, c.BACKUP_COMPLETE)
+    assert complete is not None and complete.reason == c.BACKUP_INVALID
+    assert "a: missing" in complete.message, "the recorded problem, not 'left no summary'"
+    ready = condition(later, c.READY)
+    assert ready is not None and ready.reason == c.BACKUP_RETRY_SCHEDULED
+
+
+def test_a_failed_job_is_not_recorded_as_read() -> None:
+    """Only a succeeded Job's backup is read; a failed one has nothing to re-read."""
+    job = failed()
+    actions = decide_outcome(running(), observed(job), job, 1)
+    assert not any(isinstance(x, a.RecordBackupRejected) for x in actions)
+
+
+@pytest.mark.parametrize(("attempt", "wait"), [
+    (1, timedelta(seconds=30)), (4, timedelta(seconds=240)), (8, timedelta(hours=1)),
+    (30, timedelta(hours=1)),
+])
+def test_the_wait_between_attempts_doubles_up_to_its_cap(attempt: int, wait: timedelta) -> None:
+    policy = BackupPolicy(retry_after=timedelta(seconds=30), retry_max=timedelta(hours=1))
+    assert policy.wait_after(attempt) == wait
+
+
 def test_exhausted_attempts_stall_and_create_no_job() -> None:
     job = failed(POLICY.max_attempts)
     actions = decide_outcome(running(POLICY.max_attempts), observed(job), job,
@@ -296,17 +331,20 @@ def test_a_spec_change_inside_the_backoff_window_still_gets_its_extra_attempt() 
 
 
 @pytest.mark.parametrize(
-    "error",
+    ("code", "error"),
     [
-        "cannot connect to the database at db:3306 as 'dump': Access denied for user",
-        "the dump account 'dump'@'%' lacks privileges mysqldump needs: TRIGGER on `ons`.*",
+        (WorkerErrorCode.DATABASE_ACCESS_DENIED,
+         "cannot connect to the database at db:3306 as 'dump': Access denied for user"),
+        (WorkerErrorCode.DUMP_PRIVILEGES_MISSING,
+         "the dump account 'dump'@'%' lacks privileges mysqldump needs: TRIGGER on `ons`.*"),
     ],
 )
-def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(error: str) -> None:
+def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(
+        code: WorkerErrorCode, error: str) -> None:
     exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
     job = JobState(name=f"{exit.name}-backup-1", failed=True,
-                   termination_message=json.dumps({"error": error}))
-    seen = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+                   termination_message=json.dumps({"code": code.value, "error": error}))
+    seen = no_namespace(NOW)
 
     actions = decide_outcome(exit, seen, job, attempt=1)
 
@@ -314,3 +352,27 @@ def test_a_refused_account_stalls_at_once_instead_of_burning_attempts(error: str
     stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
     assert stalled and stalled[0].reason == c.BACKUP_ATTEMPTS_EXHAUSTED
     assert error.split(":")[0] in stalled[0].message
+
+
+@pytest.mark.parametrize(
+    ("termination", "stalls"),
+    [
+        # The code decides, whatever the sentence says.
+        ({"code": "DumpPrivilegesMissing", "error": "reworded for humans"}, True),
+        ({"code": "DatabaseAccessDenied", "error": "Zugriff verweigert"}, True),
+        ({"error": "Access denied for user 'dump'; lacks privileges"}, False),
+        ({"code": "DatabaseUnavailable", "error": "Access denied for user 'dump'"}, False),
+        ({"code": "SomethingNewer", "error": "lacks privileges"}, False),
+    ],
+    ids=["code-privileges", "code-access", "text-only", "other-code", "unknown-code"],
+)
+def test_the_decision_to_stall_reads_the_workers_code_never_its_text(
+        termination: dict[str, str], stalls: bool) -> None:
+    exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
+    job = JobState(name=f"{exit.name}-backup-1", failed=True,
+                   termination_message=json.dumps(termination))
+    assert needs_a_fix(job) is stalls
+    seen = no_namespace(NOW)
+    actions = decide_outcome(exit, seen, job, attempt=1)
+    stalled = [x for x in actions if isinstance(x, a.SetCondition) and x.type == c.STALLED]
+    assert bool(stalled) is stalls

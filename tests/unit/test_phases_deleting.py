@@ -17,6 +17,7 @@ from tenant_exit.phases.deleting import decide
 from tenant_exit.phases.observed import DestructionSeen, NamespaceState, Observed, VolumeSeen
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, example_spec, make_exit
+from tests.support.observed import no_namespace, observation
 
 NOW = datetime(2027, 3, 6, 9, 0, tzinfo=UTC)
 STARTED = NOW - timedelta(minutes=2)
@@ -55,9 +56,8 @@ def deleting(*, started: bool = True, dropped: list[str] | None = None,
 
 def seen(*, exists: bool = True, contents: bool = True,
          present: frozenset[str] = frozenset({PV_DOCS, PV_DB})) -> Observed:
-    return Observed(
-        now=NOW, operator_namespace="tenant-exit-system",
-        namespace=NamespaceState(name=NS, terminating=exists and not contents) if exists else None,
+    return observation(
+        NOW, NamespaceState(name=NS, terminating=exists and not contents) if exists else None,
         destruction=DestructionSeen(
             namespace_exists=exists, namespace_uid=UID if exists else None,
             contents_remaining=exists and contents,
@@ -77,7 +77,7 @@ def condition(actions: list[a.Action], type: str) -> a.SetCondition | None:
 
 
 def test_without_an_observation_nothing_is_decided() -> None:
-    observed = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+    observed = no_namespace(NOW)
     assert decide(deleting(started=False), observed) == []
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api import names
 from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import actions as a
@@ -16,6 +16,8 @@ from tenant_exit.phases.machine import decide, decide_cancel
 from tenant_exit.phases.observed import JobState, NamespaceState, Observed
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import example_spec, make_exit
+from tests.support.observed import OPERATOR_NAMESPACE, no_namespace, observation
+from tests.support.observed import guarded as guarded_namespace
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 NS = "tenant-zorggroep-noord"
@@ -23,30 +25,17 @@ EXIT = "zorggroep-noord"
 
 
 def guarded(phase: Phase, **changes: Any) -> NamespaceState:
-    state: dict[str, Any] = {
-        "name": NS,
-        "guarded_by": EXIT,
-        "has_finalizer": True,
-        "deletion_label": names.DELETION_BLOCKED,
-        "phase_annotation": phase.value,
-    }
-    state.update(changes)
-    return NamespaceState(**state)
+    return dataclasses.replace(guarded_namespace(NS, EXIT, phase), **changes)
 
 
 def seen(namespace: NamespaceState | None = None, **changes: Any) -> Observed:
-    values: dict[str, Any] = {
-        "now": NOW,
-        "operator_namespace": "tenant-exit-system",
-        "namespace": namespace if namespace is not None else NamespaceState(name=NS),
-        "app_flag_value": None,
-        "credential_namespaces": ("tenant-exit-system",),
-    }
-    values.update(changes)
-    return Observed(**values)
+    values: dict[str, Any] = {"app_flag_value": None,
+                              "credential_namespaces": (OPERATOR_NAMESPACE,), **changes}
+    return observation(values.pop("now", NOW),
+                       namespace if namespace is not None else NamespaceState(name=NS), **values)
 
 
-NO_NAMESPACE = Observed(now=NOW, operator_namespace="tenant-exit-system", namespace=None)
+NO_NAMESPACE = no_namespace(NOW)
 
 
 def spec_with(**changes: Any) -> dict[str, Any]:
@@ -287,14 +276,29 @@ CANCEL_CASES = [
     pytest.param(
         in_phase(LICENCE),
         seen(guarded(LICENCE)),
-        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveGuards],
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
         id="licensed:revert-everything",
     ),
     pytest.param(
         in_phase(BACKUP),
         seen(guarded(BACKUP)),
-        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveGuards],
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
         id="backup-running:revert-everything",
+    ),
+    pytest.param(
+        in_phase(Phase.AWAITING_RECEIPT),
+        seen(guarded(Phase.AWAITING_RECEIPT)),
+        [a.RevertReadOnly, a.ResetAppFlag, a.RemoveS3Credentials, a.RemoveDownloadLinks,
+         a.RemoveGuards],
+        id="awaiting-receipt:revert-and-withdraw-the-links",
+    ),
+    pytest.param(
+        in_phase(Phase.AWAITING_RECEIPT),
+        NO_NAMESPACE,
+        [a.RevertReadOnly, a.RemoveDownloadLinks],
+        id="awaiting-receipt-namespace-gone:still-withdraw-the-links",
     ),
     pytest.param(
         make_exit(),

@@ -1,6 +1,6 @@
 """AwaitingReceipt, table-driven: only a receipt quoting the manifest digest starts
-the grace period; withdrawing or breaking it inside the grace period cancels; after
-notBefore the exit enters Deleting."""
+the grace period; removing it inside the grace period cancels, a wrong digest only
+holds the deletion; after notBefore the exit enters Deleting."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import actions as a
+from tenant_exit.phases.awaiting_receipt import REDELIVER
 from tenant_exit.phases.machine import PHASES
 from tenant_exit.phases.machine import decide as machine_decide
-from tenant_exit.phases.observed import NamespaceState, Observed
+from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import DIGEST, example_spec, make_exit
+from tests.support.observed import steady
 
 NOW = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
 EXIT = "zorggroep-noord"
@@ -60,13 +61,7 @@ def waiting(*, receipt: str | None = None, accepted: bool = False, grace: str = 
 
 
 def observed(now: datetime = NOW) -> Observed:
-    return Observed(
-        now=now, operator_namespace="tenant-exit-system",
-        namespace=NamespaceState(name=NS, guarded_by=EXIT, has_finalizer=True,
-                                 deletion_label=names.DELETION_BLOCKED,
-                                 phase_annotation=WAITING.value),
-        app_flag_value="true", credential_namespaces=("tenant-exit-system",),
-    )
+    return steady(now, NS, EXIT, WAITING)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:
@@ -115,29 +110,77 @@ def test_links_are_delivered_when_missing_or_near_expiry(
     assert delivered == ([a.DeliverBackup(MANIFEST, DIGEST)] if delivers else [])
 
 
+@pytest.mark.parametrize(("annotation", "done", "delivers"), [
+    pytest.param(None, None, False, id="no-request"),
+    pytest.param("2027-03-03T08:00", None, True, id="first-request"),
+    pytest.param("2027-03-03T08:00", "2027-03-03T08:00", False, id="already-done"),
+    pytest.param("2027-03-03T09:00", "2027-03-03T08:00", True, id="a-new-request"),
+])
+def test_the_redeliver_annotation_re_signs_the_links_once_per_value(
+        annotation: str | None, done: str | None, delivers: bool) -> None:
+    """After rotating the S3 keys the old links are dead: a new annotation value
+    re-signs them now, not when they would expire (6 days left here)."""
+    exit = waiting()
+    body = exit.model_dump(mode="json", by_alias=True)
+    if annotation is not None:
+        body["metadata"]["annotations"] = {REDELIVER: annotation}
+    if done is not None:
+        body["status"]["backup"]["redeliveredFor"] = done
+    actions = decide(TenantExit.from_body(body), observed())
+    assert (a.DeliverBackup(MANIFEST, DIGEST) in actions) is delivers
+    assert (a.RecordRedelivery(annotation or "") in actions) is delivers
+    if delivers:
+        status = fold(exit.status, a.status_actions(actions), generation=1, now=NOW)
+        assert status.backup is not None and status.backup.redelivered_for == annotation
+
+
 # --- a wrong digest -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("accepted", [False, True], ids=["never-accepted", "was-accepted"])
-def test_a_wrong_digest_is_rejected_and_changes_nothing(accepted: bool) -> None:
-    actions = decide(waiting(receipt=WRONG, accepted=accepted), observed())
-    assert kinds(actions) == ([a.ClearReceipt] if accepted else [])
-    assert not any(isinstance(x, (a.RecordReceipt, a.SetPhase)) for x in actions)
+def test_a_wrong_digest_is_refused_without_stalling_or_withdrawing(accepted: bool) -> None:
+    """A typo in the receipt is not an emergency: ReceiptConfirmed=False with its own
+    reason, Ready=False, but no Stalled (nobody is paged) and, for a receipt accepted
+    earlier, no ClearReceipt (its notBefore stays)."""
+    actions = machine_decide(waiting(receipt=WRONG, accepted=accepted), observed())
+    assert kinds(actions) == []
+    assert not any(isinstance(x, (a.RecordReceipt, a.ClearReceipt, a.SetPhase)) for x in actions)
     confirmed = condition(actions, c.RECEIPT_CONFIRMED)
     assert confirmed is not None and confirmed.status is ConditionStatus.FALSE
     assert confirmed.reason == c.RECEIPT_DIGEST_MISMATCH
     assert WRONG in confirmed.message and DIGEST in confirmed.message
+    assert ("accepted earlier stays on record" in confirmed.message) is accepted
     stalled = condition(actions, c.STALLED)
-    assert stalled is not None and stalled.status is ConditionStatus.TRUE
-    assert stalled.reason == c.RECEIPT_DIGEST_MISMATCH
+    assert stalled is not None and stalled.status is ConditionStatus.FALSE
     ready = condition(actions, c.READY)
     assert ready is not None and ready.status is ConditionStatus.FALSE
+    assert ready.reason == c.RECEIPT_DIGEST_MISMATCH
 
 
-def test_a_wrong_digest_after_the_grace_period_still_deletes_nothing() -> None:
-    actions = decide(waiting(receipt=WRONG, accepted=True), observed(NOT_BEFORE + timedelta(1)))
-    assert not any(isinstance(x, a.SetPhase) for x in actions)
-    assert a.ClearReceipt() in actions
+def test_a_wrong_digest_after_the_grace_period_holds_the_deletion() -> None:
+    exit = waiting(receipt=WRONG, accepted=True)
+    actions = decide(exit, observed(NOT_BEFORE + timedelta(1)))
+    assert not any(isinstance(x, (a.SetPhase, a.ClearReceipt)) for x in actions)
+    status = fold(exit.status, a.status_actions(actions), generation=1, now=NOW)
+    assert status.deletion is not None and status.deletion.not_before == NOT_BEFORE
+    assert status.receipt is not None and status.receipt.confirmed_at == CONFIRMED_AT
+
+
+def test_correcting_the_digest_resumes_the_same_grace_period() -> None:
+    """Accepted, then a typo, then the right digest again: the original notBefore
+    counts (no fresh 72 h), and ReceiptConfirmed flips back to True."""
+    typo = waiting(receipt=WRONG, accepted=True)
+    status = fold(typo.status, a.status_actions(machine_decide(typo, observed())),
+                  generation=1, now=NOW)
+    assert not c.is_true(status.conditions, c.RECEIPT_CONFIRMED)
+    fixed = make_exit(spec=waiting(receipt=DIGEST).model_dump(mode="json", by_alias=True)["spec"],
+                      status=status.model_dump(mode="json", by_alias=True))
+    later = NOT_BEFORE + timedelta(minutes=1)
+    actions = machine_decide(fixed, observed(later))
+    assert not any(isinstance(x, a.RecordReceipt) for x in actions)
+    assert [x.phase for x in actions if isinstance(x, a.SetPhase)] == [Phase.DELETING]
+    confirmed = condition(actions, c.RECEIPT_CONFIRMED)
+    assert confirmed is not None and confirmed.status is ConditionStatus.TRUE
 
 
 # --- a matching receipt -------------------------------------------------------------
@@ -227,18 +270,18 @@ def test_confirm_withdraw_confirm_restarts_the_grace_period() -> None:
     assert not any(isinstance(x, a.SetPhase) for x in actions)
 
 
-def test_a_mismatch_stall_clears_once_the_right_digest_is_quoted() -> None:
+def test_a_mismatch_never_sets_stalled_so_the_alert_stays_quiet() -> None:
     exit = waiting(receipt=WRONG)
     status = fold(exit.status, a.status_actions(machine_decide(exit, observed())),
                   generation=1, now=NOW)
-    assert c.is_true(status.conditions, c.STALLED)
+    assert not c.is_true(status.conditions, c.STALLED)
     fixed = waiting(receipt=DIGEST)
     fixed = make_exit(spec=fixed.model_dump(mode="json", by_alias=True)["spec"],
                       status=status.model_dump(mode="json", by_alias=True))
     actions = machine_decide(fixed, observed())
     assert any(isinstance(x, a.RecordReceipt) for x in actions)
-    stalled = condition(actions, c.STALLED)
-    assert stalled is not None and stalled.status is ConditionStatus.FALSE
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.status is ConditionStatus.TRUE
 
 
 # --- the module itself -----------------------------------------------------------

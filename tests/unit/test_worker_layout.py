@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.mysql.inventory import Inventory, TableInfo
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
 from tenant_exit.worker.plan import plan_database
@@ -45,5 +46,8 @@ def test_summary_is_camel_case_json() -> None:
 
 
 def test_failure_message_fits_the_termination_message() -> None:
-    assert json.loads(failure_json("boom")) == {"error": "boom"}
-    assert len(failure_json("x" * 10_000).encode()) <= MAX_MESSAGE_BYTES
+    assert json.loads(failure_json(WorkerErrorCode.UNEXPECTED, "boom")) == {
+        "code": "Unexpected", "error": "boom"}
+    long = failure_json(WorkerErrorCode.PIPELINE_FAILED, "x" * 10_000)
+    assert len(long.encode()) <= MAX_MESSAGE_BYTES
+    assert json.loads(long)["code"] == "PipelineFailed"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tenant_exit.worker.settings import DEFAULT_EXCLUDE_TABLES, WorkerSettings
+from tenant_exit.api.spec import Database, DocumentVolume
+from tenant_exit.worker.settings import DEFAULT_EXCLUDE_TABLES, DocumentSource, WorkerSettings
 
 RECIPIENT = "age1" + "q" * 58
 
@@ -38,6 +39,9 @@ def test_defaults_and_layout(env: pytest.MonkeyPatch) -> None:
     assert s.termination_log == Path("/dev/termination-log")
     assert s.object_prefix == "tenants/zorg-noord/attempt-2/"
     assert s.exit_prefix == "tenants/zorg-noord/"
+    # Stale uploads are aborted only where ended runs wrote, never below the exit.
+    assert s.ended_attempt_prefixes == ["tenants/zorg-noord/attempt-1/",
+                                        "tenants/zorg-noord/attempt-2/"]
 
 
 def test_json_lists_and_documents(env: pytest.MonkeyPatch) -> None:
@@ -69,3 +73,11 @@ def test_attempt_must_be_positive(env: pytest.MonkeyPatch) -> None:
     env.setenv("TENANT_EXIT_ATTEMPT", "0")
     with pytest.raises(ValidationError):
         WorkerSettings()  # type: ignore[call-arg]
+
+
+def test_a_job_without_exclusions_excludes_what_the_spec_defaults_to(
+        env: pytest.MonkeyPatch) -> None:
+    s = WorkerSettings()  # type: ignore[call-arg]
+    assert s.db_exclude_tables == Database(host="db", credentials_secret="x").exclude_tables
+    docs = DocumentSource(name="docs", path=Path("/data"))
+    assert docs.exclude == DocumentVolume(claim_name="docs").exclude

@@ -5,7 +5,7 @@ everything inside it, so the DELETE itself is refused while the namespace is
 labelled `tenantexit.io/deletion=blocked`. The guard labels, the phase
 annotation and the finalizer may be changed only by the operator's identity.
 Only the Namespace DELETE is guarded, never objects inside a terminating
-namespace: that would wedge it (ARCHITECTURE §7).
+namespace: that would wedge it (docs/architecture.md, "Known traps").
 
 `crds/namespace-guard-policy.yaml` is rendered with the chart's default identity;
 the chart renders its own with `namespace_guard_policy(<its ServiceAccount>)`.

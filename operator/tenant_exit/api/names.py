@@ -18,7 +18,7 @@ SINGULAR: Final = "tenantexit"
 SHORT_NAME: Final = "texit"
 CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 
-# On the tenant Namespace (ARCHITECTURE §3).
+# On the tenant Namespace (docs/architecture.md, "The guards").
 NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"
 LABEL_DELETION: Final = f"{GROUP}/deletion"
 LABEL_EXIT: Final = f"{GROUP}/exit"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tenant_exit.api import names
 from tenant_exit.api.base import ApiModel
+from tenant_exit.api.owner import Owner
 from tenant_exit.api.spec import TenantExitSpec
 from tenant_exit.api.status import TenantExitStatus
 
@@ -25,6 +26,8 @@ class ObjectMeta(BaseModel):
     resource_version: str = Field("", alias="resourceVersion")
     creation_timestamp: datetime | None = Field(None, alias="creationTimestamp")
     deletion_timestamp: datetime | None = Field(None, alias="deletionTimestamp")
+    annotations: dict[str, str] = {}
+    """Read for the operator's own requests (re-delivery, acknowledgements)."""
 
 
 class TenantExit(ApiModel):
@@ -57,6 +60,13 @@ class TenantExit(ApiModel):
     @property
     def name(self) -> str:
         return self.metadata.name
+
+    @property
+    def owner(self) -> Owner:
+        """What the adapters need of this exit to own, label and report objects."""
+        return Owner(api_version=names.API_VERSION, kind=names.KIND, name=self.name,
+                     uid=self.metadata.uid, name_label=names.LABEL_EXIT,
+                     resource_version=self.metadata.resource_version)
 
 
 def _known_status(status: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`TenantExit.spec`: the tenant and the terms of its exit (ARCHITECTURE §1).
+"""`TenantExit.spec`: the tenant and the terms of its exit (docs/architecture.md,
+"The resource").
 
 Docstrings below are user documentation: the CRD generator copies them into the
 schema, so `kubectl explain tenantexit.spec.readOnly` prints them.
@@ -15,7 +16,9 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from tenant_exit.api.base import ApiModel
+from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES, DEFAULT_EXCLUDE_TABLES
 from tenant_exit.api.types import (
+    AGE_RECIPIENT,
     ConfigMapKey,
     GoDuration,
     NamespaceName,
@@ -116,7 +119,7 @@ class Database(ApiModel):
     exclude_tables: Annotated[
         list[ExcludeGlob],
         Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}),
-    ] = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
+    ] = list(DEFAULT_EXCLUDE_TABLES)
     """`schema.table` globs left out of the dump: by default logging (`*.audit_*`,
     `*.*_log`) and import/export tables — the retention duty covers data, not logs.
     Set `[]` explicitly to keep every table."""
@@ -130,9 +133,7 @@ class DocumentVolume(ApiModel):
 
     claim_name: ObjectName
     """Claim in the tenant namespace; mounted read-only into the backup Job."""
-    exclude: Annotated[list[PathGlob], Field(max_length=256)] = [
-        "import/**", "export/**", "tmp/**"
-    ]
+    exclude: Annotated[list[PathGlob], Field(max_length=256)] = list(DEFAULT_DOCUMENT_EXCLUDES)
     """Globs relative to the volume root left out of the archive; by default the
     import/, export/ and tmp/ folders (files, not data). Set `[]` to keep all."""
 
@@ -167,7 +168,7 @@ class S3Destination(ApiModel):
 
 AgeRecipient = Annotated[
     str,
-    StringConstraints(pattern=r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$"),
+    StringConstraints(pattern=AGE_RECIPIENT),
 ]
 
 
@@ -188,7 +189,9 @@ class Destination(ApiModel):
 
 
 class Receipt(ApiModel):
-    """The customer's confirmation that they received the backup. Final once given."""
+    """The customer's confirmation that they received the backup. Final once the exit
+    is Deleting; before then it may be corrected or removed (removing it inside the
+    grace period cancels the deletion)."""
 
     confirmed_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     """Who confirmed receipt (a name or e-mail address)."""

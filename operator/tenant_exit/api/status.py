@@ -21,9 +21,6 @@ class Phase(StrEnum):
     DELETED = "Deleted"
 
 
-PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
-
-
 class ConditionStatus(StrEnum):
     TRUE = "True"
     FALSE = "False"
@@ -76,6 +73,17 @@ class DocumentsSize(ApiModel):
     """Bytes of file content before compression."""
 
 
+class RejectedBackup(ApiModel):
+    """An attempt whose stored backup the operator read and found not matching."""
+
+    job: str
+    """The backup Job of that attempt."""
+    checked_at: Timestamp
+    """When the operator read it."""
+    problem: str
+    """Why it does not match its manifest (keys, sizes, digests; never a secret)."""
+
+
 class BackupStatus(ApiModel):
     """The backup as run."""
 
@@ -104,6 +112,13 @@ class BackupStatus(ApiModel):
     """When the presigned links expire; the operator renews them while it waits."""
     readme: str | None = None
     """Object key of the customer-facing README.txt next to the backup."""
+    redelivered_for: str | None = None
+    """Value of the `tenantexit.io/redeliver` annotation the links were last
+    re-signed for (set the annotation to a new value to force a re-delivery)."""
+    rejected: RejectedBackup | None = None
+    """The last attempt whose backup failed the operator's check. The operator reads
+    a backup once per attempt: while the next attempt waits, this record stands in
+    for re-reading every object on every pass."""
 
 
 class ReceiptStatus(ApiModel):

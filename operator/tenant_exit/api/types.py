@@ -24,6 +24,8 @@ Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 # Go duration syntax, as `kubectl` and every Kubernetes field use ("72h", "1h30m").
 GoDuration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
+# An age X25519 public key: `age1` and 58 bech32 characters.
+AGE_RECIPIENT = r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$"
 
 
 def _rfc3339(value: datetime) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client import models as k
 
-from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.owner import Owner
 from tenant_exit.kube.errors import tolerate
-from tenant_exit.kube.jobs import exit_labels
+from tenant_exit.kube.ownership import owned_labels
 from tenant_exit.kube.secrets import put_secret
 
 LINKS_KEY = "links.json"
@@ -25,13 +25,13 @@ def links_secret_name(exit_name: str) -> str:
     return f"{exit_name}-download-links"
 
 
-def write_links(core: client.CoreV1Api, namespace: str, exit: TenantExit,
+def write_links(core: client.CoreV1Api, namespace: str, owner: Owner,
                 links: list[dict[str, Any]], expires_at: datetime) -> str:
     """Create or replace the Secret; returns `namespace/name`."""
-    name = links_secret_name(exit.name)
+    name = links_secret_name(owner.name)
     body = k.V1Secret(
         metadata=k.V1ObjectMeta(name=name, namespace=namespace,
-                                labels=exit_labels(exit, "download-links")),
+                                labels=owned_labels(owner, "download-links")),
         type="Opaque",
         string_data={
             LINKS_KEY: json.dumps({"expiresAt": expires_at.isoformat(), "objects": links},

@@ -1,4 +1,4 @@
-"""Kubernetes Events on the TenantExit, so `kubectl describe texit` tells the story.
+"""Kubernetes Events on the owning resource, so `kubectl describe texit` tells the story.
 
 A cluster-scoped object's Events live in the `default` namespace (the API
 server refuses any other for a namespace-less involvedObject)."""
@@ -11,25 +11,35 @@ from datetime import UTC, datetime
 from kubernetes import client
 from kubernetes.client import models as k
 
-from tenant_exit.api import names
-from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.owner import Owner
 
 log = logging.getLogger(__name__)
 COMPONENT = "tenant-exit-operator"
 
 
 def post_event(
-    core: client.CoreV1Api, namespace: str, exit: TenantExit, type: str, reason: str, message: str
+    core: client.CoreV1Api, namespace: str, owner: Owner, type: str, reason: str, message: str
 ) -> None:
-    now = datetime.now(UTC)
-    event = k.CoreV1Event(
-        metadata=k.V1ObjectMeta(generate_name=f"{exit.name}.", namespace=namespace),
+    event = build_event(namespace, owner, type, reason, message, datetime.now(UTC))
+    try:
+        core.create_namespaced_event(namespace, event)
+    except client.ApiException as error:
+        # An Event is a courtesy; failing to post one must not fail the exit.
+        log.warning("could not post event %s on %s %s: HTTP %s", reason, owner.kind, owner.name,
+                    error.status)
+
+
+def build_event(namespace: str, owner: Owner, type: str, reason: str, message: str,
+                now: datetime) -> k.CoreV1Event:
+    """The Event about `owner` (pure)."""
+    return k.CoreV1Event(
+        metadata=k.V1ObjectMeta(generate_name=f"{owner.name}.", namespace=namespace),
         involved_object=k.V1ObjectReference(
-            api_version=names.API_VERSION,
-            kind=names.KIND,
-            name=exit.name,
-            uid=exit.metadata.uid,
-            resource_version=exit.metadata.resource_version or None,
+            api_version=owner.api_version,
+            kind=owner.kind,
+            name=owner.name,
+            uid=owner.uid,
+            resource_version=owner.resource_version or None,
         ),
         type=type,
         reason=reason,
@@ -41,8 +51,3 @@ def post_event(
         last_timestamp=now,
         count=1,
     )
-    try:
-        core.create_namespaced_event(namespace, event)
-    except client.ApiException as error:
-        # An Event is a courtesy; failing to post one must not fail the exit.
-        log.warning("could not post event %s on %s: HTTP %s", reason, exit.name, error.status)

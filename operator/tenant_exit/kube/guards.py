@@ -1,4 +1,4 @@
-"""The guards on a tenant Namespace (ARCHITECTURE §3).
+"""The guards on a tenant Namespace (docs/architecture.md, "The guards").
 
 A finalizer on a Namespace does not stop the namespace controller from deleting
 everything inside it; it only keeps the Namespace object. Hence three layers:

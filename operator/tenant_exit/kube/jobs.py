@@ -1,61 +1,48 @@
 """The backup Job: a pure builder and an idempotent create-or-get.
 
 The Job runs in the tenant namespace because a pod can mount only its own
-namespace's claims (ARCHITECTURE §4). Its environment is the worker's contract:
-the worker's settings read exactly these TENANT_EXIT_* variables.
+namespace's claims (docs/architecture.md, "The worker"). Its environment is the
+worker's contract: the worker's settings read exactly these TENANT_EXIT_* variables.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kubernetes import client
 from kubernetes.client import models as k
 
 from tenant_exit.api import names
-from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.owner import Owner
+from tenant_exit.api.spec import Database, Destination, DocumentVolume
 from tenant_exit.kube.errors import tolerate
+from tenant_exit.kube.ownership import owned_labels, owner_reference
+from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_name
 from tenant_exit.settings import OperatorSettings
 
 CONTAINER = "backup"
 DOCUMENTS_ROOT = "/data/documents"
 TERMINATION_LOG = "/dev/termination-log"
-S3_ACCESS_KEY = "accessKeyId"
-S3_SECRET_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
 
 
+@dataclass(frozen=True)
+class BackupTerms:
+    """What a backup Job reads and where it writes, apart from whose it is."""
+
+    namespace: str
+    """Where the Job runs: the namespace of the claims it mounts."""
+    database: Database
+    documents: Sequence[DocumentVolume]
+    destination: Destination
 
 
-def s3_secret_name(exit_name: str) -> str:
-    """The copy of the destination credentials in the tenant namespace."""
-    return f"{exit_name}-destination-credentials"
-
-
-def owner_reference(exit: TenantExit) -> k.V1OwnerReference:
-    # A namespaced dependent may have a cluster-scoped owner (not the reverse):
-    # deleting the TenantExit garbage-collects its Jobs and copied Secrets.
-    return k.V1OwnerReference(
-        api_version=names.API_VERSION,
-        kind=names.KIND,
-        name=exit.name,
-        uid=exit.metadata.uid,
-        controller=True,
-        block_owner_deletion=True,
-    )
-
-
-def exit_labels(exit: TenantExit, component: str) -> dict[str, str]:
-    return {
-        names.LABEL_EXIT: exit.name,
-        names.LABEL_COMPONENT: component,
-        names.LABEL_MANAGED_BY: names.MANAGED_BY,
-    }
-
-
-def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings) -> k.V1Job:
+def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
+                     settings: OperatorSettings) -> k.V1Job:
     """The Job of one backup attempt; pure, so the same inputs give the same Job."""
-    labels = exit_labels(exit, CONTAINER)
-    claims = [d.claim_name for d in exit.spec.documents]
+    labels = owned_labels(owner, CONTAINER)
+    claims = [d.claim_name for d in terms.documents]
     volumes = [k.V1Volume(name="tmp", empty_dir=k.V1EmptyDirVolumeSource())]
     mounts = [k.V1VolumeMount(name="tmp", mount_path="/tmp")]  # noqa: S108 - read-only root fs
     for index, claim in enumerate(claims):
@@ -77,7 +64,7 @@ def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings)
         image=settings.worker_image,
         image_pull_policy="IfNotPresent",
         command=list(settings.worker_command),
-        env=worker_env(exit, attempt),
+        env=worker_env(owner, terms, attempt),
         volume_mounts=mounts,
         termination_message_path=TERMINATION_LOG,
         termination_message_policy="File",
@@ -109,10 +96,10 @@ def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings)
         api_version="batch/v1",
         kind="Job",
         metadata=k.V1ObjectMeta(
-            name=names.backup_job_name(exit.name, attempt),
-            namespace=exit.spec.tenant_namespace,
+            name=names.backup_job_name(owner.name, attempt),
+            namespace=terms.namespace,
             labels=labels,
-            owner_references=[owner_reference(exit)],
+            owner_references=[owner_reference(owner)],
         ),
         spec=k.V1JobSpec(
             backoff_limit=settings.job_backoff_limit,
@@ -135,18 +122,16 @@ def build_backup_job(exit: TenantExit, attempt: int, settings: OperatorSettings)
     )
 
 
-def worker_env(exit: TenantExit, attempt: int) -> list[k.V1EnvVar]:
-    spec = exit.spec
-    db = spec.database
-    destination = spec.destination
-    assert destination is not None, "the backup Job is built only with a destination"
+def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVar]:
+    db = terms.database
+    destination = terms.destination
     s3 = destination.s3
     documents = [
         {"name": d.claim_name, "path": f"{DOCUMENTS_ROOT}/{d.claim_name}", "exclude": d.exclude}
-        for d in spec.documents
+        for d in terms.documents
     ]
     plain: list[tuple[str, str | None]] = [
-        ("TENANT_EXIT_EXIT_NAME", exit.name),
+        ("TENANT_EXIT_EXIT_NAME", owner.name),
         ("TENANT_EXIT_ATTEMPT", str(attempt)),
         ("TENANT_EXIT_DB_HOST", db.host),
         ("TENANT_EXIT_DB_PORT", str(db.port)),
@@ -164,8 +149,8 @@ def worker_env(exit: TenantExit, attempt: int) -> list[k.V1EnvVar]:
     secret_refs = [
         ("TENANT_EXIT_DB_USER", db.credentials_secret, "username"),
         ("TENANT_EXIT_DB_PASSWORD", db.credentials_secret, "password"),
-        ("AWS_ACCESS_KEY_ID", s3_secret_name(exit.name), S3_ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", s3_secret_name(exit.name), S3_SECRET_KEY),
+        ("AWS_ACCESS_KEY_ID", s3_secret_name(owner.name), S3_ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", s3_secret_name(owner.name), S3_SECRET_KEY),
     ]
     env += [
         k.V1EnvVar(

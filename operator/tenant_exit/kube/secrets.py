@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 from kubernetes import client
 from kubernetes.client import models as k
 
-from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.owner import Owner
+from tenant_exit.api.spec import SecretReference
 from tenant_exit.kube.errors import tolerate
-from tenant_exit.kube.jobs import (
-    S3_ACCESS_KEY,
-    S3_SECRET_KEY,
-    exit_labels,
-    owner_reference,
-    s3_secret_name,
-)
+from tenant_exit.kube.ownership import owned_labels, owner_reference
+
+# The keys of the destination Secret, and of its copy the backup Job reads.
+S3_ACCESS_KEY = "accessKeyId"
+S3_SECRET_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
+
+
+def s3_secret_name(owner_name: str) -> str:
+    """The copy of the destination credentials in the tenant namespace."""
+    return f"{owner_name}-destination-credentials"
 
 
 class SecretProblem(Exception):
@@ -44,13 +48,10 @@ def _read_keys(core: client.CoreV1Api, namespace: str, name: str, keys: list[str
     return [base64.b64decode(data[key]).decode() for key in keys]
 
 
-def database_credentials(core: client.CoreV1Api, exit: TenantExit) -> DatabaseCredentials:
-    username, password = _read_keys(
-        core,
-        exit.spec.tenant_namespace,
-        exit.spec.database.credentials_secret,
-        ["username", "password"],
-    )
+def database_credentials(core: client.CoreV1Api, namespace: str,
+                         secret: str) -> DatabaseCredentials:
+    """The dump account's keys from Secret `namespace/secret`."""
+    username, password = _read_keys(core, namespace, secret, ["username", "password"])
     return DatabaseCredentials(username=username, password=password)
 
 
@@ -60,38 +61,36 @@ class S3Credentials:
     secret_access_key: str = field(repr=False)
 
 
-def s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> S3Credentials:
+def s3_credentials(core: client.CoreV1Api, source: SecretReference) -> S3Credentials:
     """The destination's keys, read at their source outside the tenant namespace."""
-    assert exit.spec.destination is not None
-    source = exit.spec.destination.s3.credentials_secret
     access_key, secret_key = _read_keys(
         core, source.namespace, source.name, [S3_ACCESS_KEY, S3_SECRET_KEY]
     )
     return S3Credentials(access_key, secret_key)
 
 
-def copy_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
-    """Copy the two destination keys into the tenant namespace for the backup Job.
+def copy_s3_credentials(core: client.CoreV1Api, source: SecretReference, owner: Owner,
+                        namespace: str) -> None:
+    """Copy the two destination keys into `namespace` for the backup Job.
 
-    The source lives outside the tenant namespace (ARCHITECTURE §7); only the two
-    keys the Job uses are copied, owned by the TenantExit so a cancel removes them."""
-    assert exit.spec.destination is not None
-    source = exit.spec.destination.s3.credentials_secret
+    The source lives outside the tenant namespace (docs/architecture.md, "The guards");
+    only the two keys the Job uses are copied, owned by `owner` so a cancel (or
+    the owner's deletion) removes them."""
     access_key, secret_key = _read_keys(
         core, source.namespace, source.name, [S3_ACCESS_KEY, S3_SECRET_KEY]
     )
     copy = k.V1Secret(
         metadata=k.V1ObjectMeta(
-            name=s3_secret_name(exit.name),
-            namespace=exit.spec.tenant_namespace,
-            labels=exit_labels(exit, "destination-credentials"),
-            owner_references=[owner_reference(exit)],
+            name=s3_secret_name(owner.name),
+            namespace=namespace,
+            labels=owned_labels(owner, "destination-credentials"),
+            owner_references=[owner_reference(owner)],
         ),
         type="Opaque",
         string_data={S3_ACCESS_KEY: access_key, S3_SECRET_KEY: secret_key},
     )
     # Replaced when it exists: rotated at the source since the last copy.
-    put_secret(core, exit.spec.tenant_namespace, copy)
+    put_secret(core, namespace, copy)
 
 
 def put_secret(core: client.CoreV1Api, namespace: str, body: k.V1Secret) -> None:
@@ -104,6 +103,6 @@ def put_secret(core: client.CoreV1Api, namespace: str, body: k.V1Secret) -> None
         core.replace_namespaced_secret(body.metadata.name, namespace, body)
 
 
-def remove_s3_credentials(core: client.CoreV1Api, exit: TenantExit) -> None:
+def remove_s3_credentials(core: client.CoreV1Api, owner_name: str, namespace: str) -> None:
     with tolerate(404):
-        core.delete_namespaced_secret(s3_secret_name(exit.name), exit.spec.tenant_namespace)
+        core.delete_namespaced_secret(s3_secret_name(owner_name), namespace)

@@ -17,6 +17,11 @@ import pymysql.cursors
 class DatabaseUnavailable(RuntimeError):
     """The server could not be reached or refused the account."""
 
+    def __init__(self, message: str, mysql_errno: int = 0) -> None:
+        super().__init__(message)
+        # The server's error number (0: none): callers decide on it, not on the text.
+        self.mysql_errno = mysql_errno
+
 
 def connect(host: str, port: int, user: str, password: str, *, database: str | None = None,
             connect_timeout: float = 15, read_timeout: float | None = None
@@ -31,7 +36,7 @@ def connect(host: str, port: int, user: str, password: str, *, database: str | N
         code, message = (*err.args, "", "")[:2]
         raise DatabaseUnavailable(
             f"cannot connect to the database at {host}:{port} as '{user}': {message} "
-            f"(MySQL error {code})") from None
+            f"(MySQL error {code})", mysql_errno=code if isinstance(code, int) else 0) from None
 
 
 # pymysql's Connection is generic only in its type stubs.

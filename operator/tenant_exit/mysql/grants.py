@@ -3,9 +3,9 @@ the tenant schemas, remembering exactly what was revoked so a cancel restores it
 
 Why these privileges: the read-only licence must stop new data (INSERT, UPDATE,
 DELETE, ...) and also DDL, because `mysqldump --single-transaction` is consistent
-only while no DDL runs (ARCHITECTURE §7). LOCK TABLES goes too: a WRITE lock would
-stall the dump. SELECT, SHOW VIEW, EXECUTE and CREATE TEMPORARY TABLES stay, so
-the applications can still show (and report on) the data.
+only while no DDL runs (docs/architecture.md, "Known traps"). LOCK TABLES goes
+too: a WRITE lock would stall the dump. SELECT, SHOW VIEW, EXECUTE and CREATE
+TEMPORARY TABLES stay, so the applications can still show (and report on) the data.
 
 Which accounts: the ones listed in spec.readOnly.accounts, or else every account
 holding a write privilege on a tenant schema (schema, table or column level)

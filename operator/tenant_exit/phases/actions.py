@@ -9,16 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
+from tenant_exit.api import conditions as c
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 
 # --- side effects ----------------------------------------------------------
+# Each carries `reason`, the condition reason its failure is reported under
+# (reconcile/failures.py reads `action.reason`, so mypy rejects a member of
+# SideEffect without one; tests/unit/test_actions_total.py checks it as well).
 
 
 @dataclass(frozen=True)
 class ApplyGuards:
     """Namespace finalizer + labels + phase annotation; bound PVs set to Retain."""
+
+    reason: ClassVar[str] = c.GUARDS_FAILED
 
     phase: Phase
 
@@ -27,9 +34,13 @@ class ApplyGuards:
 class RemoveGuards:
     """Undo ApplyGuards: labels, annotation, finalizer, original reclaim policies."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class EnforceReadOnly:
+    reason: ClassVar[str] = c.READ_ONLY_FAILED
+
     mode: DatabaseReadOnlyMode
 
 
@@ -37,14 +48,20 @@ class EnforceReadOnly:
 class RevertReadOnly:
     """Restore the remembered grants / read_only flag; a no-op if none remembered."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class SetAppFlag:
+    reason: ClassVar[str] = c.READ_ONLY_FAILED
+
     flag: AppFlag
 
 
 @dataclass(frozen=True)
 class ResetAppFlag:
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
     flag: AppFlag
 
 
@@ -52,14 +69,20 @@ class ResetAppFlag:
 class CopyS3Credentials:
     """Copy the destination's credentials into the tenant namespace for the Job."""
 
+    reason: ClassVar[str] = c.BACKUP_START_FAILED
+
 
 @dataclass(frozen=True)
 class RemoveS3Credentials:
     """Delete the copy made by CopyS3Credentials."""
 
+    reason: ClassVar[str] = c.CANCEL_FAILED
+
 
 @dataclass(frozen=True)
 class CreateBackupJob:
+    reason: ClassVar[str] = c.BACKUP_START_FAILED
+
     attempt: int
 
 
@@ -68,40 +91,59 @@ class DeliverBackup:
     """Customer README.txt next to the backup and presigned links in a Secret in the
     operator's namespace (links are credentials: never in status)."""
 
+    reason: ClassVar[str] = c.DELIVERY_FAILED
+
     manifest_key: str
     manifest_sha256: str
+
+
+@dataclass(frozen=True)
+class RemoveDownloadLinks:
+    """Delete the download-links Secret (cancel: the backup is no longer handed over)."""
+
+    reason: ClassVar[str] = c.CANCEL_FAILED
 
 
 @dataclass(frozen=True)
 class AllowNamespaceDeletion:
     """Flip the guard label to `allowed` so the admission policy lets the DELETE pass."""
 
+    reason: ClassVar[str] = c.DELETION_FAILED
+
 
 @dataclass(frozen=True)
 class ReleaseVolumes:
     """Reclaim policy Delete on the recorded volumes: their data goes with the claims."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
     volumes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DropDatabases:
+    reason: ClassVar[str] = c.DELETION_FAILED
+
     schemas: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DeleteNamespace:
-    pass
+    reason: ClassVar[str] = c.DELETION_FAILED
 
 
 @dataclass(frozen=True)
 class ReleaseNamespace:
     """Remove the guard finalizer from the emptied namespace."""
 
+    reason: ClassVar[str] = c.DELETION_FAILED
+
 
 @dataclass(frozen=True)
 class WriteCertificate:
     """Store deletion-certificate.json next to the backup (from the recorded status)."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
     completed_at: datetime
 
@@ -110,6 +152,8 @@ class WriteCertificate:
 class ForgetExitRecords:
     """Delete the revert record and the download-links Secret: nothing is left to
     revert and the customer has confirmed the download."""
+
+    reason: ClassVar[str] = c.DELETION_FAILED
 
 
 SideEffect = (
@@ -123,6 +167,7 @@ SideEffect = (
     | RemoveS3Credentials
     | CreateBackupJob
     | DeliverBackup
+    | RemoveDownloadLinks
     | AllowNamespaceDeletion
     | ReleaseVolumes
     | DropDatabases
@@ -190,10 +235,26 @@ class RecordBackupResult:
 
 
 @dataclass(frozen=True)
+class RecordBackupRejected:
+    """The operator read the attempt's backup and it does not match: not again."""
+
+    job: str
+    checked_at: datetime
+    problem: str
+
+
+@dataclass(frozen=True)
 class RecordDelivery:
     download_secret: str
     links_expire_at: datetime
     readme: str
+
+
+@dataclass(frozen=True)
+class RecordRedelivery:
+    """The links were re-signed for this value of the redeliver annotation."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -205,7 +266,7 @@ class RecordReceipt:
 
 @dataclass(frozen=True)
 class ClearReceipt:
-    """The receipt was withdrawn (or changed to a wrong digest) inside the grace period."""
+    """spec.receipt was removed inside the grace period (a wrong digest only holds it)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +297,9 @@ StatusAction = (
     | RecordReadOnlyAccounts
     | RecordBackupJob
     | RecordBackupResult
+    | RecordBackupRejected
     | RecordDelivery
+    | RecordRedelivery
     | RecordReceipt
     | ClearReceipt
     | RecordDeletionTargets

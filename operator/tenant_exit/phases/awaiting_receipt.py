@@ -1,13 +1,20 @@
 """AwaitingReceipt: the backup is delivered; the exit waits for the customer.
 
-A receipt counts only when it quotes this backup's manifest digest exactly; a
-wrong digest changes nothing but a condition. A matching receipt starts the
-grace period (status.deletion.notBefore); withdrawing or breaking the receipt
-before then cancels the deletion. When the grace period has passed the exit
-enters Deleting, the irreversible step.
+A receipt counts only when it quotes this backup's manifest digest exactly. A
+matching receipt starts the grace period (status.deletion.notBefore); removing
+spec.receipt before then cancels the deletion. When the grace period has passed
+the exit enters Deleting, the irreversible step.
+
+A wrong digest is a typo to correct, not an emergency: it sets
+ReceiptConfirmed=False (ReceiptDigestMismatch) and Ready=False and holds the
+deletion, but it neither stalls the exit (nobody is paged) nor withdraws a
+receipt already accepted — quoting the right digest again resumes the same
+grace period. Only removing spec.receipt withdraws it.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
@@ -18,6 +25,7 @@ from tenant_exit.phases.actions import (
     ClearReceipt,
     DeliverBackup,
     RecordReceipt,
+    RecordRedelivery,
     SetCondition,
     SetPhase,
 )
@@ -26,6 +34,10 @@ from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.AWAITING_RECEIPT
+REDELIVER: Final = "tenantexit.io/redeliver"
+"""Set this annotation to a new value (e.g. the time) to re-sign the download links
+and rewrite README.txt now: after rotating the S3 keys, presigned links signed
+with the old key stop working, and renewal would otherwise wait for their expiry."""
 
 
 def decide(exit: TenantExit, seen: Observed) -> list[Action]:
@@ -36,8 +48,12 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
         backup.links_expire_at - seen.backup_policy.links_valid_for / 7
         if backup.links_expire_at else None
     )
-    if renew_at is None or seen.now >= renew_at:
+    requested = exit.metadata.annotations.get(REDELIVER)
+    redeliver = requested is not None and requested != backup.redelivered_for
+    if renew_at is None or seen.now >= renew_at or redeliver:
         actions.append(DeliverBackup(backup.manifest, backup.manifest_sha256))
+    if redeliver and requested is not None:
+        actions.append(RecordRedelivery(requested))
     return actions + _receipt(exit, seen, backup.manifest_sha256, backup.download_secret)
 
 
@@ -63,33 +79,24 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
             waiting,
         ]
     if receipt.manifest_sha256 != digest:
-        message = (
-            f"spec.receipt.manifestSha256 {receipt.manifest_sha256} does not match this "
-            f"backup's manifest digest {digest}: the receipt is not accepted and nothing "
-            "will be deleted. Quote status.backup.manifestSha256 exactly"
-        )
-        return [
-            *([ClearReceipt()] if accepted else []),
-            SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE,
-                         c.RECEIPT_DIGEST_MISMATCH, message),
-            SetCondition(c.STALLED, ConditionStatus.TRUE, c.RECEIPT_DIGEST_MISMATCH, message),
-            SetCondition(c.READY, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH, message),
-        ]
+        return _mismatch(receipt.manifest_sha256, digest, accepted)
     if not accepted:
         not_before = seen.now + parse_go_duration(exit.spec.deletion.grace_period)
         return [
             RecordReceipt(seen.now, receipt.confirmed_by, not_before),
-            SetCondition(
-                c.RECEIPT_CONFIRMED, ConditionStatus.TRUE, c.RECEIPT_CONFIRMED_REASON,
-                f"Receipt confirmed by {receipt.confirmed_by} for manifest {digest}",
-            ),
+            _confirmed(receipt.confirmed_by, digest),
             _grace(exit, not_before.isoformat()),
         ]
     deletion = exit.status.deletion
     assert deletion is not None and deletion.not_before is not None
+    # Re-asserted on every pass: a corrected digest after a mismatch flips it back.
+    recorded = exit.status.receipt
+    assert recorded is not None
+    confirmed = _confirmed(recorded.confirmed_by or receipt.confirmed_by, digest)
     if seen.now < deletion.not_before:
-        return [_grace(exit, deletion.not_before.isoformat())]
+        return [confirmed, _grace(exit, deletion.not_before.isoformat())]
     return [
+        confirmed,
         SetPhase(Phase.DELETING, f"Deleting tenant {exit.spec.tenant_namespace} irreversibly"),
         SetCondition(
             c.DELETED, ConditionStatus.FALSE, c.DELETION_IN_PROGRESS,
@@ -100,6 +107,32 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
             "Grace period over: the irreversible deletion has started",
         ),
     ]
+
+
+def _mismatch(quoted: str, digest: str, accepted: bool) -> list[Action]:
+    """ReceiptConfirmed=False and Ready=False; never Stalled, never ClearReceipt."""
+    message = (
+        f"spec.receipt.manifestSha256 {quoted} does not match this backup's manifest "
+        f"digest {digest}: nothing will be deleted while it does. Quote "
+        "status.backup.manifestSha256 exactly"
+    )
+    if accepted:
+        message += (
+            "; the receipt accepted earlier stays on record and its grace period resumes "
+            "once the digest is right again (remove spec.receipt to cancel the deletion)"
+        )
+    return [
+        SetCondition(c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH,
+                     message),
+        SetCondition(c.READY, ConditionStatus.FALSE, c.RECEIPT_DIGEST_MISMATCH, message),
+    ]
+
+
+def _confirmed(confirmed_by: str, digest: str) -> SetCondition:
+    return SetCondition(
+        c.RECEIPT_CONFIRMED, ConditionStatus.TRUE, c.RECEIPT_CONFIRMED_REASON,
+        f"Receipt confirmed by {confirmed_by} for manifest {digest}",
+    )
 
 
 def _grace(exit: TenantExit, not_before: str) -> SetCondition:

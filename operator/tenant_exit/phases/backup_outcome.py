@@ -15,12 +15,14 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.phases.actions import (
     Action,
     CopyS3Credentials,
     CreateBackupJob,
     DeliverBackup,
     RecordBackupJob,
+    RecordBackupRejected,
     RecordBackupResult,
     RemoveS3Credentials,
     SetCondition,
@@ -31,31 +33,55 @@ from tenant_exit.phases.observed import BackupCheck, JobState, Observed
 NEXT = Phase.AWAITING_RECEIPT
 
 
-def worker_error(job: JobState) -> str | None:
-    """The worker's own failure sentence from its termination message, if any."""
+def _worker_failure(job: JobState) -> dict[str, object]:
     try:
         data = json.loads(job.termination_message or "{}")
     except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def worker_error(job: JobState) -> str | None:
+    """The worker's own failure sentence (for humans) from its termination message."""
+    error = _worker_failure(job).get("error")
     return str(error) if error else None
 
 
-# Worker failures no new attempt can fix: the account is refused or lacks a
-# privilege. The exit stalls at once and waits for a change instead of burning
-# its attempts (MySQL error 1045 reads "Access denied for user ...").
-NEEDS_A_FIX = ("Access denied", "lacks privileges")
+def worker_error_code(job: JobState) -> WorkerErrorCode | None:
+    """The worker's stable failure code; None when it reported none we know."""
+    code = _worker_failure(job).get("code")
+    try:
+        return WorkerErrorCode(code) if isinstance(code, str) else None
+    except ValueError:
+        return None
 
 
 def needs_a_fix(job: JobState) -> bool:
-    error = worker_error(job) or ""
-    return job.failed and any(marker in error for marker in NEEDS_A_FIX)
+    """A failure no new attempt can fix (the account is refused or lacks a privilege):
+    the exit stalls at once and waits for a change instead of burning its attempts."""
+    return job.failed and worker_error_code(job) in NEEDS_A_FIX
+
+
+def already_rejected(exit: TenantExit, job_name: str) -> str | None:
+    """Why this Job's backup was found not to match, if the operator read it already.
+
+    A backup is read once per attempt (every object, end to end): observe skips the
+    check for a Job recorded here and the outcome reuses the recorded problem."""
+    rejected = exit.status.backup.rejected if exit.status.backup else None
+    return rejected.problem if rejected is not None and rejected.job == job_name else None
 
 
 def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:
+    recorded = already_rejected(exit, job.name) if job.succeeded else None
+    if recorded is not None:
+        return retry(exit, seen, job, attempt, recorded)
     if job.succeeded and seen.backup_check is not None and seen.backup_check.ok:
         return complete(seen, seen.backup_check)
-    return retry(exit, seen, job, attempt, why_not_complete(job, seen.backup_check))
+    problem = why_not_complete(job, seen.backup_check)
+    record: list[Action] = (
+        [RecordBackupRejected(job.name, seen.now, problem)] if job.succeeded else []
+    )
+    return record + retry(exit, seen, job, attempt, problem)
 
 
 def why_not_complete(job: JobState, check: BackupCheck | None) -> str:
@@ -130,7 +156,7 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
             SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_ATTEMPTS_EXHAUSTED, message),
         ]
     finished = job.finished_at or seen.now
-    next_at = finished + policy.retry_after * (2 ** (attempt - 1))
+    next_at = finished + policy.wait_after(attempt)
     # After a spec change the human fix replaces the backoff: retry at once.
     if seen.now < next_at and not spec_changed_since:
         return [

@@ -6,6 +6,8 @@ what follows a finished Job is decided in `backup_outcome`.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
@@ -24,6 +26,9 @@ from tenant_exit.phases.observed import JobState, Observed
 from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.BACKUP_RUNNING
+PENDING_PATIENCE = timedelta(minutes=10)
+"""A backup pod still Pending after this is reported, even without a known cause
+(image pulls and volume attaches normally take seconds to minutes)."""
 
 
 def current_attempt(exit: TenantExit) -> int:
@@ -57,11 +62,33 @@ def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list
     """Running: say so. Finished: verified -> AwaitingReceipt, otherwise a new attempt."""
     if job.succeeded or job.failed:
         return decide_outcome(exit, seen, job, current_attempt(exit))
+    waiting = pending_message(job, seen)
+    if waiting is not None:
+        return [SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_POD_PENDING, waiting)]
     return [
         SetCondition(
             c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED, f"Backup Job {job.name} is running"
         )
     ]
+
+
+def pending_message(job: JobState, seen: Observed) -> str | None:
+    """Why the Job's pod has not started, once that is worth a person's attention:
+    at once when another node holds a ReadWriteOnce claim it needs (it would wait
+    until the Job's deadline), else after PENDING_PATIENCE."""
+    if job.pending_since is None:
+        return None
+    since = job.pending_since.isoformat()
+    if job.claim_holders:
+        return (f"Backup Job {job.name}'s pod has waited since {since}: "
+                f"{'; '.join(job.claim_holders)}. A ReadWriteOnce volume attaches to one "
+                "node at a time: stop that pod (scale the application down) so the backup "
+                "can mount it; otherwise the Job fails at its deadline")
+    if seen.now - job.pending_since >= PENDING_PATIENCE:
+        return (f"Backup Job {job.name}'s pod has been Pending since {since}: "
+                f"see kubectl -n {seen.namespace.name if seen.namespace else '<tenant>'} "
+                f"describe pod -l batch.kubernetes.io/job-name={job.name}")
+    return None
 
 
 def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:

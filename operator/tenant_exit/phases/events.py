@@ -6,10 +6,13 @@ emits one Event on the TenantExit, so `kubectl describe` tells the story.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
 
 from tenant_exit.api import conditions as c
-from tenant_exit.api.status import ConditionStatus, TenantExitStatus
+from tenant_exit.api.status import Condition, ConditionStatus
 
 NORMAL = "Normal"
 WARNING = "Warning"
@@ -22,11 +25,22 @@ class EventSpec:
     message: str
 
 
-def transition_events(old: TenantExitStatus, new: TenantExitStatus) -> list[EventSpec]:
+class StoryStatus(Protocol):
+    """What the events read of a status: any resource with a phase and conditions."""
+
+    @property
+    def phase(self) -> Enum | None: ...
+
+    @property
+    def conditions(self) -> Sequence[Condition]: ...
+
+
+def transition_events(old: StoryStatus, new: StoryStatus) -> list[EventSpec]:
     events: list[EventSpec] = []
     if new.phase is not None and new.phase != old.phase:
         was = old.phase.value if old.phase else "new"
-        events.append(EventSpec(NORMAL, new.phase.value, f"Phase {was} -> {new.phase.value}"))
+        events.append(EventSpec(NORMAL, str(new.phase.value),
+                                f"Phase {was} -> {new.phase.value}"))
     for condition in new.conditions:
         before = c.find(old.conditions, condition.type)
         if before is not None and (before.status, before.reason) == (

@@ -31,6 +31,10 @@ class JobState:
     """The worker's one-line JSON summary (or `{"error": ...}`)."""
     finished_at: datetime | None = None
     """When the Job completed or failed."""
+    pending_since: datetime | None = None
+    """When the Job's only pod was created, while it is still Pending."""
+    claim_holders: tuple[str, ...] = ()
+    """Pods on other nodes holding a ReadWriteOnce claim the pending pod needs."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,15 @@ class DestructionSeen:
 class BackupPolicy:
     max_attempts: int = 5
     retry_after: timedelta = timedelta(seconds=10)
-    """Wait before attempt n+1 is retry_after * 2**(n-1)."""
+    """Wait before attempt n+1 is retry_after * 2**(n-1), at most retry_max."""
+    retry_max: timedelta = timedelta(hours=1)
     links_valid_for: timedelta = timedelta(days=7)
+
+    def wait_after(self, attempt: int) -> timedelta:
+        """How long attempt n+1 waits after attempt n finished (capped: the
+        doubling would otherwise reach days by attempt 12)."""
+        doubled: timedelta = self.retry_after * (2 ** (attempt - 1))
+        return min(doubled, self.retry_max)
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from tenant_exit.api.status import (
     DocumentsSize,
     ReadOnlyStatus,
     ReceiptStatus,
+    RejectedBackup,
     TenantExitStatus,
 )
 from tenant_exit.api.types import human_size
 from tenant_exit.phases.actions import (
     ClearReceipt,
     RecordBackupJob,
+    RecordBackupRejected,
     RecordBackupResult,
     RecordCertificate,
     RecordDeletionTargets,
@@ -28,6 +30,7 @@ from tenant_exit.phases.actions import (
     RecordReadOnly,
     RecordReadOnlyAccounts,
     RecordReceipt,
+    RecordRedelivery,
     SetCondition,
     SetPhase,
     StatusAction,
@@ -98,11 +101,20 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "documents": DocumentsSize(files=action.files, bytes=action.document_bytes),
             "size": human_size(action.stored_bytes),
         })})
+    if isinstance(action, RecordBackupRejected):
+        rejected = RejectedBackup(job=action.job, checked_at=action.checked_at,
+                                  problem=action.problem)
+        return status.model_copy(update={"backup": backup.model_copy(
+            update={"rejected": rejected})})
     if isinstance(action, RecordDelivery):
         return status.model_copy(update={"backup": backup.model_copy(update={
             "download_secret": action.download_secret,
             "links_expire_at": action.links_expire_at,
             "readme": action.readme,
+        })})
+    if isinstance(action, RecordRedelivery):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "redelivered_for": action.token,
         })})
     if isinstance(action, RecordReceipt):
         return status.model_copy(update={

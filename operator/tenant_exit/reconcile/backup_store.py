@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tenant_exit import __version__
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import Destination
 from tenant_exit.kube import delivery, secrets
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.observed import BackupCheck, JobState
@@ -30,10 +31,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def open_bucket(exit: TenantExit, ctx: Context) -> tuple[S3Client, str]:
-    assert exit.spec.destination is not None
-    s3 = exit.spec.destination.s3
-    keys = secrets.s3_credentials(ctx.core, exit)
+def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client, str]:
+    """A client on the destination's store, with the keys of its Secret."""
+    assert destination is not None, "the bucket is opened only for an exit with a destination"
+    s3 = destination.s3
+    keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,
                          aws_access_key_id=keys.access_key_id,
                          aws_secret_access_key=keys.secret_access_key)
@@ -47,7 +49,7 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         key, reported = str(summary["manifestKey"]), str(summary["manifestSha256"])
     except (ValueError, KeyError, TypeError):
         return None
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     try:
         manifest, digest = read_manifest(client, bucket, key)
     except (ClientError, BotoCoreError) as error:
@@ -66,7 +68,7 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
 
 def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: str,
             now: datetime) -> a.RecordDelivery:
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     manifest, _ = read_manifest(client, bucket, manifest_key)
     readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256)
     seconds = ctx.settings.download_link_seconds
@@ -80,7 +82,7 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
                   "url": presign_get(client, bucket, readme_key, seconds),
                   "size": None, "sha256": None})
     expires_at = now + timedelta(seconds=seconds)
-    where = delivery.write_links(ctx.core, ctx.settings.operator_namespace, exit, links,
+    where = delivery.write_links(ctx.core, ctx.settings.operator_namespace, exit.owner, links,
                                  expires_at)
     return a.RecordDelivery(download_secret=where, links_expire_at=expires_at, readme=readme_key)
 
@@ -118,7 +120,7 @@ def build_certificate(exit: TenantExit, completed_at: datetime) -> cert.Destruct
 def store_certificate(exit: TenantExit, ctx: Context,
                       completed_at: datetime) -> a.RecordCertificate:
     certificate = build_certificate(exit, completed_at)
-    client, bucket = open_bucket(exit, ctx)
+    client, bucket = open_bucket(exit.spec.destination, ctx)
     assert exit.status.backup and exit.status.backup.manifest
     key = cert.certificate_key(exit.status.backup.manifest)
     digest = cert.write_certificate(client, bucket, key, certificate)

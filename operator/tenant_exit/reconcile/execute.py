@@ -11,14 +11,15 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import DatabaseReadOnlyMode
+from tenant_exit.api.spec import DatabaseReadOnlyMode, Destination
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
 from tenant_exit.phases import actions as a
+from tenant_exit.phases import revert_record
 from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import classify
@@ -36,7 +37,7 @@ def execute(exit: TenantExit, actions: list[a.SideEffect], ctx: Context) -> list
             facts += _run(exit, action, ctx)
         except Exception as error:
             failure = classify(action, exit.name, error)
-            if failure.message.endswith(type(error).__name__):
+            if failure.unexpected:
                 log.exception("unexpected failure of %s", type(action).__name__)
             raise failure from None
     return facts
@@ -58,13 +59,19 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
-            secrets.copy_s3_credentials(ctx.core, exit)
+            secrets.copy_s3_credentials(ctx.core, _destination(exit).s3.credentials_secret,
+                                        exit.owner, namespace)
         case a.RemoveS3Credentials():
-            secrets.remove_s3_credentials(ctx.core, exit)
+            secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):
-            jobs.ensure_job(ctx.batch, jobs.build_backup_job(exit, attempt, ctx.settings))
+            terms = jobs.BackupTerms(namespace, exit.spec.database, exit.spec.documents,
+                                     _destination(exit))
+            jobs.ensure_job(ctx.batch,
+                            jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
+        case a.RemoveDownloadLinks():
+            delivery.delete_links(ctx.core, ctx.settings.operator_namespace, exit.name)
         case a.AllowNamespaceDeletion():
             destruction.allow_deletion(ctx.core, namespace)
         case a.ReleaseVolumes(volumes=volumes):
@@ -84,13 +91,24 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             home = ctx.settings.operator_namespace
             records.delete_record(ctx.core, home, exit.name)
             delivery.delete_links(ctx.core, home, exit.name)
+        case _:
+            # mypy proves this unreachable: an action type without an arm fails the
+            # type check instead of silently doing nothing.
+            assert_never(action)
     return []
+
+
+def _destination(exit: TenantExit) -> Destination:
+    # Admission decides that a backup needs a destination; no action runs before.
+    assert exit.spec.destination is not None, "backup actions run only with a destination"
+    return exit.spec.destination
 
 
 @contextmanager
 def _database(exit: TenantExit, ctx: Context) -> Iterator[Any]:
-    creds = secrets.database_credentials(ctx.core, exit)
     db = exit.spec.database
+    creds = secrets.database_credentials(ctx.core, exit.spec.tenant_namespace,
+                                         db.credentials_secret)
     conn = connect(db.host, db.port, creds.username, creds.password)
     try:
         yield conn
@@ -106,7 +124,7 @@ def _enforce_read_only(
         if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
             # Remember the flag before the first change; later passes keep that value.
             records.write_record_once(
-                ctx.core, home, exit, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
+                ctx.core, home, exit.owner, SERVER_RECORD, {"readOnly": readonly.read_only(conn)}
             )
             readonly.set_read_only(conn, True)
             return []
@@ -115,7 +133,8 @@ def _enforce_read_only(
         listed = [grants.Account.parse(x) for x in read_only.accounts] if read_only else []
         fresh = grants.plan_revocation(conn, schemas, listed or None)
         # Written before the first REVOKE: a crash in between must not lose the originals.
-        stored = records.write_record_once(ctx.core, home, exit, GRANTS_RECORD, fresh.to_json())
+        stored = records.write_record_once(ctx.core, home, exit.owner, GRANTS_RECORD,
+                                           fresh.to_json())
         original = grants.RevocationPlan.from_json(stored)
         # The fresh plan also catches drift (a write grant restored by hand).
         lost = grants.revoke(conn, original) + grants.revoke(conn, fresh)
@@ -130,6 +149,9 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
     stored_grants = records.read_record(ctx.core, home, exit.name, GRANTS_RECORD)
     stored_server = records.read_record(ctx.core, home, exit.name, SERVER_RECORD)
     if stored_grants is None and stored_server is None:
+        acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
+        records.require_record(ctx.core, home, exit.name, revert_record.lost_changes(exit),
+                               acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
         return
     with _database(exit, ctx) as conn:
         if stored_grants is not None:
@@ -140,4 +162,5 @@ def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
         if stored_server is not None:
             readonly.set_read_only(conn, bool(stored_server["readOnly"]))
             records.forget_record(ctx.core, home, exit.name, SERVER_RECORD)
-    records.delete_record(ctx.core, home, exit.name)
+    # The emptied record stays until the cancel has finished (passes.cancel deletes
+    # it): a retry after a later step failed must not mistake it for a lost one.

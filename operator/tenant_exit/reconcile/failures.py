@@ -7,8 +7,8 @@ re-raised `from None` so no chained traceback carries the original along.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import get_args
 
 import pymysql
 from kubernetes.client.exceptions import ApiException
@@ -25,45 +25,32 @@ from tenant_exit.phases import actions as a
 PERMANENT_MYSQL_ERRORS = frozenset({1044, 1045, 1142, 1227, 1410})
 
 
+ADAPTER_FAILURE_REASONS: frozenset[str] = frozenset(
+    {action.reason for action in get_args(a.SideEffect)} | {c.OBSERVE_FAILED}
+)
+"""The reasons an ExitError can carry: a Stalled condition with one of them was
+set by a permanent adapter failure (not by a phase's own decision)."""
+
+
 @dataclass
 class ExitError(Exception):
     reason: str
     message: str
     permanent: bool
+    unexpected: bool = False
+    """No adapter error we know: worth a traceback in the operator's log."""
 
     def __str__(self) -> str:
         return self.message
 
 
-_REASONS: dict[type, str] = {
-    a.ApplyGuards: c.GUARDS_FAILED,
-    a.RemoveGuards: c.CANCEL_FAILED,
-    a.EnforceReadOnly: c.READ_ONLY_FAILED,
-    a.SetAppFlag: c.READ_ONLY_FAILED,
-    a.RevertReadOnly: c.CANCEL_FAILED,
-    a.ResetAppFlag: c.CANCEL_FAILED,
-    a.CopyS3Credentials: c.BACKUP_START_FAILED,
-    a.RemoveS3Credentials: c.CANCEL_FAILED,
-    a.CreateBackupJob: c.BACKUP_START_FAILED,
-    a.DeliverBackup: c.DELIVERY_FAILED,
-    a.AllowNamespaceDeletion: c.DELETION_FAILED,
-    a.ReleaseVolumes: c.DELETION_FAILED,
-    a.DropDatabases: c.DELETION_FAILED,
-    a.DeleteNamespace: c.DELETION_FAILED,
-    a.ReleaseNamespace: c.DELETION_FAILED,
-    a.WriteCertificate: c.DELETION_FAILED,
-    a.ForgetExitRecords: c.DELETION_FAILED,
-}
-
-
 def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitError:
-    reason = _REASONS[type(action)]
+    reason = action.reason
     what = f"TenantExit {exit_name}: {type(action).__name__} failed"
     if isinstance(error, SecretProblem | GrantProblem):
         return ExitError(reason, f"{what}: {error}", permanent=True)
     if isinstance(error, DatabaseUnavailable):
-        code = re.search(r"MySQL error (\d+)", str(error))
-        permanent = code is not None and int(code.group(1)) in PERMANENT_MYSQL_ERRORS
+        permanent = error.mysql_errno in PERMANENT_MYSQL_ERRORS
         return ExitError(reason, f"{what}: {error}", permanent=permanent)
     if isinstance(error, pymysql.err.MySQLError):
         number = error.args[0] if error.args and isinstance(error.args[0], int) else 0
@@ -74,7 +61,7 @@ def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitErro
     if isinstance(error, ApiException):
         permanent = error.status in (401, 403, 422)
         return ExitError(reason, f"{what}: Kubernetes API answered {describe(error)}", permanent)
-    return ExitError(reason, f"{what}: {type(error).__name__}", permanent=False)
+    return ExitError(reason, f"{what}: {type(error).__name__}", permanent=False, unexpected=True)
 
 
 def classify_observation(exit_name: str, error: Exception) -> ExitError:

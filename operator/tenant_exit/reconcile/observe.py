@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, destruction, guards, jobs
+from tenant_exit.kube import appflag, claims, destruction, guards, jobs
 from tenant_exit.kube.exits import list_exits
+from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
 from tenant_exit.phases.guards import rivals
 from tenant_exit.phases.observed import (
@@ -50,14 +51,19 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         backup_policy=BackupPolicy(
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
+            retry_max=timedelta(seconds=ctx.settings.backup_retry_max_seconds),
             links_valid_for=timedelta(seconds=ctx.settings.download_link_seconds),
         ),
     )
 
 
 def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> BackupCheck | None:
-    """Only a succeeded Job of a running backup is verified (it reads every object)."""
+    """Only a succeeded Job of a running backup is verified, once: it reads every
+    object, so a backup already found not to match (recorded in status) is not
+    read again while the next attempt waits for its backoff."""
     if exit.status.phase is not Phase.BACKUP_RUNNING or job is None or not job.succeeded:
+        return None
+    if already_rejected(exit, job.name) is not None:
         return None
     return backup_store.check_backup(exit, ctx, job)
 
@@ -112,6 +118,10 @@ def _job(exit: TenantExit, ctx: Context) -> JobState | None:
             ctx.core, exit.spec.tenant_namespace, name, succeeded=state.succeeded
         )
         state = replace(state, termination_message=message)
+    elif exit.status.phase is Phase.BACKUP_RUNNING:
+        pending = claims.pending_backup_pod(ctx.core, exit.spec.tenant_namespace, name)
+        if pending is not None:
+            state = replace(state, pending_since=pending.since, claim_holders=pending.holders)
     return state
 
 

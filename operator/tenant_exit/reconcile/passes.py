@@ -84,7 +84,8 @@ def publish(exit: TenantExit, status: TenantExitStatus, ctx: Context) -> None:
     patch_status(ctx.custom, exit, status)
     for event in transition_events(exit.status, status):
         post_event(
-            ctx.core, ctx.settings.events_namespace, exit, event.type, event.reason, event.message
+            ctx.core, ctx.settings.events_namespace, exit.owner, event.type, event.reason,
+            event.message,
         )
 
 
@@ -98,7 +99,8 @@ def cancel(exit: TenantExit, ctx: Context) -> None:
         execute(exit, a.side_effects(decided), ctx)
     except ExitError as error:
         metrics.EXITS.failed(error.reason)
-        post_event(ctx.core, ctx.settings.events_namespace, exit, WARNING, error.reason, str(error))
+        post_event(ctx.core, ctx.settings.events_namespace, exit.owner, WARNING, error.reason,
+                   str(error))
         raise
     records.delete_record(ctx.core, ctx.settings.operator_namespace, exit.name)
     metrics.EXITS.forget(exit.name)
@@ -107,5 +109,6 @@ def cancel(exit: TenantExit, ctx: Context) -> None:
             f"Exit of {exit.spec.tenant_namespace} cancelled: read-only lifted, "
             "guards removed, reclaim policies restored"
         )
-        post_event(ctx.core, ctx.settings.events_namespace, exit, "Normal", c.CANCELLED, message)
+        post_event(ctx.core, ctx.settings.events_namespace, exit.owner, "Normal", c.CANCELLED,
+                   message)
         log.info("%s", message)

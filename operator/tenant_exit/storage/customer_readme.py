@@ -18,7 +18,17 @@ if TYPE_CHECKING:
 README_NAME = "README.txt"
 
 
-def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str) -> str:
+def attempt_folder(manifest_key: str) -> str:
+    """The folder of this backup's attempt (`<prefix><exit>/attempt-<n>/`): what to
+    download. The spec's prefix holds every attempt, failed ones included."""
+    folder, _, _ = manifest_key.rpartition("/")
+    return f"{folder}/" if folder else ""
+
+
+def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
+                  bucket: str | None = None) -> str:
+    where = f"s3://{bucket}/{attempt_folder(manifest_key)}" if bucket else (
+        attempt_folder(manifest_key) or "the folder of manifest.json")
     objects = "\n".join(
         f"  {obj.key.rsplit('/', 1)[-1]:<48} {human_size(obj.size):>10}  sha256 {obj.sha256}"
         for obj in manifest.objects
@@ -52,6 +62,11 @@ What is inside ({totals.tables} tables, {totals.rows} rows, {totals.files} docum
 Left out on purpose
 {excluded_text}
 
+0. Download exactly this folder
+     {where}
+   (for example: aws s3 cp --recursive {where} ./backup/). Other attempt-*
+   folders next to it hold failed attempts: do not use them.
+
 1. Verify what you downloaded
    The SHA-256 of manifest.json is:
      {manifest_sha256}
@@ -72,6 +87,15 @@ Left out on purpose
    The SQL dump is in MySQL 5.7/8.0 dialect: load it into an empty schema of a
    MySQL or MariaDB server (mysql <schema> < <schema>.sql). The data dictionary
    (data-dictionary.md / .json) describes every table and column.
+   Or, in one step, with the tenant-exit tool (a Python package your platform
+   contact gives you: pip install <the package file>; no Kubernetes needed):
+     tenant-exit load manifest.json --identity your-identity.txt --host <server> --user <you>
+   which verifies, decrypts, loads without needing SUPER (DEFINER clauses are
+   stripped) and compares every table's row count with this manifest.
+
+4. After the deletion
+   Your platform contact sends you deletion-certificate.json, the certificate of
+   destruction; it is also stored in the folder above once the deletion is done.
 
 Manifest: {manifest_key}
 Backup completed: {manifest.completed_at.isoformat()}
@@ -84,6 +108,6 @@ def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Man
     key = beside_manifest(manifest_key, README_NAME)
     client.put_object(
         Bucket=bucket, Key=key, ContentType="text/plain; charset=utf-8",
-        Body=render_readme(manifest, manifest_key, manifest_sha256).encode(),
+        Body=render_readme(manifest, manifest_key, manifest_sha256, bucket).encode(),
     )
     return key

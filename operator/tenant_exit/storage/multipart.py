@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -216,18 +217,21 @@ class MultipartUpload:
         self._futures = []
 
 
-def abort_stale_uploads(client: S3Client, bucket: str, prefix: str) -> int:
-    """Abort every unfinished multipart upload under `prefix`; returns how many.
+def abort_stale_uploads(client: S3Client, bucket: str, prefixes: Iterable[str]) -> int:
+    """Abort every unfinished multipart upload under each of `prefixes`; returns
+    how many.
 
     A worker killed hard (eviction, OOM, node loss) cannot abort its own upload;
-    the next attempt of the same exit cleans up before it starts, because only
-    one backup Job of an exit runs at a time.
+    a later run cleans up before it starts. The caller names the prefixes of runs
+    known to be over (never a parent of them), so runs that may overlap never
+    abort each other's uploads.
     """
     aborted = 0
     paginator = client.get_paginator("list_multipart_uploads")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for upload in page.get("Uploads", []):
-            client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"],
-                                          UploadId=upload["UploadId"])
-            aborted += 1
+    for prefix in prefixes:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"],
+                                              UploadId=upload["UploadId"])
+                aborted += 1
     return aborted

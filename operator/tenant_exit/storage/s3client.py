@@ -9,8 +9,9 @@ Three choices here are forced by the stores we meet in the field, not by taste:
   `bucket.host`.
 - botocore's "standard" retry mode retries 5xx, throttling and connection
   errors/timeouts with exponential backoff and jitter; `max_attempts` bounds it.
-The CRT transfer client ignores `endpoint_url`, so managed transfers pin the
-classic one (`transfer_config()`).
+The CRT transfer client ignores `endpoint_url`: the operator and the worker use
+no managed transfers (our own multipart upload, plain get_object), so none is
+configured here.
 
 Credentials are never passed around here: boto3 reads AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY from the environment (the Job gets them from a Secret).
@@ -21,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 if TYPE_CHECKING:
@@ -59,10 +59,3 @@ def make_client(*, endpoint_url: str | None = None, region: str | None = None,
         region_name=region or None,
         config=client_config(max_attempts=max_attempts),
     )
-
-
-def transfer_config(**overrides: Any) -> TransferConfig:
-    """Managed-transfer settings (download_fileobj & co.) pinned to the classic client."""
-    settings: dict[str, Any] = {"preferred_transfer_client": "classic"}
-    settings.update(overrides)
-    return TransferConfig(**settings)

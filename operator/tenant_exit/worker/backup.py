@@ -2,7 +2,8 @@
 
 1. If this attempt already has a manifest whose objects verify (the pod ran to
    the end before and only its report was lost), report it again — idempotent.
-2. Abort unfinished multipart uploads of earlier, killed attempts of this exit.
+2. Abort unfinished multipart uploads of this and earlier (ended) attempts of
+   this exit, left by pods killed hard; never under the exit's whole prefix.
 3. Inventory, a check of the dump account's privileges, exact row counts and
    the data dictionary (pymysql).
 4. One encrypted dump object per schema, one encrypted tar per document claim,
@@ -181,7 +182,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     previous = existing_backup(s, client, log)
     if previous is not None:
         return previous
-    stale = abort_stale_uploads(client, s.s3_bucket, s.exit_prefix)
+    stale = abort_stale_uploads(client, s.s3_bucket, s.ended_attempt_prefixes)
     if stale:
         log.event("aborted-stale-uploads", count=stale)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pymysql
 from pydantic import ValidationError
 
+from tenant_exit.api.worker_errors import ACCESS_DENIED_MYSQL_ERRORS, WorkerErrorCode
 from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.s3client import make_client
@@ -30,6 +32,28 @@ EXIT_CONFIG = 2
 # Failures whose message we wrote ourselves and which read as a sentence.
 _OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, LookupError,
                MissingPrivileges)
+
+
+def failure_code(err: BaseException) -> WorkerErrorCode:
+    """The stable code the operator decides on (never on the sentence)."""
+    code = WorkerErrorCode
+    if isinstance(err, MissingPrivileges):
+        return code.DUMP_PRIVILEGES_MISSING
+    if isinstance(err, DatabaseUnavailable):
+        denied = err.mysql_errno in ACCESS_DENIED_MYSQL_ERRORS
+        return code.DATABASE_ACCESS_DENIED if denied else code.DATABASE_UNAVAILABLE
+    if isinstance(err, pymysql.err.MySQLError):
+        number = err.args[0] if err.args else None
+        denied = number in ACCESS_DENIED_MYSQL_ERRORS
+        return code.DATABASE_ACCESS_DENIED if denied else code.DATABASE_UNAVAILABLE
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    mapped: list[tuple[type[BaseException] | tuple[type[BaseException], ...], WorkerErrorCode]] = [
+        (PipelineError, code.PIPELINE_FAILED), (UploadError, code.UPLOAD_FAILED),
+        (ToolMissing, code.TOOL_MISSING), (LookupError, code.NOT_FOUND),
+        ((ClientError, BotoCoreError), code.STORAGE_REQUEST_FAILED),
+    ]
+    return next((found for kinds, found in mapped if isinstance(err, kinds)), code.UNEXPECTED)
 
 
 def describe_failure(err: BaseException, store: str = "") -> str:
@@ -59,7 +83,8 @@ def run_backup() -> int:
         message = redact(f"invalid worker configuration: {_config_problems(err)}")
         ProgressLog(redact=redact).event("failed", error=message)
         path = os.environ.get("TENANT_EXIT_TERMINATION_LOG") or "/dev/termination-log"
-        write_termination_message(Path(path), failure_json(message))
+        write_termination_message(Path(path),
+                                  failure_json(WorkerErrorCode.CONFIG_INVALID, message))
         return EXIT_CONFIG
     log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
     client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region,
@@ -69,8 +94,9 @@ def run_backup() -> int:
     except Exception as err:
         store = f"s3://{settings.s3_bucket} at {settings.s3_endpoint or 'the AWS default endpoint'}"
         message = redact(describe_failure(err, store))
-        log.event("failed", error=message)
-        write_termination_message(settings.termination_log, failure_json(message))
+        code = failure_code(err)
+        log.event("failed", code=code.value, error=message)
+        write_termination_message(settings.termination_log, failure_json(code, message))
         return EXIT_FAILED
     write_termination_message(settings.termination_log, summary.to_json())
     log.event("done", summary=summary.to_json())

@@ -16,9 +16,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EXCLUDE_TABLES = ["*.audit_*", "*.*_log", "*.import_*", "*.export_*"]
-DEFAULT_DOCUMENT_EXCLUDES = ["import/**", "export/**", "tmp/**"]
-_AGE_RECIPIENT = re.compile(r"^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$")
+from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
+from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
+from tenant_exit.api.types import AGE_RECIPIENT
+
+# The spec's defaults: a Job without these variables excludes what the CRD documents.
+DEFAULT_EXCLUDE_TABLES = list(API_EXCLUDE_TABLES)
+DEFAULT_DOCUMENT_EXCLUDES = list(API_DOCUMENT_EXCLUDES)
+_AGE_RECIPIENT = re.compile(AGE_RECIPIENT)
 
 
 class DocumentSource(BaseModel):
@@ -114,9 +119,19 @@ class WorkerSettings(BaseSettings):
     @property
     def object_prefix(self) -> str:
         """`<prefix><exit>/attempt-<n>/`: every object of this attempt lives below it."""
-        return f"{self.s3_prefix}{self.exit_name}/attempt-{self.attempt}/"
+        return self.attempt_prefix(self.attempt)
+
+    def attempt_prefix(self, attempt: int) -> str:
+        return f"{self.exit_prefix}attempt-{attempt}/"
 
     @property
     def exit_prefix(self) -> str:
         """`<prefix><exit>/`: every attempt of this exit."""
         return f"{self.s3_prefix}{self.exit_name}/"
+
+    @property
+    def ended_attempt_prefixes(self) -> list[str]:
+        """This attempt's prefix and its predecessors': the operator starts attempt
+        n+1 only after attempt n's Job finished, so nothing else writes there now.
+        Never the exit's whole prefix, which a later or parallel run may share."""
+        return [self.attempt_prefix(n) for n in range(1, self.attempt + 1)]

@@ -2,8 +2,8 @@
 
 The operator reads it from the Job's pod status. It carries the manifest's key
 and SHA-256 and totals only — camelCase, no secrets, no file names. On failure
-it is `{"error": "<sentence>"}` so the operator can put the reason in a
-condition without reading logs.
+it is `{"code": "<WorkerErrorCode>", "error": "<sentence>"}`: the operator
+decides on the code and puts the sentence in a condition, so nobody needs the logs.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.storage.manifest import Manifest
 
 # Kubernetes keeps at most 4096 bytes of a termination message.
@@ -49,12 +50,13 @@ class Summary:
         }, separators=(",", ":"))
 
 
-def failure_json(message: str) -> str:
-    text = json.dumps({"error": message}, ensure_ascii=False, separators=(",", ":"))
+def failure_json(code: WorkerErrorCode, message: str) -> str:
+    text = json.dumps({"code": code.value, "error": message}, ensure_ascii=False,
+                      separators=(",", ":"))
     if len(text.encode()) <= MAX_MESSAGE_BYTES:
         return text
-    return json.dumps({"error": message[:1000] + "..."}, ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps({"code": code.value, "error": message[:1000] + "..."},
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 def write_termination_message(path: Path, line: str) -> bool:
