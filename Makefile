@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOTOOLCHAIN := local
 
-.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench crd test-external-mysql demo-extraction bench-extraction
+.PHONY: bootstrap test lint unit demo cluster-up cluster-down bench bench-operator crd test-external-mysql demo-extraction bench-extraction
 
 # `make demo DB=mysql` runs the exit on the Oracle MySQL server instead.
 DB ?= mariadb
@@ -52,3 +52,8 @@ bench: bootstrap
 
 bench-extraction: bootstrap
 	$(PY) -m bench.extraction
+
+# N TenantExits held on the local control plane, the operator restarted:
+# BENCH_EXITS=1000 make bench-operator for the goal (default 100).
+bench-operator: bootstrap
+	$(PY) -m bench.operator_scale

@@ -1,0 +1,210 @@
+"""`make bench-operator`: N TenantExits on the local control plane, the operator
+restarted, and what it costs to take them all up again.
+
+Creates N tenant namespaces (BENCH_EXITS, default 100; 1000 for the goal), each
+with a TenantExit held in ReadOnlyLicensed by a far `readOnly.until` (database
+mode None, no documents: the figures are the operator's, not MariaDB's). One
+exit is taken there by the running operator; its status is the template for the
+other N-1, which are created with it (status subresource) while the operator is
+stopped, because first passes are slow at scale: each lists every exit to find
+rivals for the namespace, so taking 1,000 new exits up one by one ran at ~0.7
+exits/s (351 s to create 1,000 and 299 held after 7 min on 2 shared cores).
+Then the operator starts again and the bench reports:
+
+  settle      seconds from the restart until every exit was reconciled once
+              (one "Handler 'handle_change' succeeded" per exit in the new
+              process's log: kopf's resume pass)
+  RSS / CPU   the operator's VmRSS and VmHWM after settling, and its CPU-seconds
+              for the restart's settle and for the idle window
+  idle rate   API requests per second while idle (apiserver_request_total over
+              BENCH_IDLE_SECONDS, default 60, minus the same window with the
+              operator stopped: the control plane's own components)
+
+The resync timer runs at the operator's default interval (30 s), not the tests'
+2 s. Goals: 1,000 exits settle within 60 s, RSS <= 300 MB.
+
+Measured (2 cores shared with other work, load 7-10): N=100: settle 19.3 s,
+RSS 119 MiB, idle 10.0 req/s and 4% of a core. N=1000: settle 250.5 s (the
+first ~2 min beside a stray busy process; ~5.7 exits/s after it was gone),
+72.6 CPU-s, RSS 394 MiB, idle 89.3 req/s and 34% of a core. Neither goal is met
+at 1,000: the idle cost is ~3 API requests per exit per 30 s resync (~0.9 req/s
+per 10 exits), and kopf keeps every exit's body and per-object state in memory
+(~0.28 MiB per exit above a ~115 MiB base).
+
+Not measured yet: exits in AwaitingReceipt from a prepared status (they need a
+stored manifest per exit for the verification the pass reads).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from kubernetes import client
+from tests.localcluster.controlplane import ControlPlane
+from tests.support.exits import AGE_RECIPIENT
+from tests.support.operator_process import (
+    OPERATOR_NAMESPACE,
+    OperatorProcess,
+    install_crds,
+    operator_kubeconfig,
+)
+
+from tenant_exit.api import names
+from tenant_exit.settings import OperatorSettings
+
+SUCCEEDED = re.compile(r"Handler 'handle_change' succeeded")
+
+
+def _spec(namespace: str) -> dict[str, object]:
+    return {
+        "tenantNamespace": namespace,
+        "readOnly": {"until": "2099-01-01T00:00:00Z", "database": "None"},
+        "database": {"host": "mysql.invalid", "port": 3306,
+                     "credentialsSecret": "exit-dump-credentials", "databases": ["ons"]},
+        "destination": {
+            "s3": {"bucket": "tenant-exits", "prefix": f"{namespace}/",
+                   "endpoint": "http://127.0.0.1:9", "region": "us-east-1",
+                   "credentialsSecret": {"namespace": OPERATOR_NAMESPACE, "name": "exit-s3"}},
+            "encryption": {"ageRecipients": [AGE_RECIPIENT]},
+        },
+        "deletion": {"gracePeriod": "72h"},
+    }
+
+
+def create_exits(plane: ControlPlane, first: int, count: int,
+                 status: dict[str, object] | None = None) -> list[str]:
+    """Exits `first`..`count-1`, each with its namespace; with `status` (a held
+    exit's, written by the operator) set through the status subresource."""
+    api = plane.api_client()
+    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    created = []
+    for i in range(first, count):
+        namespace = f"tenant-scale-{i:04d}"
+        name = f"scale-{i:04d}"
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        custom.create_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL, {
+            "apiVersion": f"{names.GROUP}/{names.VERSION}", "kind": "TenantExit",
+            "metadata": {"name": name}, "spec": _spec(namespace)})
+        if status is not None:
+            custom.patch_cluster_custom_object_status(
+                names.GROUP, names.VERSION, names.PLURAL, name, {"status": status})
+        created.append(name)
+    return created
+
+
+def held_status(plane: ControlPlane, name: str) -> dict[str, object]:
+    body = client.CustomObjectsApi(plane.api_client()).get_cluster_custom_object(
+        names.GROUP, names.VERSION, names.PLURAL, name)
+    status: dict[str, object] = body["status"]
+    return status
+
+
+def phases(plane: ControlPlane) -> dict[str, int]:
+    listing = client.CustomObjectsApi(plane.api_client()).list_cluster_custom_object(
+        names.GROUP, names.VERSION, names.PLURAL)
+    counts: dict[str, int] = {}
+    for item in listing["items"]:
+        phase = (item.get("status") or {}).get("phase") or "(none)"
+        counts[phase] = counts.get(phase, 0) + 1
+    return counts
+
+
+def requests_total(plane: ControlPlane) -> float:
+    text = plane.kubectl("get", "--raw", "/metrics").stdout
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("apiserver_request_total{"))
+
+
+def proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss(pid: int) -> tuple[int, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            values[line.split(":")[0]] = int(line.split()[1])
+    return values.get("VmRSS", 0), values.get("VmHWM", 0)
+
+
+def _new_log_successes(log: str, start: int) -> int:
+    part = log.split(f"=== start {start} ===", 1)[-1]
+    return len(SUCCEEDED.findall(part))
+
+
+def wait_until(what: str, check: object, timeout: float) -> float:
+    started = time.monotonic()
+    while not check():  # type: ignore[operator]
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    count = int(os.environ.get("BENCH_EXITS", "100"))
+    idle = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+    resync = OperatorSettings.model_fields["resync_seconds"].default
+    workdir = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-operator-"))
+    with ControlPlane(workdir=workdir / "cp") as plane:
+        install_crds(plane)
+        kubeconfig = operator_kubeconfig(plane, workdir / "operator.kubeconfig")
+        operator = OperatorProcess(kubeconfig, workdir,
+                                   env={"TENANT_EXIT_RESYNC_SECONDS": str(resync)})
+        operator.start()
+        try:
+            create_exits(plane, 0, 1)
+            wait_until("the first exit in ReadOnlyLicensed",
+                       lambda: phases(plane).get("ReadOnlyLicensed", 0) >= 1, timeout=120)
+            template = held_status(plane, "scale-0000")
+            operator.kill()
+            started = time.monotonic()
+            create_exits(plane, 1, count, template)
+            print(f"created {count - 1} more exits with the held status in "
+                  f"{time.monotonic() - started:.1f} s: {phases(plane)}", flush=True)
+            restarted = time.monotonic()
+            operator.start(timeout=120)
+            assert operator.popen is not None
+            pid = operator.popen.pid
+            wait_until("every exit reconciled once after the restart",
+                       lambda: _new_log_successes(operator.logs(), operator.starts) >= count,
+                       timeout=600)
+            settle = time.monotonic() - restarted
+            cpu_settle = proc_cpu(pid)
+            rss, hwm = proc_rss(pid)
+            print(f"settled in {settle:.1f} s after the restart; CPU {cpu_settle:.1f} s; "
+                  f"RSS {rss / 1024:.0f} MiB (peak {hwm / 1024:.0f} MiB)", flush=True)
+
+            before, cpu0 = requests_total(plane), proc_cpu(pid)
+            time.sleep(idle)
+            with_operator = (requests_total(plane) - before) / idle
+            cpu_idle = proc_cpu(pid) - cpu0
+            rss_idle, hwm_idle = proc_rss(pid)
+            operator.stop()
+            before = requests_total(plane)
+            time.sleep(idle)
+            baseline = (requests_total(plane) - before) / idle
+        finally:
+            operator.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    rate = with_operator - baseline
+    print(f"idle {idle:.0f} s: API {with_operator:.1f} req/s with the operator, "
+          f"{baseline:.1f} without -> operator {rate:.1f} req/s "
+          f"(resync {resync:.0f} s x {count} exits); operator CPU {cpu_idle:.1f} s "
+          f"({100 * cpu_idle / idle:.0f}% of a core); RSS {rss_idle / 1024:.0f} MiB")
+    print(f"exits={count}")
+    print(f"settle_seconds={settle:.1f}")
+    print(f"operator_rss_mib={max(hwm, hwm_idle) / 1024:.0f}")
+    print(f"operator_idle_cpu_percent={100 * cpu_idle / idle:.0f}")
+    print(f"operator_idle_requests_per_second={rate:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
