@@ -84,7 +84,8 @@ def test_operator_with_the_chart_identity_runs_an_exit_and_a_cancel(
             "apiVersion": names.API_VERSION, "kind": names.KIND,
             "metadata": {"name": exit_name},
             "spec": {"tenantNamespace": tenant,
-                     "database": {"host": "db.example", "credentialsSecret": "creds"}},
+                     "database": {"host": "db.example", "credentialsSecret": "creds",
+                                  "databases": ["ons"]}},
         })
 
         def phase() -> str | None:
@@ -143,7 +144,8 @@ def test_only_the_higher_priority_replica_acts(
             "apiVersion": names.API_VERSION, "kind": names.KIND,
             "metadata": {"name": exit_name},
             "spec": {"tenantNamespace": f"absent-{exit_name}",
-                     "database": {"host": "db.example", "credentialsSecret": "creds"}},
+                     "database": {"host": "db.example", "credentialsSecret": "creds",
+                                  "databases": ["ons"]}},
         })
         wait_for("the active replica to handle the exit", lambda: observed_generation() == 1,
                  timeout=30)

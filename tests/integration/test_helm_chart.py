@@ -146,7 +146,8 @@ def test_install_upgrade_uninstall_keep_exits_and_guards(
             "apiVersion": names.API_VERSION, "kind": names.KIND,
             "metadata": {"name": exit_name},
             "spec": {"tenantNamespace": tenant,
-                     "database": {"host": "db.example", "credentialsSecret": "creds"}},
+                     "database": {"host": "db.example", "credentialsSecret": "creds",
+                                  "databases": ["ons"]}},
         })
         # What the operator does on entering an exit, done with the chart's identity.
         as_operator(release, control_plane, tmp_path).patch_namespace(tenant, {"metadata": {

@@ -83,11 +83,17 @@ class ExitView:
 
     def delete_exit(self, name: str | None = None, timeout: float = 90) -> None:
         self.plane.kubectl("delete", "texit", name or self.exit_name, "--wait=false", check=False)
-        wait_for(
-            f"TenantExit {name or self.exit_name} gone",
-            lambda: self.exit(name) is None,
-            timeout,
-        )
+        try:
+            wait_for(f"TenantExit {name or self.exit_name} gone",
+                     lambda: self.exit(name) is None, timeout)
+        except TimeoutError as error:
+            # Say why the cancel did not finish: the exit's conditions and Events.
+            left = self.exit(name) or {}
+            conditions = [(c.get("type"), c.get("status"), c.get("reason"), c.get("message"))
+                          for c in left.get("status", {}).get("conditions", [])]
+            events = [(e.get("reason"), e.get("message")) for e in self.events(name)][-8:]
+            raise TimeoutError(f"{error}; phase {left.get('status', {}).get('phase')}, "
+                               f"conditions {conditions}, events {events}") from None
 
     def jobs(self) -> list[client.V1Job]:
         batch = client.BatchV1Api(self.plane.api_client())
