@@ -77,7 +77,9 @@ def test_only_the_highest_priority_acts_and_the_standby_takes_over(
     wait_for("the active replica to resume", lambda: "Resuming operations" in active.logs())
     exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(20)))
     exit_tenant.wait_for_phase("ReadOnlyLicensed")
-    assert exit_tenant.exit_name in active.logs()
+    # The phase can be in status before kopf logs the handler's outcome with the name.
+    wait_for("the active replica to log the exit",
+             lambda: exit_tenant.exit_name in active.logs(), timeout=30)
     assert exit_tenant.exit_name not in standby.logs()
     assert "Resuming operations" not in standby.logs()
 
