@@ -4,9 +4,8 @@ and the command loads them into a fresh server as an account without SUPER (or
 SET USER), then reports the manifest's row counts.
 
 Family-agnostic: the source is `db_server` and the target a fresh private server
-of the same family, loaded with that family's own client. It runs on MariaDB
-until the backup worker dumps MySQL with MySQL's own mysqldump
-(UNTIL_WORKER_DUMPS_MYSQL); dropping that mark runs it on both.
+of the same family, loaded with that family's own client: it runs on MariaDB
+and on MySQL.
 """
 
 from __future__ import annotations
@@ -24,12 +23,10 @@ import pyrage
 import pytest
 
 from tests.localcluster.dbserver import DatabaseServer
-from tests.localcluster.families import UNTIL_WORKER_DUMPS_MYSQL, PrivateServer, server_type
+from tests.localcluster.families import PrivateServer, server_type
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import FUNCTIONS, PROCEDURES, TRIGGERS, VIEWS, seed_tenant
 from tests.support.backups import object_keys, open_object, run_worker, worker_env
-
-pytestmark = UNTIL_WORKER_DUMPS_MYSQL
 
 LOADER = "archivist"
 

@@ -61,9 +61,3 @@ def server_type(family: Family) -> type[PrivateServer]:
     """The private server class of `family`, for tests that stop or kill their
     own server rather than the session's."""
     return MariaDBServer if family == "mariadb" else MySQLServer
-
-
-# Tests that run the backup worker stay on MariaDB until the worker dumps a MySQL
-# server with MySQL's own mysqldump; a module drops this mark to run on both.
-UNTIL_WORKER_DUMPS_MYSQL = only_on(
-    "mariadb", "the worker dumps with mariadb-dump until it is MySQL-aware")

@@ -41,8 +41,10 @@ NOT_A_RESTORE_POINT = (
 HOW_TO_READ = (
     "Each object is compressed with zstd, then encrypted with age to the recipients below. "
     "Read one with: age --decrypt -i <identity file> <object> | zstd -d > <file>. "
-    "database-*.sql: SQL dump in MySQL 5.7/8.0 dialect (load with the mysql client into an "
-    "empty schema). documents-*.tar: POSIX pax tar of the document volume. "
+    "database-*.sql: SQL dump in the source server's own dialect, by its own family's client "
+    "(database.serverFamily: mysql or mariadb); load it with that family's mysql client into "
+    "an empty schema of a server of the same family. "
+    "documents-*.tar: POSIX pax tar of the document volume. "
     "data-dictionary.*: description of every table and column."
 )
 _CHUNK = 1 << 20

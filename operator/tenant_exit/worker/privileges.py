@@ -148,7 +148,8 @@ def missing_privileges(grants: Grants, plans: list[SchemaPlan], kind: ServerKind
 def describe(account: str, missing: list[Missing]) -> str:
     return (f"the dump account {account} lacks privileges mysqldump needs: "
             f"{'; '.join(str(m) for m in missing)}. Grant them (docs/operations.md, "
-            "'Dump account privileges') and the next attempt will run.")
+            "'Dump account privileges'), then change the TenantExit's spec for a new "
+            "attempt: no retry can grant them, so the exit stalls until then.")
 
 
 ALL_PRIVILEGES = frozenset({*SCHEMA_NEEDS, "SELECT"})
