@@ -11,7 +11,6 @@ from tenant_exit import metrics
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase, TenantExitStatus
-from tenant_exit.kube import records
 from tenant_exit.kube.events import post_event
 from tenant_exit.kube.exits import patch_status, read_exit
 from tenant_exit.kube.secrets import SecretProblem
@@ -109,7 +108,10 @@ def cancel(exit: TenantExit, ctx: Context) -> None:
         post_event(ctx.core, ctx.settings.events_namespace, exit.owner, WARNING, error.reason,
                    str(error))
         raise
-    records.delete_record(ctx.core, ctx.settings.operator_namespace, exit.name)
+    # The revert record is not deleted here: kopf may run this handler again before
+    # the finalizer is gone, and a re-run that found no record would take it for a
+    # lost one and wedge the cancel. Its keys are already forgotten; the garbage
+    # collector removes the Secret with its owner, the TenantExit.
     metrics.EXITS.forget(exit.name)
     if a.side_effects(decided):
         message = (
