@@ -119,6 +119,11 @@ class MariaDBServer(ChildServer):
         # simply belong to the current user.
         return ["--user=root"] if _running_as_root() else []
 
+    def _tmpdir(self) -> Path:
+        tmp = self.workdir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        return tmp
+
     def _install_db(self) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
         install = find_binary("mariadb-install-db", "mysql_install_db")
@@ -131,6 +136,9 @@ class MariaDBServer(ChildServer):
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
             "--skip-name-resolve",
+            # Its own tmpdir: bootstraps that run side by side (test processes) clash
+            # on `#sql-temptable-*` names in a shared /tmp (ERROR 1051 on mysql.tmp_user_sys).
+            f"--tmpdir={self._tmpdir()}",
         ]
         server = find_binary("mariadbd", "mysqld")
         basedir = Path(server).resolve().parent.parent
@@ -155,6 +163,7 @@ class MariaDBServer(ChildServer):
             f"--socket={self.socket}",
             f"--pid-file={self.workdir / 'mariadbd.pid'}",
             f"--log-error={self.workdir / 'mariadbd.log'}",
+            f"--tmpdir={self._tmpdir()}",
             "--skip-name-resolve",
             "--skip-log-bin",
             "--performance-schema=OFF",
