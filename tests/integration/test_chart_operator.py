@@ -134,6 +134,14 @@ def test_only_the_higher_priority_replica_acts(
         return int((body.get("status") or {}).get("observedGeneration") or 0)
 
     active = start_operator(control_plane, release, tmp_path / "pod-1", priority=1)
+    # The standby starts paused only if it sees a higher priority at start: on a busy
+    # machine it could otherwise start before the active replica has announced itself.
+    try:
+        wait_for("the active replica in the peering object",
+                 lambda: f"{PEERING}-1" in peers(control_plane), timeout=60)
+    except BaseException:
+        active.stop()
+        raise
     standby = start_operator(control_plane, release, tmp_path / "pod-0", priority=0)
     try:
         wait_for("both replicas in the peering object",
