@@ -68,14 +68,16 @@ def awaiting(operator: OperatorProcess, control_plane: ControlPlane, db_server: 
 @pytest.fixture(scope="module")
 def reader_kubeconfig(control_plane: ControlPlane,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Someone who may read TenantExits but not Secrets: not authorised for the links."""
+    """Someone who may read TenantExits and their Events but not Secrets: not
+    authorised for the links."""
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount",
          "metadata": {"name": READER, "namespace": "default"}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
          "metadata": {"name": READER},
          "rules": [{"apiGroups": ["tenantexit.io"], "resources": ["tenantexits"],
-                    "verbs": ["get", "list"]}]},
+                    "verbs": ["get", "list"]},
+                   {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]}]},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
          "metadata": {"name": READER},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -125,7 +127,8 @@ def test_links_prints_every_link_with_its_expiry(awaiting: FullTenant,
     assert lines[1:] == [f"{link['file']}\t{link['url']}" for link in stored["objects"]]
     assert {"manifest.json", "manifest.json.sig", "README.txt"} <= {
         line.split("\t")[0] for line in lines[1:]}
-    expires = datetime.fromisoformat(stored["expiresAt"])
+    # status is second precision (metav1.Time); the Secret keeps the microseconds.
+    expires = datetime.fromisoformat(stored["expiresAt"]).replace(microsecond=0)
     assert expires == datetime.fromisoformat(
         exit["status"]["backup"]["linksExpireAt"].replace("Z", "+00:00"))
 

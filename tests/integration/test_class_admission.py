@@ -193,3 +193,24 @@ def test_once_recorded_edits_are_held_to_the_record_not_to_the_edited_class(
     assert fine.returncode == 0, fine.stderr
     metadata_only = plane.kubectl("annotate", "texit", name, "example.org/note=x", check=False)
     assert metadata_only.returncode == 0, metadata_only.stderr
+
+
+def test_the_shipped_examples_are_accepted_by_the_api_server(
+        plane: ControlPlane, exits: list[str]) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    suffix = uuid.uuid4().hex[:6]
+    exit_class = yaml.safe_load((examples / "tenantexitclass.yaml").read_text())
+    exit_class["metadata"]["name"] = f"standard-{suffix}"
+    exit = yaml.safe_load((examples / "tenantexit-class.yaml").read_text())
+    exit["metadata"]["name"] = f"example-{suffix}"
+    exit["spec"]["className"] = exit_class["metadata"]["name"]
+    plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(exit_class))
+    try:
+        applied = plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(exit), check=False)
+        assert applied.returncode == 0, applied.stderr
+        exits.append(exit["metadata"]["name"])
+        listed = plane.kubectl("get", "tenantexitclass", exit_class["metadata"]["name"]).stdout
+        assert "tenant-exits" in listed and "72h" in listed and "RevokeWrites" in listed
+    finally:
+        plane.kubectl("delete", "tenantexitclass", exit_class["metadata"]["name"],
+                      "--wait=false")
