@@ -171,3 +171,40 @@ def test_the_recorded_policy_not_the_live_class_shapes_a_stored_exit() -> None:
     assert exit.status.policy is not None and exit.status.policy.class_generation == 3
     assert exit.status.policy.link_lifetime is not None
     assert exit.status.policy.link_lifetime.total_seconds() == 48 * 3600
+
+
+def test_the_first_recorded_policy_stands() -> None:
+    from datetime import UTC, datetime
+
+    from tenant_exit.api.status import TenantExitStatus
+    from tenant_exit.phases.actions import RecordPolicy
+    from tenant_exit.phases.status_update import fold
+
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    first = policy_from_class(STANDARD)
+    status = fold(TenantExitStatus(), [RecordPolicy(first)], generation=1, now=now)
+    edited = policy_from_class(a_class(deletion={"minimumGracePeriod": "720h"}))
+    assert fold(status, [RecordPolicy(edited)], generation=2, now=now).policy == first
+
+
+def test_a_pass_refuses_an_edit_below_the_recorded_minimum_without_reading_the_class() -> None:
+    """The record, not the live class: `admitted` needs no cluster for a recorded exit."""
+    from typing import cast
+
+    from tenant_exit.api import conditions as c
+    from tenant_exit.reconcile.admitted import admitted
+    from tenant_exit.reconcile.context import Context
+    from tenant_exit.reconcile.failures import ExitError
+
+    recorded = policy_from_class(STANDARD).model_dump(mode="json", by_alias=True,
+                                                      exclude_none=True)
+    no_cluster = cast(Context, None)
+    fine = TenantExit.from_body(body(spec=minimal_spec(), status={"policy": recorded}))
+    assert admitted(fine, no_cluster) == (fine, [])
+    edited = TenantExit.from_body(body(spec=minimal_spec(deletion={"gracePeriod": "2h"}),
+                                       status={"phase": "AwaitingReceipt", "policy": recorded}))
+    with pytest.raises(ExitError) as refused:
+        admitted(edited, no_cluster)
+    assert refused.value.reason == c.CLASS_LIMITS_EXCEEDED and refused.value.permanent
+    assert "gracePeriod 2h is shorter than the minimum 24h of TenantExitClass standard" in str(
+        refused.value)
