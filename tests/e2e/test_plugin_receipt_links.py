@@ -60,9 +60,12 @@ def awaiting(operator: OperatorProcess, control_plane: ControlPlane, db_server: 
     made.apply(made.body(licence_seconds=None, grace="1h"))
     made.wait_for_phase("AwaitingReceipt", 240)
     yield made
-    control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
-                          check=False, timeout=150)
-    control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
+    try:
+        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
+        made.delete_exit(timeout=150)
+    finally:
+        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
+                              check=False)
 
 
 @pytest.fixture(scope="module")
