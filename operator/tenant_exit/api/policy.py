@@ -159,8 +159,12 @@ def apply_policy(spec: TenantExitSpec, policy: ExitPolicy) -> TenantExitSpec:
         elif "database" not in spec.read_only.model_fields_set:
             update["read_only"] = spec.read_only.model_copy(
                 update={"database": policy.write_freeze})
-    # Merge point for spec.verification.restore (issue 13): default it here to
-    # policy.restore_verification when the exit sets none.
+    # Merge point with spec.verification.restore (issue 13, branch s2-restore): the
+    # class's level is the default there — restore_mode(spec, default) should take
+    # `policy.restore_verification or <the platform default>` — and `violations`
+    # should add `restore_too_weak(spec.verification.restore, policy)`. The enum is
+    # the same (Required | BestEffort | Off): keep one of RestoreMode and
+    # RestoreVerificationMode. The admission policy already checks the field.
     return spec.model_copy(update=update)
 
 
