@@ -27,6 +27,7 @@ crd: bootstrap
 	for f in $$(.venv/bin/tenant-exit crd --out-dir crds); do \
 	  cp "$$f" charts/tenant-exit-operator/crds/; done
 	.venv/bin/tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml
+	.venv/bin/tenant-exit crd --class-policy > crds/class-limits-policy.yaml
 	$(PY) -m tests.support.chart_guard
 
 demo: bootstrap

@@ -33,6 +33,8 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="print the namespace guard admission policy instead (for this operator identity)",
     )
+    crd.add_argument("--class-policy", action="store_true",
+                     help="print the admission policy holding exits to their TenantExitClass")
 
     worker = sub.add_parser("worker", help="code that runs inside the exit's Jobs")
     worker_sub = worker.add_subparsers(dest="worker_command", required=True)
@@ -81,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.api.admission import DEFAULT_OPERATOR_USER, render_guard_policy_yaml
 
         sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
+        return 0
+    if args.command == "crd" and args.class_policy:
+        from tenant_exit.api.class_admission import render_class_policy_yaml
+
+        sys.stdout.write(render_class_policy_yaml())
         return 0
     if args.command == "crd":
         return _crd(args.out_dir)

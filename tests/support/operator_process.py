@@ -26,16 +26,20 @@ ROOT = Path(__file__).resolve().parents[2]
 OPERATOR_NAMESPACE = "tenant-exit-system"
 OPERATOR_ACCOUNT = "tenant-exit-operator"
 CRD_FILE = ROOT / "crds" / "tenantexit.io_tenantexits.yaml"
+CLASS_CRD_FILE = ROOT / "crds" / "tenantexit.io_tenantexitclasses.yaml"
 GUARD_POLICY_FILE = ROOT / "crds" / "namespace-guard-policy.yaml"
+CLASS_POLICY_FILE = ROOT / "crds" / "class-limits-policy.yaml"
 
 
 def install_crds(plane: ControlPlane) -> None:
-    """Apply the generated CRD and guard policy and wait until the CRD is served."""
-    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    plane.kubectl(
-        "wait", "--for=condition=Established", "crd/tenantexits.tenantexit.io", "--timeout=60s"
-    )
-    plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(GUARD_POLICY_FILE))
+    """Apply the generated CRDs (TenantExit, TenantExitClass) and admission policies
+    and wait until the CRDs are served."""
+    for crd in (CRD_FILE, CLASS_CRD_FILE):
+        plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+    plane.kubectl("wait", "--for=condition=Established", "crd/tenantexits.tenantexit.io",
+                  "crd/tenantexitclasses.tenantexit.io", "--timeout=60s")
+    for policy in (GUARD_POLICY_FILE, CLASS_POLICY_FILE):
+        plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(policy))
 
 
 def _identity_manifest() -> str:

@@ -20,6 +20,8 @@ CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 # The periodic extraction's resources (api/datamodel.py, api/extraction.py).
 DATAMODEL_PLURAL: Final = "datamodels"
 EXTRACTION_PLURAL: Final = "tenantextractions"
+# The platform's defaults and limits (api/exit_class.py).
+CLASS_PLURAL: Final = "tenantexitclasses"
 
 # On the tenant Namespace (docs/architecture.md, "The guards").
 NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"

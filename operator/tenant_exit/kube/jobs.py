@@ -127,7 +127,7 @@ def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
 def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVar]:
     db = terms.database
     destination = terms.destination
-    s3 = destination.s3
+    s3 = destination.store
     documents = [
         {"name": d.claim_name, "path": f"{DOCUMENTS_ROOT}/{d.claim_name}", "exclude": d.exclude}
         for d in terms.documents

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from tenant_exit.api import conditions as c
+from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
 from tenant_exit.api.status import BackupTerms, ConditionStatus, Phase, TenantVolume
 
@@ -345,6 +346,13 @@ class RecordTerms:
     terms: BackupTerms
 
 
+@dataclass(frozen=True)
+class RecordPolicy:
+    """Record the class terms the exit runs under (when the operator takes it on)."""
+
+    policy: ExitPolicy
+
+
 StatusAction = (
     SetPhase
     | SetCondition
@@ -364,6 +372,7 @@ StatusAction = (
     | RecordTenantVolumes
     | RecordNotOurs
     | RecordTerms
+    | RecordPolicy
 )
 
 Action = SideEffect | StatusAction | HoldDeletion

@@ -130,6 +130,12 @@ def start_blocked(exit: TenantExit, seen: Observed) -> tuple[str, str] | None:
             f"TenantExit {exit.name} has no spec.destination; add the S3 destination "
             "and encryption recipients to start the backup",
         )
+    if destination.s3 is None:
+        return (
+            c.DESTINATION_MISSING,
+            f"TenantExit {exit.name} has no spec.destination.s3 and no TenantExitClass gives "
+            "a destination; set spec.destination.s3 or spec.className",
+        )
     secret = destination.s3.credentials_secret
     if secret.namespace not in seen.credential_namespaces:
         allowed = ", ".join(seen.credential_namespaces)

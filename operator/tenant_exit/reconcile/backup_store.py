@@ -45,8 +45,8 @@ def check_credentials_allowed(destination: Destination | None, ctx: Context) -> 
     """The credential-namespace allowlist, on every attempt and every read (issue 10,
     scenario 10): the Secret named by the spec now, not the one checked at attempt 1."""
     assert destination is not None, "credentials are read only for an exit with a destination"
-    source = destination.s3.credentials_secret
-    allowed = ctx.settings.allowed_credential_namespaces()
+    source = destination.store.credentials_secret
+    allowed = ctx.credential_namespaces()
     if source.namespace not in allowed:
         raise secrets.SecretProblem(
             f"spec.destination.s3.credentialsSecret is in namespace {source.namespace}; the "
@@ -57,7 +57,7 @@ def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client
     """A client on the destination's store, with the keys of its Secret."""
     assert destination is not None, "the bucket is opened only for an exit with a destination"
     check_credentials_allowed(destination, ctx)
-    s3 = destination.s3
+    s3 = destination.store
     keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,
                          aws_access_key_id=keys.access_key_id,
@@ -144,7 +144,7 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
     signature = write_signature(client, bucket, manifest_key, data, key)
     readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256,
                               key.public_text, exit.spec.customer.language)
-    seconds = ctx.settings.download_link_seconds
+    seconds = ctx.download_link_seconds()
     links = [
         {"key": link.key, "file": link.key.rsplit("/", 1)[-1], "url": link.url,
          "size": link.size, "sha256": link.sha256}

@@ -66,7 +66,7 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
             backup_store.check_credentials_allowed(exit.spec.destination, ctx)  # every attempt
-            secrets.copy_s3_credentials(ctx.core, _destination(exit).s3.credentials_secret,
+            secrets.copy_s3_credentials(ctx.core, _destination(exit).store.credentials_secret,
                                         exit.owner, namespace)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)

@@ -48,7 +48,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         rivals=rivals(exit, _others(ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=job,
-        credential_namespaces=ctx.settings.allowed_credential_namespaces(),
+        credential_namespaces=ctx.credential_namespaces(),
         backup_check=_backup_check(exit, ctx, job),
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
@@ -58,7 +58,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
             retry_max=timedelta(seconds=ctx.settings.backup_retry_max_seconds),
-            links_valid_for=timedelta(seconds=ctx.settings.download_link_seconds),
+            links_valid_for=timedelta(seconds=ctx.download_link_seconds()),
         ),
     )
 
