@@ -40,6 +40,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -114,10 +117,53 @@ def phases(plane: ControlPlane) -> dict[str, int]:
     return counts
 
 
-def requests_total(plane: ControlPlane) -> float:
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def requests_by_kind(plane: ControlPlane) -> dict[str, float]:
+    """apiserver_request_total summed by `verb resource[/subresource]`."""
     text = plane.kubectl("get", "--raw", "/metrics").stdout
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("apiserver_request_total{"))
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(_LABEL.findall(line.split("}", 1)[0]))
+        kind = f"{labels.get('verb', '?')} {labels.get('resource', '?')}"
+        if labels.get("subresource"):
+            kind += f"/{labels['subresource']}"
+        counts[kind] = counts.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def requests_total(plane: ControlPlane) -> float:
+    return sum(requests_by_kind(plane).values())
+
+
+def top_requests(before: dict[str, float], after: dict[str, float], seconds: float,
+                 top: int = 6) -> str:
+    rates = {kind: (after.get(kind, 0.0) - before.get(kind, 0.0)) / seconds for kind in after}
+    busiest = sorted(rates.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{kind} {rate:.1f}/s" for kind, rate in busiest if rate > 0)
+
+
+def profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the operator (BENCH_PROFILE=<dir>): collapsed stacks in `out`,
+    written when it is interrupted."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("BENCH_PROFILE set but py-spy is not installed (pip install py-spy)")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw",
+                             "--rate", "50", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)
+    spy.wait(timeout=60)
+    print(f"profile: {spy.args[-1]}", flush=True)
 
 
 def proc_cpu(pid: int) -> float:
@@ -152,6 +198,9 @@ def main() -> int:
     idle = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
     resync = OperatorSettings.model_fields["resync_seconds"].default
     workdir = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-operator-"))
+    profile = Path(os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else None
+    if profile:
+        profile.mkdir(parents=True, exist_ok=True)
     with ControlPlane(workdir=workdir / "cp") as plane:
         install_crds(plane)
         kubeconfig = operator_kubeconfig(plane, workdir / "operator.kubeconfig")
@@ -172,19 +221,26 @@ def main() -> int:
             operator.start(timeout=120)
             assert operator.popen is not None
             pid = operator.popen.pid
+            spy = profiler(pid, profile / "settle.txt") if profile else None
             wait_until("every exit reconciled once after the restart",
                        lambda: _new_log_successes(operator.logs(), operator.starts) >= count,
                        timeout=600)
             settle = time.monotonic() - restarted
+            stop_profiler(spy)
             cpu_settle = proc_cpu(pid)
             rss, hwm = proc_rss(pid)
             print(f"settled in {settle:.1f} s after the restart; CPU {cpu_settle:.1f} s; "
                   f"RSS {rss / 1024:.0f} MiB (peak {hwm / 1024:.0f} MiB)", flush=True)
 
-            before, cpu0 = requests_total(plane), proc_cpu(pid)
+            spy = profiler(pid, profile / "idle.txt") if profile else None
+            kinds, cpu0 = requests_by_kind(plane), proc_cpu(pid)
             time.sleep(idle)
-            with_operator = (requests_total(plane) - before) / idle
+            kinds_after = requests_by_kind(plane)
+            with_operator = (sum(kinds_after.values()) - sum(kinds.values())) / idle
             cpu_idle = proc_cpu(pid) - cpu0
+            stop_profiler(spy)
+            print(f"busiest requests while idle: {top_requests(kinds, kinds_after, idle)}",
+                  flush=True)
             rss_idle, hwm_idle = proc_rss(pid)
             operator.stop()
             before = requests_total(plane)

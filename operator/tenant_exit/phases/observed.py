@@ -133,9 +133,9 @@ class Observed:
     destruction: DestructionSeen | None = None
     """The namespace and its volumes (Deleting only)."""
     backup_policy: BackupPolicy = field(default_factory=BackupPolicy)
-    guard_problems: tuple[str, ...] | None = None
-    """What is missing or altered in the guard admission policies (None: not checked
-    in this phase; empty: intact)."""
+    guard_problems: tuple[str, ...] | None = ()
+    """What is missing or altered in the guard admission policies (None: not read in
+    this pass, see guards.guard_check_due; empty: intact)."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

@@ -12,10 +12,10 @@ from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, volumes
-from tenant_exit.kube.exits import list_exits
+from tenant_exit.kube.exits import exits_for_namespace
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
-from tenant_exit.phases.guards import rivals
+from tenant_exit.phases.guards import guard_check_due, rivals
 from tenant_exit.phases.observed import (
     BackupCheck,
     BackupPolicy,
@@ -29,9 +29,6 @@ from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
-# Phases that may advance past ReadOnlyLicensed or into Deleting: the guard
-# policies are checked before either step.
-_GUARD_CHECKS = {None, Phase.READ_ONLY_LICENSED, Phase.AWAITING_RECEIPT}
 
 
 def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
@@ -45,7 +42,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
         namespace=_namespace(ctx, namespace),
-        rivals=rivals(exit, _others(ctx)) if exit.status.phase is None else (),
+        rivals=rivals(exit, _others(exit, ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=job,
         credential_namespaces=ctx.settings.allowed_credential_namespaces(),
@@ -53,7 +50,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
-                        if exit.status.phase in _GUARD_CHECKS else None),
+                        if guard_check_due(exit, now) else None),
         backup_policy=BackupPolicy(
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
@@ -107,10 +104,12 @@ def _seen(volume: volumes.TenantVolume) -> VolumeSeen:
     return VolumeSeen(volume.persistent_volume, volume.claim, volume.capacity, volume.claim_uid)
 
 
-def _others(ctx: Context) -> list[TenantExit]:
-    """Every TenantExit that validates; one that does not cannot claim a namespace."""
+def _others(exit: TenantExit, ctx: Context) -> list[TenantExit]:
+    """The TenantExits for the same namespace that validate; one that does not cannot
+    claim a namespace. Only those are listed: a list of every exit on every first
+    pass made N first passes cost O(N^2) (issue 15)."""
     found = []
-    for body in list_exits(ctx.custom):
+    for body in exits_for_namespace(ctx.custom, exit.spec.tenant_namespace):
         try:
             found.append(TenantExit.from_body(body))
         except ValidationError:
