@@ -38,6 +38,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
     job = _job(exit, ctx) if exit.status.phase in _JOB_PHASES else None
     if exit.status.phase is Phase.DELETING:
         flag = None  # the namespace is going; its ConfigMaps are no longer read
+    check = _backup_check(exit, ctx, job)
     return Observed(
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
@@ -46,7 +47,8 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=job,
         credential_namespaces=ctx.settings.allowed_credential_namespaces(),
-        backup_check=_backup_check(exit, ctx, job),
+        backup_check=check,
+        verify_job=_verify_job(exit, ctx) if check is not None and check.ok else None,
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
@@ -70,14 +72,29 @@ def _earlier_manifest(exit: TenantExit, ctx: Context) -> str | None:
 
 
 def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> BackupCheck | None:
-    """Only a succeeded Job of a running backup is verified, once: it reads every
-    object, so a backup already found not to match (recorded in status) is not
-    read again while the next attempt waits for its backoff."""
+    """Only a succeeded Job of a running backup is checked, once: a backup already
+    found not to match (recorded in status) is not read again (nor its verify Job
+    started) while the next attempt waits for its backoff."""
     if exit.status.phase is not Phase.BACKUP_RUNNING or job is None or not job.succeeded:
         return None
     if already_rejected(exit, job.name) is not None:
         return None
     return backup_store.check_backup(exit, ctx, job)
+
+
+def _verify_job(exit: TenantExit, ctx: Context) -> JobState | None:
+    """The verify Job of the current attempt in the operator's namespace, with its
+    result once it finished."""
+    namespace = ctx.settings.operator_namespace
+    name = names.verify_job_name(exit.name, current_attempt(exit))
+    job = jobs.read_job(ctx.batch, namespace, name)
+    if job is None:
+        return None
+    state = job_state(job)
+    if state.succeeded or state.failed:
+        message = jobs.termination_message(ctx.core, namespace, name, succeeded=state.succeeded)
+        state = replace(state, termination_message=message)
+    return state
 
 
 def _destruction(exit: TenantExit, ctx: Context) -> DestructionSeen:
