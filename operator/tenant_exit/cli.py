@@ -40,6 +40,8 @@ def _build_parser() -> argparse.ArgumentParser:
     worker_sub = worker.add_subparsers(dest="worker_command", required=True)
     worker_sub.add_parser("backup", help="dump database and documents to S3 (env-configured)")
     worker_sub.add_parser("extract", help="one periodic extraction run to S3 (env-configured)")
+    worker_sub.add_parser("verify", help="read a finished backup back through presigned links "
+                                         "(the verify Job; env-configured)")
 
     verify = sub.add_parser("verify", help="check a backup's objects against its manifest")
     verify.add_argument("manifest", help="s3://bucket/key of manifest.json, or a local path")
@@ -99,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.extraction.main import run_extract
 
         return run_extract()
+    if args.command == "worker" and args.worker_command == "verify":
+        from tenant_exit.worker.verify_job import run_verify_job
+
+        return run_verify_job()
     if args.command == "worker":
         from tenant_exit.worker.main import run_backup
 

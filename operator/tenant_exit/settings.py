@@ -38,6 +38,16 @@ class OperatorSettings(BaseSettings):
     job_backoff_limit: Annotated[int, Field(ge=0)] = 3
     """Pod failures a backup Job may have before it fails (evictions do not count)."""
 
+    verify_command: list[str] = ["tenant-exit", "worker", "verify"]
+    """Command of the verify Job (same image), which reads a finished backup back."""
+    verify_cpu: str = "500m"
+    verify_memory: str = "256Mi"
+    """The verify Job streams each object through SHA-256: its memory does not grow
+    with the backup."""
+    verify_deadline_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 6 * 3600
+    """activeDeadlineSeconds of the verify Job, and how long its read links are valid
+    (SigV4 allows at most 7 days)."""
+
     max_backup_attempts: Annotated[int, Field(ge=1)] = 5
     """Backup Jobs (attempts) before the exit stalls and waits for a spec change."""
     backup_retry_seconds: Annotated[float, Field(gt=0)] = 30.0

@@ -53,6 +53,12 @@ def backup_job_name(exit_name: str, attempt: int) -> str:
     return f"{exit_name}-backup-{attempt}"
 
 
+def verify_job_name(exit_name: str, attempt: int) -> str:
+    """The Job (and its plan Secret) that reads attempt `attempt`'s backup back, in
+    the operator's namespace; as long as the backup Job's name."""
+    return f"{exit_name}-verify-{attempt}"
+
+
 # --- identities in object keys (issue 10) ----------------------------------------
 UID_IN_KEY: Final = 8
 """Characters of the TenantExit UID in its folder name: enough to tell a

@@ -94,6 +94,18 @@ class CreateBackupJob:
 
 
 @dataclass(frozen=True)
+class CreateVerifyJob:
+    """The Job in the operator's namespace that reads the attempt's every object back
+    through presigned links (plan Secret first); create-or-get."""
+
+    reason: ClassVar[str] = c.VERIFY_START_FAILED
+
+    attempt: int
+    manifest_key: str
+    manifest_sha256: str
+
+
+@dataclass(frozen=True)
 class DeliverBackup:
     """Customer README.txt next to the backup and presigned links in a Secret in the
     operator's namespace (links are credentials: never in status)."""
@@ -184,6 +196,7 @@ SideEffect = (
     | CopyS3Credentials
     | RemoveS3Credentials
     | CreateBackupJob
+    | CreateVerifyJob
     | DeliverBackup
     | RemoveDownloadLinks
     | AllowNamespaceDeletion

@@ -19,19 +19,15 @@ from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
 from tenant_exit.api.terms import backup_terms
-from tenant_exit.kube import delivery, secrets, signing_key
+from tenant_exit.api.verify_result import VerifyPlan
+from tenant_exit.kube import delivery, secrets, signing_key, verify_jobs
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
 from tenant_exit.storage.adoption import term_differences
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import (
-    MANIFEST_NAME,
-    Manifest,
-    read_manifest,
-    verify_objects,
-)
+from tenant_exit.storage.manifest import MANIFEST_NAME, Manifest, read_manifest
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
@@ -66,7 +62,8 @@ def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client
 
 
 def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck | None:
-    """Verify the backup the worker's summary names; None when there is no summary."""
+    """Read back the manifest the worker's summary names and check it is this exit's;
+    None when there is no summary. Its objects are the verify Job's to read."""
     try:
         summary = json.loads(job.termination_message or "")
         key, reported = str(summary["manifestKey"]), str(summary["manifestSha256"])
@@ -78,17 +75,35 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
     except (ClientError, BotoCoreError) as error:
         problem = f"cannot read manifest s3://{bucket}/{key}: {describe_error(error)}"
         return BackupCheck(key, None, reported, problems=(problem,))
-    report = verify_objects(client, bucket, key, manifest, digest)
     totals = manifest.totals
     return BackupCheck(
-        manifest_key=key, manifest_sha256=report.manifest_sha256, reported_sha256=reported,
-        problems=(*_not_these_terms(exit, key, manifest), *report.problems),
+        manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
+        problems=tuple(_not_these_terms(exit, key, manifest)),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
         tables=totals.tables, rows=totals.rows,
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
+        objects=len(manifest.objects),
     )
+
+
+def start_verify(exit: TenantExit, ctx: Context, attempt: int, manifest_key: str,
+                 manifest_sha256: str) -> None:
+    """The verify Job with a plan of presigned GETs for the manifest and each object
+    it lists, valid for the Job's deadline: it needs no key of its own."""
+    client, bucket = open_bucket(exit.spec.destination, ctx)
+    manifest, digest = read_manifest(client, bucket, manifest_key)
+    if digest != manifest_sha256:
+        raise ValueError(f"manifest s3://{bucket}/{manifest_key} changed after it was read; "
+                         "not verifying it")
+    seconds = ctx.settings.verify_deadline_seconds
+    plan = VerifyPlan(
+        manifest_key=manifest_key, manifest_sha256=digest,
+        manifest_url=presign_get(client, bucket, manifest_key, seconds),
+        object_urls={obj.key: presign_get(client, bucket, obj.key, seconds)
+                     for obj in manifest.objects})
+    verify_jobs.start_verify_job(ctx.core, ctx.batch, exit.owner, attempt, plan, ctx.settings)
 
 
 def new_signing_key() -> signing_key.StoredKey:

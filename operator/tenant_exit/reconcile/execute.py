@@ -77,6 +77,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
                                      exit.spec.request)
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
+        case a.CreateVerifyJob(attempt=attempt, manifest_key=key, manifest_sha256=digest):
+            backup_store.start_verify(exit, ctx, attempt, key, digest)
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
         case a.RemoveDownloadLinks():

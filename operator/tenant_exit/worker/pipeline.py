@@ -20,11 +20,14 @@ Profiled against the peers (bench/, py-spy, 3000 clients / 2000 files, SeaweedFS
 Of the worker's ~6 s wall (2.1 CPU-s) for a 33 MB dump, the object took 0.9-2.0 s;
 importing boto3 (~0.8 s) and the pydantic models of the dictionary and manifest
 (~0.5 s) took ~1.2 CPU-s and 2.5-3.7 s wall before the first event; rclone's whole
-pipeline took 1.7 s. For documents, the Python walk that feeds tar its file list
-(worker/documents.py) held the GIL for ~2.6 s of 3.6 s beside the pump. Both are
-outside this module. Here the caller thread's part buffer copied every stored byte
-twice: MultipartUpload now joins chunks once per part (CPU of writing 900 MB of
-chunks: 0.71-0.91 s -> 0.33-0.43 s).
+pipeline took 1.7 s. The worker now builds botocore's client without boto3
+(storage/s3client.py), which leaves out s3transfer and multiprocessing; the
+pydantic models, pydantic-settings (it imports asyncio) and botocore's own service
+model are on the hot path and stay. For documents, the Python walk that feeds tar
+its file list (worker/documents.py) held the GIL for ~2.6 s of 3.6 s beside the
+pump. Both are outside this module. Here the caller thread's part buffer copied
+every stored byte twice: MultipartUpload now joins chunks once per part (CPU of
+writing 900 MB of chunks: 0.71-0.91 s -> 0.33-0.43 s).
 
 Memory is bounded by pipe buffers plus the multipart part size (parts in flight
 + the one filling); nothing is spooled to disk. Any failure kills every stage
