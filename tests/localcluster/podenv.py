@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from kubernetes.utils import parse_quantity
@@ -42,8 +44,18 @@ class LocalImage:
 
 # The operator's image (Dockerfile: ENTRYPOINT ["tenant-exit"], CMD ["operator"])
 # runs the entry point installed in the project's virtualenv.
+_REPO = str(Path(__file__).resolve().parents[2])
+_SCRATCH_ENTRYPOINT = (
+    sys.executable, "-c",
+    f"import sys; sys.path.insert(0, {_REPO!r}); "
+    "from tests.localcluster.scratch_image import main; main(sys.argv[1:])",
+)
 DEFAULT_IMAGES: Mapping[str, LocalImage] = {
     "tenant-exit-operator": LocalImage(("tenant-exit",), ("operator",)),
+    # The restore verification's scratch servers (issue 13): every tag runs this
+    # machine's server of the family (scratch_image.py).
+    "mysql:": LocalImage(_SCRATCH_ENTRYPOINT, ("mysqld",)),
+    "mariadb:": LocalImage(_SCRATCH_ENTRYPOINT, ("mariadbd",)),
 }
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
+from tenant_exit.api import restore
 from tenant_exit.api.status import Condition, ConditionStatus
 
 # --- types ---------------------------------------------------------------
@@ -90,9 +91,9 @@ RECEIPT_EARLIER_BACKUP: Final = "ReceiptQuotesEarlierBackup"
 RESTORE_MATCHES: Final = "RestoreMatches"
 """Every table's rows and digest and every definition equal the source's."""
 RESTORE_PENDING: Final = "RestorePending"
-RESTORE_TOO_LARGE: Final = "TooLarge"
+RESTORE_TOO_LARGE: Final = restore.TOO_LARGE
 """The source is larger than the scratch server's limit."""
-RESTORE_NO_SCRATCH_IMAGE: Final = "NoScratchImage"
+RESTORE_NO_SCRATCH_IMAGE: Final = restore.NO_SCRATCH_IMAGE
 """No scratch image is configured for the source's family and version."""
 RESTORE_OFF: Final = "Off"
 """spec.verification.restore is Off."""

@@ -77,7 +77,40 @@ class ScratchPlan:
     mode: RestoreMode
     image: str | None = None
     """None: no scratch container (mode Off, or no image; see `skipped`)."""
+    family: str = ""
+    """mysql or mariadb: decides the server command of the container."""
     volume_bytes: int = 0
+    limit_bytes: int = 0
+    """The platform's limit on the source's data and index bytes."""
     skipped: str = ""
-    """Why there is no scratch container although the mode asks for one (a reason
-    constant: NoScratchImage)."""
+    """Why there is no scratch container although the mode asks for one: TooLarge
+    (by the operator's look at information_schema) or NoScratchImage."""
+
+
+SCRATCH_SOCKET_DIR: Final = "/run/scratch"
+SCRATCH_SOCKET: Final = f"{SCRATCH_SOCKET_DIR}/mysqld.sock"
+"""The scratch server listens on this unix socket only (--skip-networking): the
+plaintext never leaves the pod."""
+SCRATCH_DATADIR: Final = "/var/lib/mysql"
+
+
+def plan_scratch(mode: RestoreMode, images: Mapping[str, str], *, family: str, version: str,
+                 data_bytes: int, limit_bytes: int) -> ScratchPlan:
+    """The scratch server of one backup Job, from what the source says of itself.
+
+    Too large or without an image, the Job gets no scratch container; the worker then
+    reports TooLarge/NoScratchImage (BestEffort) or fails so the exit stalls (Required).
+    """
+    if mode is RestoreMode.OFF:
+        return ScratchPlan(mode)
+    if data_bytes > limit_bytes:
+        return ScratchPlan(mode, limit_bytes=limit_bytes, skipped=TOO_LARGE)
+    image = choose_image(images, family, version)
+    if image is None:
+        return ScratchPlan(mode, limit_bytes=limit_bytes, skipped=NO_SCRATCH_IMAGE)
+    return ScratchPlan(mode, image=image, family=family, limit_bytes=limit_bytes,
+                       volume_bytes=scratch_volume_bytes(data_bytes, limit_bytes))
+
+
+TOO_LARGE: Final = "TooLarge"
+NO_SCRATCH_IMAGE: Final = "NoScratchImage"

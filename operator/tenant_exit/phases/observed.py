@@ -70,6 +70,11 @@ class BackupCheck:
     files: int = 0
     document_bytes: int = 0
     stored_bytes: int = 0
+    restore_status: str = ""
+    """The manifest's verification.status: Verified, Unknown or Off ("" when the
+    manifest has no verification section)."""
+    restore_reason: str = ""
+    restore_message: str = ""
 
     @property
     def ok(self) -> bool:

@@ -88,6 +88,9 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
+        restore_status=manifest.verification.status if manifest.verification else "",
+        restore_reason=manifest.verification.reason if manifest.verification else "",
+        restore_message=manifest.verification.message if manifest.verification else "",
     )
 
 
