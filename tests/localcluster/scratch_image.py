@@ -58,8 +58,10 @@ def _mysql(args: list[str], datadir: Path, tmpdir: Path) -> list[str]:
         if datadir.is_dir() and not any(datadir.iterdir()):
             datadir.rmdir()
         _copy_template(datadir)  # initialised --initialize-insecure: root without a password
+    # Debian's build defaults secure-file-priv to /var/lib/mysql-files, which the
+    # image has and this machine need not.
     return [mysql_tool("mysqld"), "--no-defaults", *_root_args(), *args, "--mysqlx=OFF",
-            f"--innodb-redo-log-capacity={_REDO_CAPACITY}"]
+            f"--innodb-redo-log-capacity={_REDO_CAPACITY}", f"--secure-file-priv={tmpdir}"]
 
 
 def main(argv: list[str]) -> None:

@@ -6,11 +6,12 @@ Content digest, per table, one of two methods (the manifest records which):
   functional index gets another value after a byte-identical reload, because the
   checksum covers the index's hidden generated column. So it is used only for
   tables without a functional index.
-- `row-digest`: SHA-256 over the SHA-1 of every row, in primary-key order (or in
+- `row-digest`: SHA-256 over the SHA-256 of every row, in primary-key order (or in
   digest order without a primary key), the row being
   CONCAT_WS(',', QUOTE(c1), QUOTE(c2), ...) over every column information_schema
   lists, invisible ones included (QUOTE keeps NULL apart from the text 'NULL').
-  The server hashes each row; only 20 bytes a row cross the connection.
+  The server hashes each row (SHA2(): MySQL 9.7 no longer has SHA1() or MD5()); only
+  32 bytes a row cross the connection.
 
 Definitions: SHOW CREATE of every table, view, routine, trigger and event, the
 text compared after one normalisation: the AUTO_INCREMENT=n table option is
@@ -76,7 +77,7 @@ def row_digest(conn: Connection, schema: str, table: str) -> Digest:
     key = _primary_key(conn, schema, table)
     row = "CONCAT_WS(',', " + ", ".join(f"QUOTE({quote_identifier(c)})" for c in columns) + ")"
     order = ", ".join(quote_identifier(c) for c in key) if key else "1"
-    query = (f"SELECT UNHEX(SHA1({row})) FROM {quote_identifier(schema)}."
+    query = (f"SELECT UNHEX(SHA2({row}, 256)) FROM {quote_identifier(schema)}."
              f"{quote_identifier(table)} ORDER BY {order}")
     hasher = hashlib.sha256()
     rows = 0

@@ -1,0 +1,182 @@
+"""Restore verification through the operator (issue 13): the backup Job's pod runs
+a scratch server sidecar of the source's family (the process kubelet maps the
+image to this machine's MariaDB or MySQL), and the exit's conditions say what the
+proof found. Real control plane, real database servers, real S3.
+
+Sabotage goes through the worker's PATH: the operator's worker command puts a
+directory of dump-tool wrappers first, which run the real tools and, while a
+mode file says so, alter the stream in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.localcluster.controlplane import ControlPlane
+from tests.localcluster.mysql_tree import mysql_tool
+from tests.localcluster.tools import find_binary
+from tests.support.exit_tenant import ExitTenant, in_seconds
+from tests.support.operator_process import OperatorProcess, running_operator
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.cluster
+
+FILTER = """
+import sys
+from pathlib import Path
+mode = Path(sys.argv[1]).read_text().strip() if Path(sys.argv[1]).exists() else ""
+# One row of the first INSERT of `clients` is left out, whichever way the dump
+# tool lays rows out: MySQL's all on the INSERT line, MariaDB's one per line.
+done = False
+for line in sys.stdin.buffer:
+    if mode == "drop-row" and not done:
+        if line.startswith(b"INSERT INTO `clients` "):
+            if b"),(" in line:  # the last row
+                line = line[:line.rindex(b"),(") + 1] + b";\\n"
+            elif line.endswith(b"),\\n"):  # the first row; the next line goes on
+                line = line[:line.index(b" VALUES (") + len(b" VALUES")] + b"\\n"
+            done = True
+    sys.stdout.buffer.write(line)
+"""
+
+
+def _wrappers(bin_dir: Path, mode_file: Path) -> None:
+    """`mysqldump` (MySQL's) and `mariadb-dump` (MariaDB's) through the filter."""
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "filter.py"
+    script.write_text(FILTER)
+    real = {"mysqldump": mysql_tool("mysqldump"),
+            "mariadb-dump": find_binary("mariadb-dump", package="mariadb-client")}
+    for name, tool in real.items():
+        wrapper = bin_dir / name
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'case "$1" in --version|--help) exec {shlex.quote(tool)} "$@";; esac\n'
+            f'{shlex.quote(tool)} "$@" | {shlex.quote(sys.executable)} '
+            f'{shlex.quote(str(script))} {shlex.quote(str(mode_file))}\n')
+        wrapper.chmod(0o755)
+
+
+@pytest.fixture(scope="module")
+def sabotage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = Path(tmp_path_factory.mktemp("sabotage"))
+    mode = root / "mode"
+    _wrappers(root / "bin", mode)
+    return root / "bin", mode
+
+
+@pytest.fixture(scope="module")
+def exit_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory,
+                  sabotage: tuple[Path, Path]) -> Iterator[OperatorProcess]:
+    bin_dir, _ = sabotage
+    command = f"PATH={shlex.quote(str(bin_dir))}:$PATH; export PATH; " \
+              "exec tenant-exit worker backup"
+    env = {
+        "TENANT_EXIT_WORKER_COMMAND": json.dumps(["sh", "-c", command]),
+        "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
+        "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
+    }
+    workdir = Path(tmp_path_factory.mktemp("operator"))
+    with running_operator(control_plane, workdir, env) as process:
+        yield process
+
+
+@pytest.fixture
+def mode(sabotage: tuple[Path, Path]) -> Iterator[Path]:
+    _, file = sabotage
+    yield file
+    file.unlink(missing_ok=True)
+
+
+def _restarted(operator: OperatorProcess, **env: str) -> None:
+    operator.stop()
+    operator.extra_env.update(env)
+    operator.start()
+
+
+def _stalled(tenant: ExitTenant) -> dict[str, Any]:
+    def stalled() -> dict[str, Any] | None:
+        found = tenant.condition("Stalled")
+        return found if found and found["status"] == "True" else None
+
+    return wait_for("the exit to stall", stalled, timeout=240)
+
+
+def test_a_full_backup_is_restore_verified_before_awaiting_receipt(
+        exit_tenant: ExitTenant, exit_operator: OperatorProcess) -> None:
+    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
+    exit = exit_tenant.wait_for_phase("AwaitingReceipt", timeout=300)
+    conditions = {c["type"]: c for c in exit["status"]["conditions"]}
+    verified = conditions["RestoreVerified"]
+    assert (verified["status"], verified["reason"]) == ("True", "RestoreMatches"), verified
+    assert f"scratch {exit_tenant.db.family}" in verified["message"]
+    [job] = exit_tenant.jobs()
+    [sidecar] = job.spec.template.spec.init_containers
+    assert sidecar.restart_policy == "Always"
+    assert sidecar.image.startswith(f"{exit_tenant.db.family}:")
+
+
+def test_a_row_dropped_in_flight_never_reaches_awaiting_receipt(
+        exit_tenant: ExitTenant, exit_operator: OperatorProcess, mode: Path) -> None:
+    mode.write_text("drop-row")
+    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
+    _stalled(exit_tenant)
+    restore = exit_tenant.condition("RestoreVerified")
+    assert restore is not None and restore["status"] == "False", restore
+    assert restore["reason"] == "RestoreMismatch"
+    assert f"{exit_tenant.schema}.clients (2 rows at the source, 1 restored)" in \
+        restore["message"], restore["message"]
+    assert (exit_tenant.exit() or {})["status"]["phase"] == "BackupRunning"
+
+
+@pytest.fixture
+def small_scratch_limit(exit_operator: OperatorProcess) -> Iterator[None]:
+    """The platform's scratch limit at 1 KiB: every tenant is too large."""
+    _restarted(exit_operator, TENANT_EXIT_RESTORE_MAX_DATA_BYTES="1024")
+    yield
+    exit_operator.extra_env.pop("TENANT_EXIT_RESTORE_MAX_DATA_BYTES")
+    _restarted(exit_operator)
+
+
+def test_over_the_scratch_limit_best_effort_goes_on_with_restore_unknown(
+        small_scratch_limit: None, exit_tenant: ExitTenant) -> None:
+    spec = exit_tenant.spec(until=in_seconds(3))
+    spec["verification"] = {"restore": "BestEffort"}
+    exit_tenant.apply_exit(spec)
+    exit = exit_tenant.wait_for_phase("AwaitingReceipt", timeout=300)
+    conditions = {c["type"]: c for c in exit["status"]["conditions"]}
+    restore = conditions["RestoreVerified"]
+    assert (restore["status"], restore["reason"]) == ("Unknown", "TooLarge"), restore
+    assert "more than the scratch limit of 1024 bytes" in restore["message"]
+    [job] = exit_tenant.jobs()
+    assert not job.spec.template.spec.init_containers  # no scratch server at all
+
+
+def test_over_the_scratch_limit_required_stalls_before_anything_is_stored(
+        small_scratch_limit: None, exit_tenant: ExitTenant) -> None:
+    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
+    stalled = _stalled(exit_tenant)
+    assert "restore verification is Required" in stalled["message"], stalled
+    assert "scratch limit of 1024 bytes" in stalled["message"]
+    restore = exit_tenant.condition("RestoreVerified")
+    assert restore is not None
+    assert (restore["status"], restore["reason"]) == ("False", "TooLarge"), restore
+    assert (exit_tenant.exit() or {})["status"]["phase"] == "BackupRunning"
+
+
+def test_restore_off_needs_a_reason(exit_tenant: ExitTenant) -> None:
+    spec = exit_tenant.spec(until=in_seconds(3600))
+    spec["verification"] = {"restore": "Off"}
+    refused = exit_tenant.plane.kubectl(
+        "apply", "-f", "-", input=json.dumps({
+            "apiVersion": "tenantexit.io/v1alpha1", "kind": "TenantExit",
+            "metadata": {"name": exit_tenant.exit_name}, "spec": spec}), check=False)
+    assert refused.returncode != 0
+    assert "verification.restore: Off needs verification.offReason" in refused.stderr
