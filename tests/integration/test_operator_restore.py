@@ -20,10 +20,13 @@ from typing import Any
 import pytest
 
 from tests.localcluster.controlplane import ControlPlane
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.mysql_tree import mysql_tool
+from tests.localcluster.s3server import S3Server
 from tests.localcluster.tools import find_binary
-from tests.support.exit_tenant import ExitTenant, in_seconds
-from tests.support.operator_process import OperatorProcess, running_operator
+from tests.localcluster.volumes import LocalVolumes
+from tests.support.full_tenant import FullTenant, provision_tenant
+from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -73,8 +76,9 @@ def sabotage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def exit_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory,
-                  sabotage: tuple[Path, Path]) -> Iterator[OperatorProcess]:
+def operator(control_plane: ControlPlane, kubelet: object,
+             tmp_path_factory: pytest.TempPathFactory,
+             sabotage: tuple[Path, Path]) -> Iterator[OperatorProcess]:
     bin_dir, _ = sabotage
     command = f"PATH={shlex.quote(str(bin_dir))}:$PATH; export PATH; " \
               "exec tenant-exit worker backup"
@@ -82,6 +86,7 @@ def exit_operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPath
         "TENANT_EXIT_WORKER_COMMAND": json.dumps(["sh", "-c", command]),
         "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
         "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
+        "TENANT_EXIT_BACKUP_RETRY_SECONDS": "3",
     }
     workdir = Path(tmp_path_factory.mktemp("operator"))
     with running_operator(control_plane, workdir, env) as process:
@@ -95,13 +100,26 @@ def mode(sabotage: tuple[Path, Path]) -> Iterator[Path]:
     file.unlink(missing_ok=True)
 
 
+@pytest.fixture
+def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: DatabaseServer,
+           s3_server: S3Server, local_volumes: LocalVolumes) -> Iterator[FullTenant]:
+    made = provision_tenant(control_plane, db_server, s3_server, local_volumes,
+                            OPERATOR_NAMESPACE, clients=5, files=5)
+    yield made
+    if not operator.healthy_or_none():
+        operator.start()
+    control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
+                          check=False)
+    control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
+
+
 def _restarted(operator: OperatorProcess, **env: str) -> None:
     operator.stop()
     operator.extra_env.update(env)
     operator.start()
 
 
-def _stalled(tenant: ExitTenant) -> dict[str, Any]:
+def _stalled(tenant: FullTenant) -> dict[str, Any]:
     def stalled() -> dict[str, Any] | None:
         found = tenant.condition("Stalled")
         return found if found and found["status"] == "True" else None
@@ -110,73 +128,70 @@ def _stalled(tenant: ExitTenant) -> dict[str, Any]:
 
 
 def test_a_full_backup_is_restore_verified_before_awaiting_receipt(
-        exit_tenant: ExitTenant, exit_operator: OperatorProcess) -> None:
-    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
-    exit = exit_tenant.wait_for_phase("AwaitingReceipt", timeout=300)
+        tenant: FullTenant) -> None:
+    tenant.apply(tenant.body(licence_seconds=3))
+    exit = tenant.wait_for_phase("AwaitingReceipt", timeout=300)
     conditions = {c["type"]: c for c in exit["status"]["conditions"]}
     verified = conditions["RestoreVerified"]
     assert (verified["status"], verified["reason"]) == ("True", "RestoreMatches"), verified
-    assert f"scratch {exit_tenant.db.family}" in verified["message"]
-    [job] = exit_tenant.jobs()
+    assert f"scratch {tenant.db.family}" in verified["message"]
+    [job] = tenant.jobs()
     [sidecar] = job.spec.template.spec.init_containers
     assert sidecar.restart_policy == "Always"
-    assert sidecar.image.startswith(f"{exit_tenant.db.family}:")
+    assert sidecar.image.startswith(f"{tenant.db.family}:")
 
 
 def test_a_row_dropped_in_flight_never_reaches_awaiting_receipt(
-        exit_tenant: ExitTenant, exit_operator: OperatorProcess, mode: Path) -> None:
+        tenant: FullTenant, mode: Path) -> None:
     mode.write_text("drop-row")
-    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
-    _stalled(exit_tenant)
-    restore = exit_tenant.condition("RestoreVerified")
+    tenant.apply(tenant.body(licence_seconds=3))
+    _stalled(tenant)
+    restore = tenant.condition("RestoreVerified")
     assert restore is not None and restore["status"] == "False", restore
     assert restore["reason"] == "RestoreMismatch"
-    assert f"{exit_tenant.schema}.clients (2 rows at the source, 1 restored)" in \
+    assert f"{tenant.schema}.clients (5 rows at the source, 4 restored)" in \
         restore["message"], restore["message"]
-    assert (exit_tenant.exit() or {})["status"]["phase"] == "BackupRunning"
+    assert (tenant.exit() or {})["status"]["phase"] == "BackupRunning"
 
 
 @pytest.fixture
-def small_scratch_limit(exit_operator: OperatorProcess) -> Iterator[None]:
+def small_scratch_limit(operator: OperatorProcess) -> Iterator[None]:
     """The platform's scratch limit at 1 KiB: every tenant is too large."""
-    _restarted(exit_operator, TENANT_EXIT_RESTORE_MAX_DATA_BYTES="1024")
+    _restarted(operator, TENANT_EXIT_RESTORE_MAX_DATA_BYTES="1024")
     yield
-    exit_operator.extra_env.pop("TENANT_EXIT_RESTORE_MAX_DATA_BYTES")
-    _restarted(exit_operator)
+    operator.extra_env.pop("TENANT_EXIT_RESTORE_MAX_DATA_BYTES")
+    _restarted(operator)
 
 
 def test_over_the_scratch_limit_best_effort_goes_on_with_restore_unknown(
-        small_scratch_limit: None, exit_tenant: ExitTenant) -> None:
-    spec = exit_tenant.spec(until=in_seconds(3))
-    spec["verification"] = {"restore": "BestEffort"}
-    exit_tenant.apply_exit(spec)
-    exit = exit_tenant.wait_for_phase("AwaitingReceipt", timeout=300)
+        small_scratch_limit: None, tenant: FullTenant) -> None:
+    body = tenant.body(licence_seconds=3)
+    body["spec"]["verification"] = {"restore": "BestEffort"}
+    tenant.apply(body)
+    exit = tenant.wait_for_phase("AwaitingReceipt", timeout=300)
     conditions = {c["type"]: c for c in exit["status"]["conditions"]}
     restore = conditions["RestoreVerified"]
     assert (restore["status"], restore["reason"]) == ("Unknown", "TooLarge"), restore
     assert "more than the scratch limit of 1024 bytes" in restore["message"]
-    [job] = exit_tenant.jobs()
+    [job] = tenant.jobs()
     assert not job.spec.template.spec.init_containers  # no scratch server at all
 
 
 def test_over_the_scratch_limit_required_stalls_before_anything_is_stored(
-        small_scratch_limit: None, exit_tenant: ExitTenant) -> None:
-    exit_tenant.apply_exit(exit_tenant.spec(until=in_seconds(3)))
-    stalled = _stalled(exit_tenant)
+        small_scratch_limit: None, tenant: FullTenant) -> None:
+    tenant.apply(tenant.body(licence_seconds=3))
+    stalled = _stalled(tenant)
     assert "restore verification is Required" in stalled["message"], stalled
     assert "scratch limit of 1024 bytes" in stalled["message"]
-    restore = exit_tenant.condition("RestoreVerified")
+    restore = tenant.condition("RestoreVerified")
     assert restore is not None
     assert (restore["status"], restore["reason"]) == ("False", "TooLarge"), restore
-    assert (exit_tenant.exit() or {})["status"]["phase"] == "BackupRunning"
+    assert (tenant.exit() or {})["status"]["phase"] == "BackupRunning"
 
 
-def test_restore_off_needs_a_reason(exit_tenant: ExitTenant) -> None:
-    spec = exit_tenant.spec(until=in_seconds(3600))
-    spec["verification"] = {"restore": "Off"}
-    refused = exit_tenant.plane.kubectl(
-        "apply", "-f", "-", input=json.dumps({
-            "apiVersion": "tenantexit.io/v1alpha1", "kind": "TenantExit",
-            "metadata": {"name": exit_tenant.exit_name}, "spec": spec}), check=False)
+def test_restore_off_needs_a_reason(tenant: FullTenant) -> None:
+    body = tenant.body(licence_seconds=3600)
+    body["spec"]["verification"] = {"restore": "Off"}
+    refused = tenant.plane.kubectl("apply", "-f", "-", input=json.dumps(body), check=False)
     assert refused.returncode != 0
     assert "verification.restore: Off needs verification.offReason" in refused.stderr

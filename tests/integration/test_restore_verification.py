@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -214,3 +215,69 @@ def test_a_source_over_the_scratch_limit_is_refused_under_required(
     error = _failure(tmp_path, "RestoreTooLarge")
     assert "restore verification is Required" in error and "1024 bytes" in error
     assert object_keys(s3_server.client(), fresh_bucket) == []  # refused before anything
+
+
+CHANGE_AFTER_WALK = """
+import os, subprocess, sys
+from pathlib import Path
+real, args = sys.argv[1], sys.argv[2:]
+listed = sys.stdin.buffer.read()  # the walk has listed (and stat'ed) every path
+root = Path(next(a for a in args if a.startswith("--directory="))[len("--directory="):])
+if any(a == "--create" for a in args):
+    first = next(p for p in listed.split(b"\\0") if (root / os.fsdecode(p)).is_file())
+    with open(root / os.fsdecode(first), "ab") as changed:
+        changed.write(b" changed after the walk")
+sys.exit(subprocess.run([real, *args], input=listed).returncode)
+"""
+
+
+def test_a_document_changed_between_walk_and_tar_fails_the_attempt(
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
+        tmp_path: Path) -> None:
+    """Documents only (restore Off); the database is dumped on both families anyway."""
+    docs = tmp_path / "docs"
+    seed_tenant(db_server, fresh_schema, clients=3, documents_dir=docs, files=4, seed=2)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "change.py"
+    script.write_text(CHANGE_AFTER_WALK)
+    real_tar = shutil.which("tar")
+    assert real_tar is not None
+    wrapper = bin_dir / "tar"
+    wrapper.write_text("#!/bin/sh\n"
+                       f'case "$1" in --version) exec {shlex.quote(real_tar)} "$@";; esac\n'
+                       f'exec {shlex.quote(sys.executable)} {shlex.quote(str(script))} '
+                       f'{shlex.quote(real_tar)} "$@"\n')
+    wrapper.chmod(0o755)
+    env = _env(db_server, s3_server, fresh_bucket, fresh_schema, tmp_path, None, mode="Off",
+               TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]')
+    env["TENANT_EXIT_DOCUMENTS"] = json.dumps([{"name": "client-documents", "path": str(docs)}])
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    result = run_worker(env, timeout=600)
+    assert result.returncode == 1, result.stderr[-3000:]
+    error = _failure(tmp_path, "PipelineFailed")
+    assert "documents of claim 'client-documents': 1 file(s)" in error, error
+    assert "differ from the volume walk" in error
+    differing = [e for e in log_events(result.stderr) if e["event"] == "document-differs"]
+    assert len(differing) == 1 and "archived" in differing[0]["detail"]
+    assert differing[0]["path"] not in error  # names go to the Job's log only
+    _nothing_stored(s3_server, fresh_bucket)
+
+
+def test_the_archive_read_back_equals_the_walk_and_is_in_the_manifest(
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
+        tmp_path: Path) -> None:
+    """Documents only (restore Off); the database is dumped on both families anyway."""
+    docs = tmp_path / "docs"
+    seed_tenant(db_server, fresh_schema, clients=3, documents_dir=docs, files=4, seed=2)
+    env = _env(db_server, s3_server, fresh_bucket, fresh_schema, tmp_path, None, mode="Off",
+               TENANT_EXIT_DB_EXCLUDE_TABLES='["*.*"]',
+               TENANT_EXIT_RESTORE_OFF_REASON="test of the documents alone")
+    env["TENANT_EXIT_DOCUMENTS"] = json.dumps([{"name": "client-documents", "path": str(docs)}])
+    result = run_worker(env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = _manifest(s3_server, fresh_bucket)
+    [record] = manifest.documents
+    assert len(record.member_list_sha256) == 64
+    v = manifest.verification
+    assert v is not None and (v.status, v.off_reason) == ("Off", "test of the documents alone")

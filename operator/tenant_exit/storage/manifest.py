@@ -141,6 +141,10 @@ class DocumentsRecord(_Model):
     """Sum of the regular files' sizes."""
     directories: int = 0
     symlinks: int = 0
+    member_list_sha256: str = ""
+    """SHA-256 over "<sha256> <size> <path>\\n" of every regular file, in archive
+    order, read back from the tar stream (it equalled the volume walk); recompute it
+    from the decrypted tar to check every file's content."""
     exclude_patterns: list[str]
     exclusion_reason: str
 

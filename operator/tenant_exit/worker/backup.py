@@ -67,6 +67,7 @@ from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.restore.run import RestoreCheck
 from tenant_exit.worker.settings import WorkerSettings
 from tenant_exit.worker.summary import Summary
+from tenant_exit.worker.tar_readback import TarReadBack
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -259,10 +260,13 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     for source in s.documents:
         key = documents_key(prefix, source.name)
         tar = TarProducer(source, log)
-        run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar")
+        readback = TarReadBack(source.name, tar.walked, log)
+        run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar",
+                  observers=[readback])
         document_records.append(DocumentsRecord(
             claim=source.name, object_key=key, files=tar.stats.files, bytes=tar.stats.bytes,
             directories=tar.stats.directories, symlinks=tar.stats.symlinks,
+            member_list_sha256=readback.member_list_sha256,
             exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
 
     counts = counter.result()
