@@ -11,8 +11,11 @@ mode file says so, alter the stream in flight.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,11 +71,18 @@ def _wrappers(bin_dir: Path, mode_file: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def sabotage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = Path(tmp_path_factory.mktemp("sabotage"))
+def sabotage() -> Iterator[tuple[Path, Path]]:
+    # Not below /tmp: the backup container's /tmp is an emptyDir, and the process
+    # kubelet maps the container's paths as a node would.
+    cache = Path(os.environ.get("TENANT_EXIT_CACHE")
+                 or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                 / "tenant-exit")
+    cache.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="sabotage-", dir=cache))
     mode = root / "mode"
     _wrappers(root / "bin", mode)
-    return root / "bin", mode
+    yield root / "bin", mode
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +119,7 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: Da
     if not operator.healthy_or_none():
         operator.start()
     control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
-                          check=False)
+                          check=False, timeout=150)
     control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
 
 
