@@ -97,15 +97,23 @@ DROP_ONE_ROW = """
 import sys
 mode = "drop-row"
 # One row of the first INSERT of `lookup_names` is left out, whichever way the dump
-# tool lays rows out: MySQL's all on the INSERT line, MariaDB's one per line.
-done = False
+# tool lays rows out: MySQL's all on the INSERT line, MariaDB's one per line
+# (the first on the INSERT line when it names columns).
+done = following = False
 for line in sys.stdin.buffer:
-    if mode == "drop-row" and not done:
+    if following and line.startswith(b"(") and line.endswith(b"),\\n"):
+        following, done = False, True  # the first row, alone on its line
+        continue
+    if mode == "drop-row" and not done and not following:
         if line.startswith(b"INSERT INTO `lookup_names` "):
             if b"),(" in line:  # the last row
                 line = line[:line.rindex(b"),(") + 1] + b";\\n"
             elif line.endswith(b"),\\n"):  # the first row; the next line goes on
                 line = line[:line.index(b" VALUES (") + len(b" VALUES")] + b"\\n"
+            elif line.endswith(b" VALUES\\n"):  # rows follow, one per line
+                following = True
+                sys.stdout.buffer.write(line)
+                continue
             done = True
     sys.stdout.buffer.write(line)
 """
