@@ -149,6 +149,23 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     assert "README.txt" in download.files
     assert "CANNOT RESTORE THE APPLICATION" in download.files["README.txt"].read_text()
 
+    # Restore verification (issue 13, the platform default Required): a scratch server
+    # of the source's family loaded the dump as it streamed and every table matched.
+    conditions = {c["type"]: c for c in exit["status"]["conditions"]}
+    assert conditions["RestoreVerified"]["status"] == "True", conditions["RestoreVerified"]
+    assert conditions["RestoreVerified"]["reason"] == "RestoreMatches"
+    verification = download.manifest["verification"]
+    assert (verification["mode"], verification["status"]) == ("Required", "Verified")
+    assert verification["scratchFamily"] == tenant.db.family
+    assert verification["scratchImage"].startswith(f"{tenant.db.family}:")
+    checked = {t["name"]: t for t in verification["tables"]}
+    assert set(checked) == set(source_tables)
+    for name, (rows, _) in source_tables.items():
+        assert checked[name]["sourceRows"] == checked[name]["scratchRows"] == rows, name
+        assert checked[name]["sourceDigest"] == checked[name]["scratchDigest"], name
+        assert checked[name]["method"] in ("checksum-table", "row-digest")
+    assert verification["definitions"] and all(d["matches"] for d in verification["definitions"])
+
     tenant.patch_spec({"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
                                    "manifestSha256": download.manifest_sha256}})
     done = tenant.wait_for_phase("Deleted", 240)

@@ -16,7 +16,8 @@ the Job controller removes its own `batch.kubernetes.io/job-tracking`.
 
 Not emulated: images (an image maps to a local entrypoint, see
 ``image_commands``), securityContext (users, read-only root fs,
-capabilities), resource limits, probes, sidecar init containers, networking
+capabilities), resource limits, probes, restarts of sidecar init containers
+(they start before the containers and stop after them, once), networking
 (every pod is 127.0.0.1), and read-only mounts (see podvolumes.py).
 """
 

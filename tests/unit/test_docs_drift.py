@@ -118,7 +118,7 @@ def shown(value: Any) -> str:
     """A default as the settings table writes it."""
     if value is None:
         return "unset"
-    if isinstance(value, list):
+    if isinstance(value, list | dict):
         return json.dumps(value, separators=(", ", ": "))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -208,3 +208,19 @@ def test_a_pass_refuses_an_edit_below_the_recorded_minimum_without_reading_the_c
     assert refused.value.reason == c.CLASS_LIMITS_EXCEEDED and refused.value.permanent
     assert "gracePeriod 2h is shorter than the minimum 24h of TenantExitClass standard" in str(
         refused.value)
+
+
+def test_the_class_restore_level_is_the_default_and_an_exit_may_not_ask_for_less() -> None:
+    policy = policy_from_class(STANDARD)
+    spec = effective(minimal_spec(), policy)
+    assert spec.verification is not None and spec.verification.restore == "Required"
+    assert violations(spec, policy) == []
+
+    weaker = effective(minimal_spec(verification={"restore": "BestEffort"}), policy)
+    assert weaker.verification is not None and weaker.verification.restore == "BestEffort"
+    [refused] = violations(weaker, policy)
+    assert "spec.verification.restore BestEffort" in refused and "Required" in refused
+
+    lenient = policy_from_class(a_class(verification={"restore": "BestEffort"}))
+    stronger = effective(minimal_spec(verification={"restore": "Required"}), lenient)
+    assert violations(stronger, lenient) == []

@@ -26,12 +26,14 @@ from tenant_exit.api.exit_class import (
     RestoreVerificationMode,
     TenantExitClass,
 )
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.spec import (
     DatabaseReadOnlyMode,
     Language,
     ReadOnly,
     S3Destination,
     TenantExitSpec,
+    Verification,
 )
 from tenant_exit.api.types import is_post_quantum, parse_go_duration
 
@@ -159,12 +161,12 @@ def apply_policy(spec: TenantExitSpec, policy: ExitPolicy) -> TenantExitSpec:
         elif "database" not in spec.read_only.model_fields_set:
             update["read_only"] = spec.read_only.model_copy(
                 update={"database": policy.write_freeze})
-    # Merge point with spec.verification.restore (issue 13, branch s2-restore): the
-    # class's level is the default there — restore_mode(spec, default) should take
-    # `policy.restore_verification or <the platform default>` — and `violations`
-    # should add `restore_too_weak(spec.verification.restore, policy)`. The enum is
-    # the same (Required | BestEffort | Off): keep one of RestoreMode and
-    # RestoreVerificationMode. The admission policy already checks the field.
+    # The class's restore level is the exit's default; an exit may only ask for more.
+    if policy.restore_verification is not None and (
+            spec.verification is None or spec.verification.restore is None):
+        chosen = RestoreMode(policy.restore_verification.value)
+        update["verification"] = (spec.verification or Verification()).model_copy(
+            update={"restore": chosen})
     return spec.model_copy(update=update)
 
 
@@ -197,11 +199,16 @@ def violations(spec: TenantExitSpec, policy: ExitPolicy) -> list[str]:
         found.append(f"{of} requires post-quantum recipients: every "
                      "spec.destination.encryption.ageRecipients entry must be an age1pq1... "
                      "key (age-keygen -pq)")
+    asked = spec.verification.restore if spec.verification is not None else None
+    if asked is not None and restore_too_weak(RestoreVerificationMode(asked.value), policy):
+        assert policy.restore_verification is not None
+        found.append(f"spec.verification.restore {asked.value} is weaker than "
+                     f"{policy.restore_verification.value}, the least {of} allows")
     return found
 
 
 def restore_too_weak(asked: RestoreVerificationMode, policy: ExitPolicy) -> bool:
-    """For spec.verification.restore once it exists (issue 13): less than the class's."""
+    """spec.verification.restore asks for less proof than the class's least."""
     least = policy.restore_verification
     return least is not None and RESTORE_STRENGTH[asked] < RESTORE_STRENGTH[least]
 

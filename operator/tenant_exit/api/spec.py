@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.database import SYSTEM_SCHEMAS
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES, DEFAULT_EXCLUDE_TABLES
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.schema import CLASS_DEFAULT
 from tenant_exit.api.types import (
     AGE_RECIPIENT,
@@ -272,6 +273,38 @@ class Request(ApiModel):
     """When the request was made (RFC 3339, e.g. `2026-11-30T09:15:00Z`)."""
 
 
+class Verification(ApiModel):
+    """How the backup proves itself before the customer is asked for a receipt."""
+
+    model_config = ConfigDict(json_schema_extra=validations(cel(
+        "!has(self.restore) || self.restore != 'Off' || "
+        "(has(self.offReason) && size(self.offReason) > 0)",
+        "verification.restore: Off needs verification.offReason: the customer deletes "
+        "their only other copy on the strength of this backup, and the reason for not "
+        "test-loading it is quoted in the manifest and the customer's README",
+    )))
+
+    restore: RestoreMode | None = None
+    """`Required`, `BestEffort` or `Off`; unset = the platform's default (chart value
+    restoreVerification.mode, itself `Required` unless changed). A scratch server of
+    the source's family and version in the backup Job's pod loads each schema's dump
+    while it streams, and every table's row count and content digest and every
+    definition are compared with the source. This proves the archive loads into a
+    database server; it does not make the backup able to restore the application.
+    `Required`: no AwaitingReceipt without that proof (a source larger than the
+    scratch limit stalls). `BestEffort`: RestoreVerified=Unknown when the proof is
+    impossible (TooLarge, NoScratchImage). `Off`: no proof; needs offReason."""
+    off_reason: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    """Why the archive is not test-loaded (required with restore: Off). Recorded in
+    the manifest and quoted in the customer's README."""
+
+
+def restore_mode(spec: TenantExitSpec, default: RestoreMode) -> RestoreMode:
+    """The effective restore verification mode: the spec's, else the platform's."""
+    chosen = spec.verification.restore if spec.verification is not None else None
+    return chosen or default
+
+
 class Deletion(ApiModel):
     """The irreversible step after receipt."""
 
@@ -364,4 +397,7 @@ class TenantExitSpec(ApiModel):
     """Set when the customer confirms receipt of the backup; starts the deletion clock."""
     deletion: Annotated[Deletion, Field(json_schema_extra=BY_CLASS)] = Deletion()
     """Terms of the deletion after receipt."""
+    verification: Verification | None = None
+    """How the backup is proven before receipt (restore verification); unset = the
+    platform's default mode."""
 

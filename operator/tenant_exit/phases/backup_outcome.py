@@ -172,6 +172,7 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
             f"(SHA-256 {check.manifest_sha256}): {check.tables} tables, {check.rows} rows, "
             f"{check.files} documents",
         ),
+        restore_condition(check),
         SetPhase(NEXT, "Backup verified and delivered; waiting for the customer's receipt"),
         SetCondition(
             c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_PENDING,
@@ -185,12 +186,45 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
     ]
 
 
+def restore_condition(check: BackupCheck) -> SetCondition:
+    """RestoreVerified from the manifest's verification section (issue 13)."""
+    if check.restore_status == "Verified":
+        return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.TRUE, c.RESTORE_MATCHES,
+                            check.restore_message)
+    if not check.restore_status:
+        return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.UNKNOWN, c.RESTORE_OFF,
+                            "The backup's manifest records no restore verification")
+    return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.UNKNOWN,
+                        check.restore_reason or c.RESTORE_OFF,
+                        check.restore_message or "Restore not verified")
+
+
+_RESTORE_FAILURES = {
+    WorkerErrorCode.RESTORE_LOAD_FAILED: c.RESTORE_LOAD_FAILED,
+    WorkerErrorCode.RESTORE_MISMATCH: c.RESTORE_MISMATCH,
+    WorkerErrorCode.RESTORE_TOO_LARGE: c.RESTORE_TOO_LARGE,
+    WorkerErrorCode.RESTORE_NOT_POSSIBLE: c.RESTORE_NO_SCRATCH_IMAGE,
+    WorkerErrorCode.RESTORE_UNAVAILABLE: c.RESTORE_FAILED,
+}
+
+
+def restore_failure(job: JobState, problem: str) -> list[Action]:
+    """A failed attempt that failed the restore verification says so in RestoreVerified,
+    decided on the worker's code, never on its sentence."""
+    code = worker_error_code(job) if job.failed else None
+    reason = _RESTORE_FAILURES.get(code) if code is not None else None
+    if reason is None:
+        return []
+    return [SetCondition(c.RESTORE_VERIFIED, ConditionStatus.FALSE, reason, problem)]
+
+
 def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
           problem: str) -> list[Action]:
     reason = c.BACKUP_JOB_FAILED if job.failed else c.BACKUP_INVALID
     policy = seen.backup_policy
     actions: list[Action] = [
-        SetCondition(c.BACKUP_COMPLETE, ConditionStatus.FALSE, reason, problem)
+        SetCondition(c.BACKUP_COMPLETE, ConditionStatus.FALSE, reason, problem),
+        *restore_failure(job, problem),
     ]
     stalled = c.find(exit.status.conditions, c.STALLED)
     spec_changed_since = (

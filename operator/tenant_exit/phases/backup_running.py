@@ -44,6 +44,10 @@ def enter(exit: TenantExit, seen: Observed) -> list[Action]:
         SetCondition(
             c.BACKUP_COMPLETE, ConditionStatus.FALSE, c.BACKUP_PENDING, "Backup not complete yet"
         ),
+        SetCondition(
+            c.RESTORE_VERIFIED, ConditionStatus.FALSE, c.RESTORE_PENDING,
+            "The restore verification runs with the backup",
+        ),
         *_start_job(exit, seen),
     ]
 

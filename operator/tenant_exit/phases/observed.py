@@ -72,6 +72,11 @@ class BackupCheck:
     stored_bytes: int = 0
     objects: int = 0
     """Objects the manifest lists: what the verify Job must have read."""
+    restore_status: str = ""
+    """The manifest's verification.status: Verified, Unknown or Off ("" when the
+    manifest has no verification section)."""
+    restore_reason: str = ""
+    restore_message: str = ""
 
     @property
     def ok(self) -> bool:

@@ -85,6 +85,9 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
         objects=len(manifest.objects),
+        restore_status=manifest.verification.status if manifest.verification else "",
+        restore_reason=manifest.verification.reason if manifest.verification else "",
+        restore_message=manifest.verification.message if manifest.verification else "",
     )
 
 
