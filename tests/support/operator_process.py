@@ -108,6 +108,7 @@ class OperatorProcess:
         self.port = free_port()
         self.popen: subprocess.Popen[bytes] | ForkedProcess | None = None
         self.starts = 0
+        self.log_offset = 0
         self.zygote = Zygote() if forked else None
 
     def start(self, timeout: float = 60.0) -> OperatorProcess:
@@ -126,6 +127,7 @@ class OperatorProcess:
         log = self.log_path.open("ab")
         log.write(f"\n=== start {self.starts} ===\n".encode())
         log.flush()
+        self.log_offset = log.tell()  # where this start's own log begins
         if self.zygote is not None:
             log.close()
             self.popen = self.zygote.fork(env, self.log_path)
@@ -245,8 +247,12 @@ class Zygote:
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            self.proc.wait(10)
+            self.proc.stdin.close()  # it ends when its requests end
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
         self.proc = None
 
 

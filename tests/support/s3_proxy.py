@@ -135,9 +135,12 @@ class S3FaultProxy:
              key_contains: str = "") -> Rule:
         return self._add(Rule(operation, "fail", key_contains, nth, count))
 
-    def hold(self, operation: str, *, nth: int = 1, count: int = 1,
-             key_contains: str = "") -> Rule:
-        return self._add(Rule(operation, "hold", key_contains, nth, count))
+    def hold(self, operation: str, *, nth: int = 1, count: int = 1, key_contains: str = "",
+             at_most: float = _HOLD_TIMEOUT) -> Rule:
+        """Hold matching requests until `release()`, each at most `at_most` seconds
+        (below the client's read timeout, a hold is a slow store, not a lost answer).
+        `operation="*"` matches every operation."""
+        return self._add(Rule(operation, "hold", key_contains, nth, count, at_most))
 
     def delay(self, operation: str, seconds: float, *, key_contains: str = "") -> Rule:
         return self._add(Rule(operation, "delay", key_contains, 1, 1 << 30, seconds))
@@ -193,7 +196,8 @@ class S3FaultProxy:
         with self._lock:
             self.seen.append(seen)
             for rule in self.rules:
-                if rule.operation != seen.operation or rule.key_contains not in seen.key:
+                if rule.operation not in ("*", seen.operation) or \
+                        rule.key_contains not in seen.key:
                     continue
                 rule.matched += 1
                 if rule.nth <= rule.matched < rule.nth + rule.count:
@@ -241,7 +245,7 @@ class _Forwarder(BaseHTTPRequestHandler):
                 time.sleep(rule.seconds)
             elif rule.action == "hold":
                 rule.holding.set()
-                rule.released.wait(_HOLD_TIMEOUT)
+                rule.released.wait(rule.seconds)
                 if self._client_gone():
                     # A killed client's request never reaches a real store.
                     seen.injected = "dropped"
