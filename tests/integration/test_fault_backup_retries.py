@@ -49,7 +49,7 @@ from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, 
 from tests.support.s3_proxy import S3FaultProxy
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.chaos]
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ from tests.support.full_tenant import FullTenant, provision_tenant
 from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
 from tests.support.s3_proxy import Rule, S3FaultProxy
 
-pytestmark = [pytest.mark.cluster,
+pytestmark = [pytest.mark.cluster, pytest.mark.chaos,
               only_on("mariadb", "operator crash safety is family-independent (docstring)")]
 
 KILLS_PER_PHASE = int(os.environ.get("TENANT_EXIT_CHAOS_KILLS", "20"))
