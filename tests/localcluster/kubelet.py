@@ -185,6 +185,18 @@ class ProcessKubelet:
             return ""
         return runs[index].read_text(errors="replace")
 
+    def container_pid(self, namespace: str, pod: str, container: str) -> int | None:
+        """PID (and process group) of the container's running main process, or None:
+        what a fault test kills to crash a container the way an OOM kill does."""
+        with self._lock:
+            workers = [w for w in self._workers.values()
+                       if (w.namespace, w.name) == (namespace, pod)]
+        for worker in workers:
+            proc = worker.procs.get(container)
+            if proc is not None and proc.poll() is None:
+                return proc.pid
+        return None
+
     # -- the node --------------------------------------------------------
     def _node_status(self) -> dict[str, Any]:
         beat = timestamp(now())

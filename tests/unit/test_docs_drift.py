@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 CHART = REPO / "charts" / "tenant-exit-operator"
 OPERATIONS = REPO / "docs" / "operations.md"
-# Variables of the test harness (tests/localcluster), not of the product.
-HARNESS_VARIABLES = {"TENANT_EXIT_CACHE"}
+# Variables of the test harness (tests/localcluster) and of the fault suite
+# (tests/support/chaos.py), not of the product.
+HARNESS_VARIABLES = {"TENANT_EXIT_CACHE", "TENANT_EXIT_CHAOS_SEED", "TENANT_EXIT_CHAOS_KILLS"}
 
 
 def code_of(text: str) -> list[str]:
