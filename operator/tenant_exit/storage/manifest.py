@@ -90,13 +90,17 @@ class ExcludedTable(_Model):
     name: str
     pattern: str
     """The exclude glob (`schema.table`) that matched."""
+    rows: int | None = None
+    """Exact rows of the table left out (COUNT(*) while the dump ran; None for a
+    view or sequence)."""
 
 
 class SchemaRecord(_Model):
     name: str
     object_key: str
     tables: list[TableRows]
-    """Base tables in the dump with their exact row counts (one consistent snapshot)."""
+    """Base tables in the dump with their rows as counted in the dump stream itself:
+    the dump's own snapshot (`--single-transaction`), exactly what the archive holds."""
     views: list[str] = []
     routines: list[str] = []
     triggers: list[str] = []

@@ -4,10 +4,12 @@
    the end before and only its report was lost), report it again — idempotent.
 2. Abort unfinished multipart uploads of this and earlier (ended) attempts of
    this exit, left by pods killed hard; never under the exit's whole prefix.
-3. Inventory, a check of the dump account's privileges, exact row counts and
-   the data dictionary (pymysql).
-4. One encrypted dump object per schema, one encrypted tar per document claim,
-   the data dictionary (JSON and Markdown).
+3. Inventory and a check of the dump account's privileges (pymysql).
+4. One encrypted dump object per schema, each scanned as it streams: it must
+   create exactly the planned objects (`completeness`), and its INSERTs give
+   the manifest's row counts, from the dump's own snapshot. Exact counts of
+   the excluded tables run beside it. Then one encrypted tar per document
+   claim and the data dictionary (JSON and Markdown).
 5. manifest.json, last. No manifest means no backup: every failure above
    raises before it is written.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -46,12 +48,14 @@ from tenant_exit.storage.manifest import (
 )
 from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
 from tenant_exit.worker.clients import DumpClient, find_client
+from tenant_exit.worker.completeness import DumpCompleteness, expected_objects
 from tenant_exit.worker.documents import TarProducer
 from tenant_exit.worker.dump import DumpProducer, dump_argv, dump_options, sandbox_line_note
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
 from tenant_exit.worker.pipeline import (
     BytesProducer,
+    PlaintextObserver,
     Producer,
     StreamDigests,
     stream_object,
@@ -112,14 +116,15 @@ class BackupRun:
         self.objects: list[StoredObject] = []
 
     def store(self, producer: Producer, key: str, kind: ObjectKind, name: str,
-              content: str) -> StreamDigests:
+              content: str, observers: Sequence[PlaintextObserver] = ()) -> StreamDigests:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
         started = time.monotonic()
         with MultipartUpload(self.client, s.s3_bucket, key, part_size=s.part_size_mib << 20,
                              max_in_flight=s.upload_concurrency) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
-                                    recipients=s.age_recipients, log=self.log)
+                                    recipients=s.age_recipients, log=self.log,
+                                    observers=observers)
             upload.complete()
         self.objects.append(StoredObject(
             key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
@@ -138,17 +143,21 @@ class BackupRun:
 
 def schema_record(plan: SchemaPlan, inventory: Inventory,
                   counts: dict[tuple[str, str], int], key: str) -> SchemaRecord:
+    """`counts`: rows of the dumped tables (from the stream) and of the excluded ones."""
     objects = inventory.objects.get(plan.schema)
     charset, collation = inventory.charsets.get(plan.schema, ("", ""))
+    expected = expected_objects(plan, inventory)
     return SchemaRecord(
         name=plan.schema, object_key=key,
         tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
                 for t in plan.data_tables],
         views=[t.name for t in plan.included if t.type == "VIEW"],
         routines=objects.routines if objects else [],
-        triggers=objects.triggers if objects else [],
+        triggers=[t for t in (objects.triggers if objects else []) if t in expected["trigger"]],
         events=objects.events if objects else [],
-        excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded],
+        excluded_tables=[ExcludedTable(name=t.name, pattern=p,
+                                       rows=counts.get((plan.schema, t.name)))
+                         for t, p in plan.excluded],
         character_set=charset, collation=collation)
 
 
@@ -208,9 +217,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     if stale:
         log.event("aborted-stale-uploads", count=stale)
 
-    # -- server, client and inventory first; exact counts run beside the dump
-    #    (their own connection and snapshot: equal to mysqldump's while the
-    #    read-only licence holds) --
+    # -- server, client and inventory first --
     password = s.db_password.get_secret_value()
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         server = read_server(conn)
@@ -222,22 +229,33 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         check_dump_privileges(conn, plans, server, log)
     log.event("server", family=server.family.value, version=server.version,
               client=dumper.path, clientVersion=dumper.version)
-    counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
+    dumped = [(p.schema, t.name) for p in plans for t in p.data_tables]
     log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
-              tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
-    counter = RowCounter(lambda: connect(s.db_host, s.db_port, s.db_user, password), counted)
+              tables=len(dumped), excludedTables=sum(len(p.excluded) for p in plans))
+    # Rows of the dumped tables come from their dump streams (the dump's snapshot);
+    # only the excluded tables are counted apart, for the list of what is left out.
+    left_out = [(p.schema, t.name) for p in plans for t, _ in p.excluded if t.holds_data]
+    counter = RowCounter(lambda: connect(s.db_host, s.db_port, s.db_user, password), left_out)
     counter.start()
 
     run = BackupRun(s, client, log)
 
     database_bytes = 0
     sandboxed: list[str] = []
+    counts: dict[tuple[str, str], int] = {}
     for plan in plans:
         argv = dump_argv(dumper, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
         dump = DumpProducer(argv, password, plan.schema)
+        # The one hook on the dump's plaintext: proof that it holds what was planned.
+        completeness = DumpCompleteness(plan.schema, expected_objects(plan, inventory))
         digests = run.store(dump, database_key(prefix, plan.schema), ObjectKind.DATABASE,
-                            plan.schema, "application/sql")
+                            plan.schema, "application/sql", observers=[completeness])
+        counts.update({(plan.schema, t.name): completeness.rows(t.name)
+                       for t in plan.data_tables})
+        log.event("dump-complete", schema=plan.schema,
+                  tables=len(plan.data_tables), rows=sum(completeness.rows(t.name)
+                                                         for t in plan.data_tables))
         database_bytes += digests.plaintext_bytes
         if dump.sandbox_line_removed:
             sandboxed.append(plan.schema)
@@ -252,8 +270,8 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
             directories=tar.stats.directories, symlinks=tar.stats.symlinks,
             exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
 
-    counts = counter.result()
-    log.event("counted", tables=len(counts), rows=sum(counts.values()))
+    excluded_rows = counter.result()
+    log.event("counted-excluded", tables=len(excluded_rows), rows=sum(excluded_rows.values()))
     excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
@@ -265,8 +283,8 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
               dictionary_key(prefix, "md"), ObjectKind.DATA_DICTIONARY, "markdown",
               "text/markdown")
 
-    schema_records = [schema_record(plan, inventory, counts, database_key(prefix, plan.schema))
-                      for plan in plans]
+    schema_records = [schema_record(plan, inventory, counts | excluded_rows,
+                                    database_key(prefix, plan.schema)) for plan in plans]
     manifest = Manifest(
         exit_name=s.exit_name, exit_uid=s.exit_uid, attempt=s.attempt, started_at=started_at,
         completed_at=datetime.now(UTC), request=s.request,

@@ -39,7 +39,7 @@ import hashlib
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -95,6 +95,18 @@ class Producer(Protocol):
     def kill(self) -> None: ...
 
 
+class PlaintextObserver(Protocol):
+    """Sees one object's plaintext as it streams (in the pump thread, chunk by chunk,
+    in order): the seam where checks of the content hook in without a stage of
+    their own. `dump_scan`/`completeness` is one."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def end(self) -> None:
+        """The producer finished cleanly: raise PipelineError to refuse the object
+        (it is then never completed in the store)."""
+
+
 class BytesProducer:
     """A small in-memory plaintext (the data dictionary)."""
 
@@ -133,9 +145,11 @@ class _Pump(threading.Thread):
     """Reads the producer, hashes and counts the plaintext, compresses it and writes
     the compressed stream into age's stdin."""
 
-    def __init__(self, producer: Producer, sink: subprocess.Popen[bytes], level: int) -> None:
+    def __init__(self, producer: Producer, sink: subprocess.Popen[bytes], level: int,
+                 observers: Sequence[PlaintextObserver] = ()) -> None:
         super().__init__(name=f"pump-{producer.label}", daemon=True)
         self._producer = producer
+        self._observers = observers
         self._sink = sink
         self._level = level
         self.stats = PlainStats()
@@ -149,6 +163,8 @@ class _Pump(threading.Thread):
         assert stdin is not None
         try:
             for chunk in self._producer.chunks():
+                for observer in self._observers:
+                    observer.feed(chunk)
                 hasher.update(chunk)
                 self.stats.size += len(chunk)
                 tail = (tail + chunk[-TAIL_BYTES:])[-TAIL_BYTES:]
@@ -168,8 +184,10 @@ class _Pump(threading.Thread):
 
 
 def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
-                  recipients: list[str], log: ProgressLog) -> StreamDigests:
-    """Run one producer through zstd and age into `upload` (started, not completed).
+                  recipients: list[str], log: ProgressLog,
+                  observers: Sequence[PlaintextObserver] = ()) -> StreamDigests:
+    """Run one producer through zstd and age into `upload` (started, not completed);
+    `observers` see the plaintext and may refuse it once the producer has ended.
 
     Returns the digests; the caller completes the upload afterwards. On any error
     every stage is stopped and the exception propagates (the caller's `with
@@ -183,7 +201,7 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
         age, age_err = spawn(age_argv(recipients), stdin=subprocess.PIPE)
         assert age.stdin is not None and age.stdout is not None
         widen_pipe(age.stdin.fileno())
-        pump = _Pump(producer, age, zstd_level)
+        pump = _Pump(producer, age, zstd_level, observers)
         pump.start()
 
         hasher = hashlib.sha256()
@@ -201,6 +219,8 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
             raise PipelineError(f"{producer.label}: reading the source failed: "
                                 f"{type(pump.error).__name__}: {pump.error}") from pump.error
         producer.finish(pump.stats)
+        for observer in observers:
+            observer.end()
         if age.wait() != 0:
             raise PipelineError(f"{producer.label}: age exited with {age.returncode}: "
                                 f"{age_err.text().strip()[-500:]}")
