@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tenant_exit.api.status import ExcludedTableStatus
+
 
 @dataclass(frozen=True)
 class VolumeSeen:
@@ -64,6 +66,8 @@ class BackupCheck:
     manifest is this exit's, for the recorded terms."""
     schemas: tuple[str, ...] = ()
     """Schemas the manifest lists."""
+    excluded_tables: tuple[ExcludedTableStatus, ...] = ()
+    """Tables the manifest lists as left out, with rows and rule."""
     tables: int = 0
     rows: int = 0
     database_bytes: int = 0

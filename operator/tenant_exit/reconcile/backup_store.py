@@ -18,6 +18,7 @@ from tenant_exit import __version__
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
+from tenant_exit.api.status import ExcludedTableStatus
 from tenant_exit.api.terms import backup_terms
 from tenant_exit.kube import delivery, secrets, signing_key
 from tenant_exit.phases import actions as a
@@ -84,11 +85,21 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         manifest_key=key, manifest_sha256=report.manifest_sha256, reported_sha256=reported,
         problems=(*_not_these_terms(exit, key, manifest), *report.problems),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
+        excluded_tables=excluded_tables(manifest),
         tables=totals.tables, rows=totals.rows,
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
     )
+
+
+def excluded_tables(manifest: Manifest) -> tuple[ExcludedTableStatus, ...]:
+    """The manifest's excluded tables, for status (what is not in the archive)."""
+    if manifest.database is None:
+        return ()
+    return tuple(ExcludedTableStatus(schema_name=s.name, table=t.name, rows=t.rows,
+                                     rule=t.pattern)
+                 for s in manifest.database.schemas for t in s.excluded_tables)
 
 
 def new_signing_key() -> signing_key.StoredKey:
