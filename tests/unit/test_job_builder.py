@@ -116,6 +116,7 @@ def test_the_environment_is_the_worker_contract() -> None:
         "TENANT_EXIT_S3_REGION": "eu-west-1",
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([AGE_RECIPIENT]),
         "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
+        "TENANT_EXIT_FREEZE": '{"mode": "RevokeWrites", "acknowledgement": null}',
     }
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["terminationMessagePath"] == TERMINATION_LOG

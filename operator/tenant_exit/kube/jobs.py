@@ -16,7 +16,13 @@ from kubernetes.client import models as k
 
 from tenant_exit.api import names
 from tenant_exit.api.owner import Owner
-from tenant_exit.api.spec import Database, Destination, DocumentVolume, Request
+from tenant_exit.api.spec import (
+    Database,
+    DatabaseReadOnlyMode,
+    Destination,
+    DocumentVolume,
+    Request,
+)
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
 from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_name
@@ -38,6 +44,10 @@ class BackupTerms:
     destination: Destination
     request: Request | None = None
     """The customer's request (spec.request), recorded in the manifest."""
+    freeze_mode: DatabaseReadOnlyMode = DatabaseReadOnlyMode.REVOKE_WRITES
+    """How writes were frozen before the Job (read back in force unless None)."""
+    freeze_acknowledgement: str | None = None
+    """With freeze_mode None: spec.readOnly.writesNotFrozenAcknowledgement."""
 
 
 def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
@@ -150,6 +160,8 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
         ("TENANT_EXIT_REQUEST", request_json(terms.request)),
+        ("TENANT_EXIT_FREEZE", json.dumps({"mode": terms.freeze_mode.value,
+                                           "acknowledgement": terms.freeze_acknowledgement})),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
     secret_refs = [

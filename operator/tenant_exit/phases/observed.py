@@ -119,6 +119,20 @@ class BackupPolicy:
 
 
 @dataclass(frozen=True)
+class FreezeSeen:
+    """The write freeze as read back from the server just before a backup Job."""
+
+    problems: tuple[str, ...] = ()
+    """Empty: in force (no write grant left on a tenant schema, or the server's
+    read-only flags on). Otherwise what still allows writes, or why it could not
+    be checked."""
+
+    @property
+    def in_force(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
 class Observed:
     now: datetime
     operator_namespace: str
@@ -140,6 +154,9 @@ class Observed:
     guard_problems: tuple[str, ...] | None = None
     """What is missing or altered in the guard admission policies (None: not checked
     in this phase; empty: intact)."""
+    freeze: FreezeSeen | None = None
+    """The write freeze, read back only when a backup Job is about to be created
+    (None: not checked in this pass)."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

@@ -173,6 +173,17 @@ class RequestRecord(_Model):
     requested_at: datetime
 
 
+class FreezeRecord(_Model):
+    """How writes were frozen while the backup was taken."""
+
+    mode: str
+    """RevokeWrites, ServerReadOnly (read back in force before the dump started), or
+    None (the database stayed writable)."""
+    acknowledgement: str | None = None
+    """With mode None: who accepted an unfrozen database and why (spec.readOnly
+    .writesNotFrozenAcknowledgement), word for word."""
+
+
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
@@ -185,6 +196,8 @@ class Manifest(_Model):
     how_to_read: str = HOW_TO_READ
     request: RequestRecord | None = None
     """The request this exit was made on; absent when the exit recorded none."""
+    freeze: FreezeRecord | None = None
+    """How writes were frozen during the backup (absent in manifests of older workers)."""
     encryption: Encryption
     objects: list[StoredObject]
     database: DatabaseRecord | None = None

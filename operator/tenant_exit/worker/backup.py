@@ -287,7 +287,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
                                     database_key(prefix, plan.schema)) for plan in plans]
     manifest = Manifest(
         exit_name=s.exit_name, exit_uid=s.exit_uid, attempt=s.attempt, started_at=started_at,
-        completed_at=datetime.now(UTC), request=s.request,
+        completed_at=datetime.now(UTC), request=s.request, freeze=s.freeze,
         encryption=Encryption(recipients=list(s.age_recipients)),
         objects=run.objects,
         database=database_record(server, dumper, schema_records,
