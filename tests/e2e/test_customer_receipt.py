@@ -50,9 +50,12 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: Mari
     made = provision_tenant(control_plane, mariadb, s3_server, local_volumes,
                             OPERATOR_NAMESPACE, clients=10, files=8)
     yield made
-    control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
-                          check=False)
-    control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
+    try:
+        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
+        made.delete_exit(timeout=150)
+    finally:
+        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
+                              check=False)
 
 
 def tenant_exit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

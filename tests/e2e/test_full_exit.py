@@ -85,9 +85,12 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: Da
     yield made
     if not operator.healthy_or_none():
         operator.start()
-    control_plane.kubectl("delete", "texit", made.exit_name, "--wait=true", "--timeout=120s",
-                          check=False)
-    control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false", check=False)
+    try:
+        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
+        made.delete_exit(timeout=150)
+    finally:
+        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
+                              check=False)
 
 
 def _secrets(tenant: FullTenant) -> list[str]:
@@ -283,7 +286,9 @@ def test_a_backup_that_fails_twice_then_succeeds_has_one_consistent_manifest(
         failures = [e for e in tenant.events() if e["reason"] == "BackupJobFailed"]
         assert failures, "each failed attempt is reported as an Event"
     finally:
-        control_plane.kubectl("delete", "texit", tenant.exit_name, "--wait=true",
-                              "--timeout=120s", check=False)
-        control_plane.kubectl("delete", "namespace", tenant.namespace, "--wait=false",
-                              check=False)
+        try:
+            # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
+            tenant.delete_exit(timeout=150)
+        finally:
+            control_plane.kubectl("delete", "namespace", tenant.namespace, "--wait=false",
+                                  check=False)

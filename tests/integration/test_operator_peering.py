@@ -37,10 +37,12 @@ def peered(kubeconfig: Path, workdir: Path, priority: int) -> OperatorProcess:
     return OperatorProcess(kubeconfig, workdir, env)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def replicas(
     control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[OperatorProcess, OperatorProcess]]:
+    """Fresh replicas per test: the test stops the active one, so a second
+    parametrisation must not inherit a peering that has already failed over."""
     workdir = Path(tmp_path_factory.mktemp("peering"))
     install_crds(control_plane)
     control_plane.kubectl("apply", "-f", str(PEERING_CRD))
@@ -61,7 +63,7 @@ def replicas(
         active.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def exit_operator(
     replicas: tuple[OperatorProcess, OperatorProcess],
 ) -> OperatorProcess:
