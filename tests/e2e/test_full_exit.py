@@ -147,7 +147,18 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     extract_tar(tar, tmp_path / "documents")
     assert file_digests(tmp_path / "documents") == source_documents
     assert "README.txt" in download.files
-    assert "CANNOT RESTORE THE APPLICATION" in download.files["README.txt"].read_text()
+    readme = download.files["README.txt"].read_text()
+    assert "CANNOT RESTORE THE APPLICATION" in readme
+    # What is NOT in the archive, before the receipt: each excluded table with its
+    # rows and rule, in status, the manifest and README.txt alike.
+    (schema,) = download.manifest["database"]["schemas"]
+    in_manifest = {(schema["name"], t["name"], t["rows"], t["pattern"])
+                   for t in schema["excludedTables"]}
+    in_status = {(t["schemaName"], t["table"], t["rows"], t["rule"])
+                 for t in exit["status"]["backup"]["database"]["excludedTables"]}
+    assert in_status == in_manifest and in_status
+    for schema_name, table, rows, rule in in_status:
+        assert f"{schema_name}.{table}: {rows} rows, left out by the rule {rule}" in readme
 
     # Restore verification (issue 13, the platform default Required): a scratch server
     # of the source's family loaded the dump as it streamed and every table matched.

@@ -137,3 +137,26 @@ def test_missing_privilege_is_named(db_server: DatabaseServer, s3_server: S3Serv
     s3 = s3_server.client()
     assert object_keys(s3, fresh_bucket) == []  # stopped before anything was stored
     assert multipart_uploads(s3, fresh_bucket) == []
+
+
+def test_table_level_grants_are_refused(db_server: DatabaseServer, s3_server: S3Server,
+                                        tenant: str, fresh_bucket: str, account: DumpAccount,
+                                        tmp_path: Path) -> None:
+    """Issue 10, scenario 5: schema-level EVENT plus SELECT and TRIGGER on one table.
+    information_schema then shows that one table, mysqldump leaves the others out
+    and still ends with `-- Dump completed`. Table grants cannot prove that every
+    table is visible, so the worker refuses before anything is stored."""
+    account.create(tenant, schema_grant="EVENT")
+    with db_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"GRANT SELECT, TRIGGER ON `{tenant}`.`clients` TO %s@'%%'", (account.user,))
+    termination = tmp_path / "termination-log"
+    result = run_worker(_env(db_server, s3_server, fresh_bucket, tenant, account,
+                             pyrage.x25519.Identity.generate(), termination), timeout=120)
+    assert result.returncode == 1, result.stderr[-2000:]
+    message = json.loads(termination.read_text())
+    assert message["code"] == "DumpPrivilegesMissing", message
+    for privilege in ("SELECT", "SHOW VIEW", "TRIGGER"):
+        assert f"{privilege} on `{tenant}`.*" in message["error"], message
+    s3 = s3_server.client()
+    assert object_keys(s3, fresh_bucket) == []
+    assert multipart_uploads(s3, fresh_bucket) == []

@@ -78,6 +78,13 @@ def _receipt_without_destination(spec: Spec) -> None:
     spec["receipt"] = {"confirmedBy": "it@zorggroep-noord.nl", "manifestSha256": DIGEST}
 
 
+def _unfrozen(acknowledgement: str) -> Callable[[Spec], None]:
+    def edit(spec: Spec) -> None:
+        spec["readOnly"].update(database="None",
+                                writesNotFrozenAcknowledgement=acknowledgement)
+    return edit
+
+
 MALFORMED = [
     ("port-is-a-string", _set("database.port", "three"), "spec.database.port"),
     ("port-out-of-range", _set("database.port", 70000), "less than or equal to 65535"),
@@ -143,6 +150,11 @@ MALFORMED = [
         "spec.readOnly.appFlag.key: Required value",
     ),
     ("language-not-offered", _set("customer.language", "de"), 'supported values: "nl", "en"'),
+    # Issue 10: a database left writable during the backup needs a written acknowledgement.
+    ("unfrozen-without-acknowledgement", _set("readOnly.database", "None"),
+     "readOnly.writesNotFrozenAcknowledgement"),
+    ("unfrozen-with-a-token-acknowledgement", _unfrozen("ok"),
+     "readOnly.writesNotFrozenAcknowledgement"),
     (
         "request-time-prose",
         _set("request", {"ticket": "ZD-1", "requestedBy": "j@x.nl", "requestedAt": "last week"}),
@@ -240,3 +252,13 @@ class TestChangesOfAnAcceptedExit:
         longer["destination"]["encryption"]["ageRecipients"].append(AGE_RECIPIENT)
         code, stderr = apply(crd, name, longer)
         assert code == 0, stderr
+
+
+def test_an_acknowledged_unfrozen_database_is_accepted(crd: ControlPlane) -> None:
+    name = f"unfrozen-{uuid.uuid4().hex[:6]}"
+    spec = changed(_unfrozen("No application writes since 2027-02-01; accepted by J. Jansen"))
+    code, stderr = apply(crd, name, spec)
+    try:
+        assert code == 0, stderr
+    finally:
+        crd.kubectl("delete", "texit", name, "--wait=false", check=False)

@@ -182,3 +182,24 @@ def test_the_readme_summarises_the_restore_test_and_still_says_no_restore(
         mode="BestEffort", status="Unknown", reason="TooLarge")})
     assert unknown in render_readme(skipped, MANIFEST_KEY, "a" * 64, "pk", language=language)
     assert "Restore test" not in render_readme(manifest(), MANIFEST_KEY, "a" * 64, "pk")
+
+
+@pytest.mark.parametrize(("language", "rows_word", "rule_word"), [
+    ("en", "rows, left out by the rule", "no rows"), ("nl", "rijen, weggelaten door de regel",
+                                                      "geen rijen")])
+def test_every_excluded_table_is_listed_with_its_rows_and_rule(
+        language: str, rows_word: str, rule_word: str) -> None:
+    from tenant_exit.storage.manifest import DatabaseRecord, ExcludedTable, SchemaRecord
+
+    database = DatabaseRecord(
+        server_version="11.4.2-MariaDB", dump_tool="mariadb-dump", dump_options=[],
+        exclude_patterns=["*.audit_*", "*.import_*"], exclusion_reason="logging",
+        schemas=[SchemaRecord(name="ons", object_key="k", tables=[], excluded_tables=[
+            ExcludedTable(name="audit_log", pattern="*.audit_*", rows=48213),
+            ExcludedTable(name="import_rows", pattern="*.import_*", rows=0),
+            ExcludedTable(name="audit_view", pattern="*.audit_*", rows=None)])])
+    text = render_readme(manifest().model_copy(update={"database": database}), MANIFEST_KEY,
+                         "c" * 64, KEY, language=language)
+    assert f"ons.audit_log: 48213 {rows_word} *.audit_*" in text
+    assert f"ons.import_rows: 0 {rows_word} *.import_*" in text
+    assert f"ons.audit_view: {rule_word}" in text

@@ -119,6 +119,7 @@ def test_the_environment_is_the_worker_contract() -> None:
         "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
         "TENANT_EXIT_RESTORE_MODE": "Off",
         "TENANT_EXIT_RESTORE_MAX_DATA_BYTES": "0",
+        "TENANT_EXIT_FREEZE": '{"mode": "RevokeWrites", "acknowledgement": null}',
     }
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["terminationMessagePath"] == TERMINATION_LOG

@@ -13,7 +13,7 @@ from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.machine import decide, decide_cancel
-from tenant_exit.phases.observed import JobState, NamespaceState, Observed
+from tenant_exit.phases.observed import FreezeSeen, JobState, NamespaceState, Observed
 from tenant_exit.phases.status_update import fold
 from tests.support.exits import example_spec, make_exit
 from tests.support.observed import OPERATOR_NAMESPACE, no_namespace, observation
@@ -123,19 +123,20 @@ def test_a_new_exit_with_read_only_guards_then_enforces_then_enters_the_licence(
     assert enforced.reason == c.WRITES_REVOKED
 
 
-def test_a_new_exit_without_read_only_goes_straight_to_backup() -> None:
+def test_a_new_exit_without_read_only_freezes_writes_and_goes_to_backup() -> None:
+    """Issue 10: RevokeWrites even without readOnly; the Job waits for the freeze to
+    be read back in force (the next pass), never in the pass that enforces it."""
     actions = decide(make_exit(spec=spec_with(readOnly=None)), seen())
-    assert kinds(actions) == [
-        a.ApplyGuards,
-        a.SetPhase,
-        a.CopyS3Credentials,
-        a.CreateBackupJob,
-        a.RecordBackupJob,
-    ]
-    assert a.SetPhase in kinds(actions)
+    assert kinds(actions) == [a.ApplyGuards, a.EnforceReadOnly, a.RecordReadOnly, a.SetPhase]
+    assert a.EnforceReadOnly(mode=DatabaseReadOnlyMode.REVOKE_WRITES) in actions
+    assert any(isinstance(x, a.RecordReadOnly) and x.until is None for x in actions)
+    enforced = condition(actions, c.READ_ONLY_ENFORCED)
+    assert enforced is not None and enforced.reason == c.WRITES_REVOKED
     phase = next(x for x in actions if isinstance(x, a.SetPhase))
     assert phase.phase is Phase.BACKUP_RUNNING
     assert a.ApplyGuards(phase=Phase.BACKUP_RUNNING, namespace_uid=NS_UID) in actions
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.reason == c.WRITES_NOT_FROZEN
 
 
 @pytest.mark.parametrize(
@@ -160,6 +161,7 @@ def test_read_only_modes(mode, expected, reason) -> None:
 
 LICENCE = Phase.READ_ONLY_LICENSED
 FLAG_SET = {"app_flag_value": "true"}
+FROZEN = {**FLAG_SET, "freeze": FreezeSeen()}
 
 LICENCE_CASES = [
     pytest.param(
@@ -181,7 +183,7 @@ LICENCE_CASES = [
         id="flag-reset-by-hand:set-again",
     ),
     pytest.param(
-        seen(guarded(LICENCE), now=datetime(2027, 3, 1, tzinfo=UTC), **FLAG_SET),
+        seen(guarded(LICENCE), now=datetime(2027, 3, 1, tzinfo=UTC), **FROZEN),
         [
             a.ApplyGuards,
             a.EnforceReadOnly,
@@ -209,7 +211,7 @@ def test_the_licence_says_when_the_backup_starts() -> None:
 def test_without_until_the_backup_starts_after_read_only() -> None:
     spec = example_spec()
     spec["readOnly"].pop("until")
-    actions = decide(in_phase(LICENCE, spec), seen(guarded(LICENCE), **FLAG_SET))
+    actions = decide(in_phase(LICENCE, spec), seen(guarded(LICENCE), **FROZEN))
     assert a.CreateBackupJob(attempt=1) in actions
     assert a.ApplyGuards(phase=Phase.BACKUP_RUNNING, namespace_uid=NS_UID) in actions
 
@@ -223,9 +225,43 @@ RECORDED = {"backup": {"job": JOB.name, "attempts": 1}}
 
 def test_backup_running_without_a_job_creates_the_job_of_the_current_attempt() -> None:
     exit = in_phase(BACKUP, backup={"attempts": 3})
-    actions = decide(exit, seen(guarded(BACKUP), **FLAG_SET))
+    actions = decide(exit, seen(guarded(BACKUP), **FROZEN))
     assert a.CreateBackupJob(attempt=3) in actions
     assert kinds(actions)[-3:] == [a.CopyS3Credentials, a.CreateBackupJob, a.RecordBackupJob]
+
+
+@pytest.mark.parametrize(("freeze", "says"), [
+    (None, "Waiting to read back the write freeze (RevokeWrites) in force"),
+    (FreezeSeen(problems=("app@% still holds INSERT on `ons`.*",)),
+     "is not in force, so the backup waits: app@% still holds INSERT on `ons`.*"),
+], ids=["not-read-back", "grant-left"])
+def test_no_job_before_the_freeze_is_read_back_in_force(freeze: FreezeSeen | None,
+                                                        says: str) -> None:
+    actions = decide(in_phase(BACKUP), seen(guarded(BACKUP), **FLAG_SET, freeze=freeze))
+    assert a.CreateBackupJob not in kinds(actions)
+    assert a.EnforceReadOnly in kinds(actions)  # enforced again, so the wait heals
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.reason == c.WRITES_NOT_FROZEN and says in ready.message
+
+
+def test_an_acknowledged_unfrozen_database_needs_no_freeze() -> None:
+    spec = example_spec()
+    spec["readOnly"].update(database="None", writesNotFrozenAcknowledgement=(
+        "No application writes since 2027-02-01; accepted by J. Jansen, ZD-48213"))
+    actions = decide(in_phase(BACKUP, spec), seen(guarded(BACKUP), **FLAG_SET))
+    assert a.CreateBackupJob(attempt=1) in actions
+    assert a.EnforceReadOnly not in kinds(actions)
+
+
+def test_an_unacknowledged_unfrozen_database_is_refused() -> None:
+    """A cluster whose CRD lacks the CEL rule (or an old object): the operator refuses too."""
+    spec = example_spec()
+    spec["readOnly"]["database"] = "None"
+    actions = decide(in_phase(BACKUP, spec), seen(guarded(BACKUP), **FROZEN))
+    assert a.CreateBackupJob not in kinds(actions)
+    stalled = condition(actions, c.STALLED)
+    assert stalled is not None and stalled.reason == c.FREEZE_NOT_ACKNOWLEDGED
+    assert "writesNotFrozenAcknowledgement" in stalled.message
 
 
 def test_an_existing_job_is_adopted_never_duplicated() -> None:

@@ -14,6 +14,7 @@ from tenant_exit.api.status import (
     DatabaseSize,
     DestroyedVolumeStatus,
     DocumentsSize,
+    ExcludedTableStatus,
     Phase,
     TenantExitStatus,
     TenantVolume,
@@ -59,6 +60,23 @@ def test_a_backup_result_fills_the_backup_and_keeps_the_job() -> None:
     assert backup.database == DatabaseSize(tables=12, rows=3400, bytes=5_000_000)
     assert backup.documents == DocumentsSize(files=7, bytes=900_000)
     assert backup.size == "1.4Gi"
+
+
+def test_a_backup_result_lists_every_excluded_table_with_rows_and_rule() -> None:
+    left_out = (ExcludedTableStatus(schema_name="ons", table="audit_log", rows=48213,
+                                    rule="*.audit_*"),
+                ExcludedTableStatus(schema_name="ons", table="v_audit", rows=None,
+                                    rule="*.*audit*"))
+    exit = make_exit(status={"phase": "BackupRunning", "backup": {"attempts": 1}})
+    status = folded(exit, a.RecordBackupResult(
+        completed_at=NOW, manifest_key=MANIFEST, manifest_sha256=DIGEST, tables=12, rows=3400,
+        database_bytes=5_000_000, files=7, document_bytes=900_000, stored_bytes=1,
+        excluded_tables=left_out))
+    assert status.backup is not None and status.backup.database is not None
+    assert status.backup.database.excluded_tables == list(left_out)
+    written = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert written["backup"]["database"]["excludedTables"][0] == {
+        "schemaName": "ons", "table": "audit_log", "rows": 48213, "rule": "*.audit_*"}
 
 
 def test_a_delivery_records_where_the_links_are_not_the_links() -> None:

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.mysql.connect import DatabaseUnavailable, connect
 from tenant_exit.storage.multipart import UploadError
+from tenant_exit.worker.completeness import DumpIncomplete
 from tenant_exit.worker.main import failure_code, run_backup
 from tenant_exit.worker.pipeline import PipelineError
 from tenant_exit.worker.privileges import MissingPrivileges
@@ -33,6 +34,7 @@ denied_s3 = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "P
     (pymysql.err.OperationalError(2013, "Lost connection"), Code.DATABASE_UNAVAILABLE),
     (MissingPrivileges("the dump account lacks privileges"), Code.DUMP_PRIVILEGES_MISSING),
     (PipelineError("mysqldump failed"), Code.PIPELINE_FAILED),
+    (DumpIncomplete("trigger `ons`.`t` missing from the dump"), Code.DUMP_INCOMPLETE),
     (UploadError("cannot store"), Code.UPLOAD_FAILED),
     (ToolMissing("age is not on PATH"), Code.TOOL_MISSING),
     (denied_s3, Code.STORAGE_REQUEST_FAILED),

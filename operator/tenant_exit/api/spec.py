@@ -70,6 +70,16 @@ Account = Annotated[str, StringConstraints(pattern=r"^[^@'`\s]+@[^@'`\s]+$", max
 class ReadOnly(ApiModel):
     """The read-only licence period: the tenant may look at, but not change, its data."""
 
+    model_config = ConfigDict(json_schema_extra=validations(cel(
+        "!has(self.database) || self.database != 'None' || "
+        "(has(self.writesNotFrozenAcknowledgement) && "
+        "size(self.writesNotFrozenAcknowledgement) >= 20)",
+        "readOnly.database: None leaves the database writable during the backup: rows "
+        "written after the dump are deleted with the tenant without being in any archive. "
+        "Set readOnly.writesNotFrozenAcknowledgement to a sentence (20 characters or more) "
+        "saying who accepts that and why; it is copied into the manifest",
+    )))
+
     until: datetime | None = None
     """End of the licence (RFC 3339). The backup starts once this has passed; when
     empty the backup starts as soon as read-only is enforced."""
@@ -79,7 +89,14 @@ class ReadOnly(ApiModel):
     and DDL privileges of the application accounts on the tenant schemas (prior
     grants are remembered and restored on cancel).
     ServerReadOnly: set the server's global read_only (accounts with SUPER or
-    READ_ONLY ADMIN bypass it). None: only the app flag, if any."""
+    READ_ONLY ADMIN bypass it). None: only the app flag, if any; the database stays
+    writable, which needs `writesNotFrozenAcknowledgement`. Without `readOnly` at all
+    the exit still uses RevokeWrites: no backup starts against a writable database."""
+    writes_not_frozen_acknowledgement: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024)] | None = None
+    """Required with `database: None`: who accepts that writes are not frozen during
+    the backup, and why (e.g. "The application writes nowhere since 2027-02-01;
+    accepted by J. Jansen, ticket ZD-48213"). Copied into the manifest."""
     accounts: Annotated[list[Account], Field(max_length=64)] = []
     """Accounts (`user@host`, host may be `%`) whose writes are revoked. Empty means
     every account holding a write privilege on a tenant schema, except the account
@@ -349,6 +366,17 @@ class TenantExitSpec(ApiModel):
     """The tenant and the terms of its exit."""
 
     model_config = ConfigDict(json_schema_extra=SPEC_RULES)
+
+    def freeze_mode(self) -> DatabaseReadOnlyMode:
+        """How writes are frozen before the backup: RevokeWrites unless readOnly says
+        otherwise (issue 10: never a dump of a database that can still be written)."""
+        return self.read_only.database if self.read_only else DatabaseReadOnlyMode.REVOKE_WRITES
+
+    def freeze_acknowledgement(self) -> str | None:
+        """The acknowledgement of an unfrozen database (readOnly.database: None)."""
+        if self.read_only is None or self.read_only.database is not DatabaseReadOnlyMode.NONE:
+            return None
+        return self.read_only.writes_not_frozen_acknowledgement
 
     tenant_namespace: Annotated[
         NamespaceName,

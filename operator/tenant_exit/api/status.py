@@ -58,13 +58,29 @@ class ReadOnlyStatus(ApiModel):
     """Database accounts whose writes are revoked (names only)."""
 
 
+class ExcludedTableStatus(ApiModel):
+    """A table left out of the dump on purpose: not in the archive."""
+
+    schema_name: str
+    """Its schema."""
+    table: str
+    """The table (or view or sequence)."""
+    rows: Annotated[int, Field(ge=0)] | None = None
+    """Its exact rows when the dump ran (none for a view or sequence)."""
+    rule: str
+    """The `database.excludeTables` glob that excluded it."""
+
+
 class DatabaseSize(ApiModel):
     tables: Annotated[int, Field(ge=0)] = 0
     """Tables in the dump."""
     rows: Annotated[int, Field(ge=0)] = 0
-    """Rows in the dump (exact counts)."""
+    """Rows in the dump (exact counts, read from the dump itself)."""
     bytes: Annotated[int, Field(ge=0)] = 0
     """Bytes of SQL before compression."""
+    excluded_tables: list[ExcludedTableStatus] = []
+    """Every table left out of the dump, with its rows and the rule that excluded it
+    (as in the manifest and README.txt): what the customer does NOT receive."""
 
 
 class DocumentsSize(ApiModel):

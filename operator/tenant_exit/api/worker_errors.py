@@ -20,6 +20,11 @@ class WorkerErrorCode(StrEnum):
     """The server could not be reached or failed otherwise."""
     DUMP_PRIVILEGES_MISSING = "DumpPrivilegesMissing"
     """The dump account lacks privileges mysqldump needs for a complete dump."""
+    DUMP_INCOMPLETE = "DumpIncomplete"
+    """The dump stream does not create exactly the tables, views, sequences,
+    routines, triggers and events the inventory found (the sentence names them).
+    A new attempt may succeed (DDL ran during the dump); one that keeps failing
+    needs the account or the client fixed."""
     TOOL_MISSING = "ToolMissing"
     """A command-line tool is missing from the worker image."""
     PIPELINE_FAILED = "PipelineFailed"

@@ -23,7 +23,13 @@ from tenant_exit.api.restore import (
     RestoreMode,
     ScratchPlan,
 )
-from tenant_exit.api.spec import Database, Destination, DocumentVolume, Request
+from tenant_exit.api.spec import (
+    Database,
+    DatabaseReadOnlyMode,
+    Destination,
+    DocumentVolume,
+    Request,
+)
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
 from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_name
@@ -51,6 +57,10 @@ class BackupTerms:
     """The restore verification's scratch server (issue 13)."""
     off_reason: str | None = None
     """spec.verification.offReason, for the manifest when the mode is Off."""
+    freeze_mode: DatabaseReadOnlyMode = DatabaseReadOnlyMode.REVOKE_WRITES
+    """How writes were frozen before the Job (read back in force unless None)."""
+    freeze_acknowledgement: str | None = None
+    """With freeze_mode None: spec.readOnly.writesNotFrozenAcknowledgement."""
 
 
 def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
@@ -250,6 +260,8 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
         ("TENANT_EXIT_REQUEST", request_json(terms.request)),
         *restore_env(terms),
+        ("TENANT_EXIT_FREEZE", json.dumps({"mode": terms.freeze_mode.value,
+                                           "acknowledgement": terms.freeze_acknowledgement})),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
     secret_refs = [

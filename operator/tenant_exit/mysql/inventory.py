@@ -42,6 +42,11 @@ class SchemaObjects:
     routines: list[str] = field(default_factory=list)
     triggers: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    procedures: list[str] = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)
+    """`routines` by ROUTINE_TYPE (a procedure and a function may share a name)."""
+    trigger_tables: dict[str, str] = field(default_factory=dict)
+    """The table of each trigger: an excluded table's triggers are not dumped."""
 
 
 @dataclass
@@ -96,14 +101,22 @@ def read_inventory(conn: Connection, schemas: list[str] | None = None) -> Invent
                        wanted)
     ]
     objects = {s: SchemaObjects() for s in wanted}
-    for schema, name in fetch_all(conn, "SELECT ROUTINE_SCHEMA, ROUTINE_NAME FROM "
-                              f"information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks}) "
-                              "ORDER BY ROUTINE_NAME", wanted):
-        objects[str(schema)].routines.append(str(name))
-    for schema, name in fetch_all(conn, "SELECT TRIGGER_SCHEMA, TRIGGER_NAME FROM "
-                              f"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({marks}) "
-                              "ORDER BY TRIGGER_NAME", wanted):
+    for schema, name, kind in fetch_all(
+            conn, "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_TYPE FROM "
+                  f"information_schema.ROUTINES WHERE ROUTINE_SCHEMA IN ({marks}) "
+                  "ORDER BY ROUTINE_NAME", wanted):
+        found = objects[str(schema)]
+        found.routines.append(str(name))
+        if str(kind).upper() == "PROCEDURE":
+            found.procedures.append(str(name))
+        elif str(kind).upper() == "FUNCTION":
+            found.functions.append(str(name))
+    for schema, name, table in fetch_all(
+            conn, "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE FROM "
+                  f"information_schema.TRIGGERS WHERE TRIGGER_SCHEMA IN ({marks}) "
+                  "ORDER BY TRIGGER_NAME", wanted):
         objects[str(schema)].triggers.append(str(name))
+        objects[str(schema)].trigger_tables[str(name)] = str(table)
     for schema, name in fetch_all(conn, "SELECT EVENT_SCHEMA, EVENT_NAME FROM "
                               f"information_schema.EVENTS WHERE EVENT_SCHEMA IN ({marks}) "
                               "ORDER BY EVENT_NAME", wanted):

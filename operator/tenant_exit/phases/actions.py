@@ -14,7 +14,13 @@ from typing import ClassVar
 from tenant_exit.api import conditions as c
 from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
-from tenant_exit.api.status import BackupTerms, ConditionStatus, Phase, TenantVolume
+from tenant_exit.api.status import (
+    BackupTerms,
+    ConditionStatus,
+    ExcludedTableStatus,
+    Phase,
+    TenantVolume,
+)
 
 # --- side effects ----------------------------------------------------------
 # Each carries `reason`, the condition reason its failure is reported under
@@ -265,6 +271,8 @@ class RecordBackupResult:
     stored_bytes: int
     schemas: tuple[str, ...] = ()
     """Schemas the verified manifest lists: what a deletion may drop."""
+    excluded_tables: tuple[ExcludedTableStatus, ...] = ()
+    """Tables the verified manifest lists as left out."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from tenant_exit.phases.actions import (
 )
 from tenant_exit.phases.guards import guard_missing, protected_reason, tenant_volume
 from tenant_exit.phases.observed import Observed
+from tenant_exit.phases.read_only import freeze_entered
 
 _INITIAL = (
     (c.READ_ONLY_ENFORCED, c.NOT_REQUESTED, "Read-only not enforced yet"),
@@ -51,7 +52,7 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
     )
     if exit.spec.read_only is not None:
         return actions + read_only_licensed.enter(exit, seen)
-    return actions + backup_running.enter(exit, seen)
+    return actions + freeze_entered(exit, seen) + backup_running.enter(exit, seen)
 
 
 def refused(exit: TenantExit, seen: Observed) -> list[Action] | None:

@@ -161,7 +161,7 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
             manifest_sha256=check.manifest_sha256, tables=check.tables, rows=check.rows,
             database_bytes=check.database_bytes, files=check.files,
             document_bytes=check.document_bytes, stored_bytes=check.stored_bytes,
-            schemas=check.schemas,
+            schemas=check.schemas, excluded_tables=check.excluded_tables,
         ),
         DeliverBackup(check.manifest_key, check.manifest_sha256),
         # The Job is done: the tenant namespace no longer needs the S3 keys.

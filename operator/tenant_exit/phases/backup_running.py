@@ -11,6 +11,7 @@ from datetime import timedelta
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.api.terms import terms_from_spec
 from tenant_exit.phases.actions import (
@@ -105,6 +106,9 @@ def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
             SetCondition(c.STALLED, ConditionStatus.TRUE, reason, message),
             SetCondition(c.READY, ConditionStatus.FALSE, reason, message),
         ]
+    unfrozen = freeze_wait(exit, seen)
+    if unfrozen is not None:
+        return [SetCondition(c.READY, ConditionStatus.FALSE, c.WRITES_NOT_FROZEN, unfrozen)]
     attempt = current_attempt(exit)
     name = names.backup_job_name(exit.name, attempt)
     # The terms are frozen before the first Job: it dumps them, and every later step
@@ -125,8 +129,33 @@ def _record(name: str, attempt: int, job: JobState, seen: Observed) -> RecordBac
     return RecordBackupJob(job=name, attempt=attempt, started_at=job.created_at or seen.now)
 
 
+def freeze_wait(exit: TenantExit, seen: Observed) -> str | None:
+    """Why the Job waits for the write freeze, or None when it may start: the dump
+    starts only after the freeze was read back in force in this very pass (issue 10).
+    The freeze is enforced again on every pass, so the wait ends by itself once it
+    holds; a grant that keeps coming back is named."""
+    mode = exit.spec.freeze_mode()
+    if mode is DatabaseReadOnlyMode.NONE:
+        return None  # acknowledged (start_blocked refuses it otherwise)
+    if seen.freeze is None:
+        return (f"Waiting to read back the write freeze ({mode.value}) in force before the "
+                "backup starts")
+    if not seen.freeze.in_force:
+        return (f"The write freeze ({mode.value}) is not in force, so the backup waits: "
+                f"{'; '.join(seen.freeze.problems)}")
+    return None
+
+
 def start_blocked(exit: TenantExit, seen: Observed) -> tuple[str, str] | None:
     """A spec problem that stops the Job from being created: (reason, message)."""
+    if (exit.spec.freeze_mode() is DatabaseReadOnlyMode.NONE
+            and not exit.spec.freeze_acknowledgement()):
+        return (
+            c.FREEZE_NOT_ACKNOWLEDGED,
+            "spec.readOnly.database is None, which leaves the database writable during the "
+            "backup, but spec.readOnly.writesNotFrozenAcknowledgement is not set; set it (who "
+            "accepts this and why) or choose RevokeWrites or ServerReadOnly",
+        )
     destination = exit.spec.destination
     if destination is None:
         return (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tenant_exit.api.status import ExcludedTableStatus
+
 
 @dataclass(frozen=True)
 class VolumeSeen:
@@ -64,6 +66,8 @@ class BackupCheck:
     are read back by the verify Job (`Observed.verify_job`), not here."""
     schemas: tuple[str, ...] = ()
     """Schemas the manifest lists."""
+    excluded_tables: tuple[ExcludedTableStatus, ...] = ()
+    """Tables the manifest lists as left out, with rows and rule."""
     tables: int = 0
     rows: int = 0
     database_bytes: int = 0
@@ -122,6 +126,20 @@ class BackupPolicy:
 
 
 @dataclass(frozen=True)
+class FreezeSeen:
+    """The write freeze as read back from the server just before a backup Job."""
+
+    problems: tuple[str, ...] = ()
+    """Empty: in force (no write grant left on a tenant schema, or the server's
+    read-only flags on). Otherwise what still allows writes, or why it could not
+    be checked."""
+
+    @property
+    def in_force(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
 class Observed:
     now: datetime
     operator_namespace: str
@@ -145,6 +163,9 @@ class Observed:
     guard_problems: tuple[str, ...] | None = ()
     """What is missing or altered in the guard admission policies (None: not read in
     this pass, see guards.guard_check_due; empty: intact)."""
+    freeze: FreezeSeen | None = None
+    """The write freeze, read back only when a backup Job is about to be created
+    (None: not checked in this pass)."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

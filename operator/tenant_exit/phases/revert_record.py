@@ -19,7 +19,7 @@ def lost_changes(exit: TenantExit) -> str | None:
         return None
     if read_only.accounts:
         return f"the write grants of {', '.join(read_only.accounts)}"
-    mode = exit.spec.read_only.database if exit.spec.read_only else None
+    mode = exit.spec.freeze_mode()
     if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
         return f"the read_only flag of {exit.spec.database.host}:{exit.spec.database.port}"
     return None

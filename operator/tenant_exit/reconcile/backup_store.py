@@ -18,6 +18,7 @@ from tenant_exit import __version__
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
+from tenant_exit.api.status import ExcludedTableStatus
 from tenant_exit.api.terms import backup_terms
 from tenant_exit.api.verify_result import VerifyPlan
 from tenant_exit.kube import delivery, secrets, signing_key, verify_jobs
@@ -80,6 +81,7 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
         problems=tuple(_not_these_terms(exit, key, manifest)),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
+        excluded_tables=excluded_tables(manifest),
         tables=totals.tables, rows=totals.rows,
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
@@ -107,6 +109,15 @@ def start_verify(exit: TenantExit, ctx: Context, attempt: int, manifest_key: str
         object_urls={obj.key: presign_get(client, bucket, obj.key, seconds)
                      for obj in manifest.objects})
     verify_jobs.start_verify_job(ctx.core, ctx.batch, exit.owner, attempt, plan, ctx.settings)
+
+
+def excluded_tables(manifest: Manifest) -> tuple[ExcludedTableStatus, ...]:
+    """The manifest's excluded tables, for status (what is not in the archive)."""
+    if manifest.database is None:
+        return ()
+    return tuple(ExcludedTableStatus(schema_name=s.name, table=t.name, rows=t.rows,
+                                     rule=t.pattern)
+                 for s in manifest.database.schemas for t in s.excluded_tables)
 
 
 def new_signing_key() -> signing_key.StoredKey:

@@ -8,10 +8,8 @@ action is idempotent the next pass simply starts again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, assert_never
+from typing import assert_never
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
@@ -19,13 +17,13 @@ from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination, re
 from tenant_exit.api.terms import frozen_spec
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
-from tenant_exit.mysql.connect import connect
 from tenant_exit.mysql.inventory import data_size
 from tenant_exit.mysql.server import read_server
 from tenant_exit.phases import actions as a
 from tenant_exit.phases import revert_record
 from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
+from tenant_exit.reconcile.database import connection as _database
 from tenant_exit.reconcile.failures import classify
 
 log = logging.getLogger(__name__)
@@ -78,7 +76,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             database, documents, destination = frozen_spec(exit)
             terms = jobs.BackupTerms(namespace, database, documents, destination,
                                      exit.spec.request, _scratch_plan(exit, database, ctx),
-                                     _off_reason(exit))
+                                     _off_reason(exit), exit.spec.freeze_mode(),
+                                     exit.spec.freeze_acknowledgement())
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.CreateVerifyJob(attempt=attempt, manifest_key=key, manifest_sha256=digest):
@@ -138,21 +137,6 @@ def _destination(exit: TenantExit) -> Destination:
     # Admission decides that a backup needs a destination; no action runs before.
     assert exit.spec.destination is not None, "backup actions run only with a destination"
     return exit.spec.destination
-
-
-@contextmanager
-def _database(exit: TenantExit, ctx: Context, host: str | None = None,
-              port: int | None = None) -> Iterator[Any]:
-    """A connection to the spec's server, or to the recorded one (issue 10: deletion
-    drops on the server that was backed up, whatever the spec says now)."""
-    db = exit.spec.database
-    creds = secrets.database_credentials(ctx.core, exit.spec.tenant_namespace,
-                                         db.credentials_secret)
-    conn = connect(host or db.host, port or db.port, creds.username, creds.password)
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _enforce_read_only(

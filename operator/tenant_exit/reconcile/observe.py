@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pymysql
 from kubernetes.client import models as k
 from pydantic import ValidationError
 
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, volumes
 from tenant_exit.kube.exits import exits_for_namespace
+from tenant_exit.kube.secrets import SecretProblem
+from tenant_exit.mysql import freeze
+from tenant_exit.mysql.accounts import Account
+from tenant_exit.mysql.connect import DatabaseUnavailable
+from tenant_exit.mysql.grants import GrantProblem
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
 from tenant_exit.phases.guards import guard_check_due, rivals
@@ -20,6 +27,7 @@ from tenant_exit.phases.observed import (
     BackupCheck,
     BackupPolicy,
     DestructionSeen,
+    FreezeSeen,
     JobState,
     NamespaceState,
     Observed,
@@ -27,6 +35,7 @@ from tenant_exit.phases.observed import (
 )
 from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
+from tenant_exit.reconcile.database import connection as database_connection
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
 
@@ -51,6 +60,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         verify_job=_verify_job(exit, ctx) if check is not None and check.ok else None,
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
+        freeze=_freeze(exit, ctx, job, now),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
                         if guard_check_due(exit, now) else None),
         backup_policy=BackupPolicy(
@@ -60,6 +70,32 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             links_valid_for=timedelta(seconds=ctx.download_link_seconds()),
         ),
     )
+
+
+def _freeze(exit: TenantExit, ctx: Context, job: JobState | None,
+            now: datetime) -> FreezeSeen | None:
+    """Read back only when a backup Job is about to be created: in BackupRunning
+    without the current attempt's Job, or at the end of the licence period."""
+    mode = exit.spec.freeze_mode()
+    if mode is DatabaseReadOnlyMode.NONE:
+        return None
+    phase = exit.status.phase
+    until = exit.spec.read_only.until if exit.spec.read_only else None
+    starting = ((phase is Phase.BACKUP_RUNNING and job is None)
+                or (phase is Phase.READ_ONLY_LICENSED and (until is None or now >= until)))
+    if not starting:
+        return None
+    listed = exit.spec.read_only.accounts if exit.spec.read_only else []
+    try:
+        with database_connection(exit, ctx) as conn:
+            problems = freeze.freeze_problems(
+                conn, mode, list(exit.spec.database.databases),
+                [Account.parse(x) for x in listed] or None)
+    except (pymysql.err.MySQLError, DatabaseUnavailable, GrantProblem, SecretProblem) as error:
+        return FreezeSeen(problems=(f"cannot read the freeze back from "
+                                    f"{exit.spec.database.host}:{exit.spec.database.port}: "
+                                    f"{error}",))
+    return FreezeSeen(problems=tuple(problems))
 
 
 def _earlier_manifest(exit: TenantExit, ctx: Context) -> str | None:

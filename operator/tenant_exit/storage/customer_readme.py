@@ -34,6 +34,24 @@ def request_text(request: RequestRecord | None, texts: Texts) -> str:
                                        requested_at=request.requested_at.isoformat())
 
 
+def excluded_table_lines(manifest: Manifest, texts: Texts) -> list[str]:
+    """Every table left out of the dump, with its rows and the rule that excluded it:
+    the customer sees what is *not* in the archive before confirming receipt."""
+    if manifest.database is None:
+        return []
+    lines = []
+    for schema in manifest.database.schemas:
+        for table in schema.excluded_tables:
+            if table.rows is None:
+                lines.append(texts.excluded_table_no_rows.format(
+                    schema=schema.name, table=table.name, pattern=table.pattern))
+            else:
+                lines.append(texts.excluded_table.format(
+                    schema=schema.name, table=table.name, rows=table.rows,
+                    pattern=table.pattern))
+    return lines
+
+
 def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
                   public_key: str, bucket: str | None = None, language: str = "en") -> str:
     """README.txt in the customer's language (spec.customer.language)."""
@@ -50,6 +68,7 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
         excluded.append(texts.excluded_tables.format(
             patterns=", ".join(manifest.database.exclude_patterns),
             reason=manifest.database.exclusion_reason))
+        excluded += excluded_table_lines(manifest, texts)
     excluded += [
         texts.excluded_files.format(claim=docs.claim, patterns=", ".join(docs.exclude_patterns),
                                     reason=docs.exclusion_reason)

@@ -90,13 +90,17 @@ class ExcludedTable(_Model):
     name: str
     pattern: str
     """The exclude glob (`schema.table`) that matched."""
+    rows: int | None = None
+    """Exact rows of the table left out (COUNT(*) while the dump ran; None for a
+    view or sequence)."""
 
 
 class SchemaRecord(_Model):
     name: str
     object_key: str
     tables: list[TableRows]
-    """Base tables in the dump with their exact row counts (one consistent snapshot)."""
+    """Base tables in the dump with their rows as counted in the dump stream itself:
+    the dump's own snapshot (`--single-transaction`), exactly what the archive holds."""
     views: list[str] = []
     routines: list[str] = []
     triggers: list[str] = []
@@ -226,6 +230,17 @@ class RestoreVerification(_Model):
     definitions: list[DefinitionCheck] = []
 
 
+class FreezeRecord(_Model):
+    """How writes were frozen while the backup was taken."""
+
+    mode: str
+    """RevokeWrites, ServerReadOnly (read back in force before the dump started), or
+    None (the database stayed writable)."""
+    acknowledgement: str | None = None
+    """With mode None: who accepted an unfrozen database and why (spec.readOnly
+    .writesNotFrozenAcknowledgement), word for word."""
+
+
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
@@ -238,6 +253,8 @@ class Manifest(_Model):
     how_to_read: str = HOW_TO_READ
     request: RequestRecord | None = None
     """The request this exit was made on; absent when the exit recorded none."""
+    freeze: FreezeRecord | None = None
+    """How writes were frozen during the backup (absent in manifests of older workers)."""
     encryption: Encryption
     objects: list[StoredObject]
     database: DatabaseRecord | None = None

@@ -29,6 +29,10 @@ class Texts:
     """The request section when spec.request was not set."""
     excluded_tables: str
     """One line: {patterns} {reason}."""
+    excluded_table: str
+    """One excluded table, under `excluded_tables`: {schema} {table} {rows} {pattern}."""
+    excluded_table_no_rows: str
+    """An excluded view or sequence (no rows): {schema} {table} {pattern}."""
     excluded_files: str
     """One line: {claim} {patterns} {reason}."""
     excluded_nothing: str

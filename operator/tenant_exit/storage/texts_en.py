@@ -87,7 +87,11 @@ TEXTS = Texts(
         "  {requested_by} on {requested_at}."
     ),
     readme_no_request="Your request\n  No request reference was recorded for this exit.",
-    excluded_tables="  database tables matching {patterns} ({reason})",
+    excluded_tables="  database tables matching {patterns} ({reason}); exactly these, none of\n"
+                    "  them is in this backup:",
+    excluded_table="    {schema}.{table}: {rows} rows, left out by the rule {pattern}",
+    excluded_table_no_rows="    {schema}.{table}: no rows (a view or sequence), left out by the "
+                           "rule {pattern}",
     excluded_files="  files in {claim} matching {patterns} ({reason})",
     excluded_nothing="  nothing",
     classical_note="""

@@ -92,7 +92,11 @@ TEXTS = Texts(
         "  door {requested_by} op {requested_at}."
     ),
     readme_no_request="Uw verzoek\n  Voor deze beëindiging is geen verzoekreferentie vastgelegd.",
-    excluded_tables="  databasetabellen die passen bij {patterns} ({reason})",
+    excluded_tables="  databasetabellen die passen bij {patterns} ({reason}); precies deze,\n"
+                    "  geen ervan zit in deze back-up:",
+    excluded_table="    {schema}.{table}: {rows} rijen, weggelaten door de regel {pattern}",
+    excluded_table_no_rows="    {schema}.{table}: geen rijen (een view of sequence), weggelaten "
+                           "door de regel {pattern}",
     excluded_files="  bestanden in {claim} die passen bij {patterns} ({reason})",
     excluded_nothing="  niets",
     classical_note="""

@@ -4,12 +4,14 @@
    the end before and only its report was lost), report it again — idempotent.
 2. Abort unfinished multipart uploads of this and earlier (ended) attempts of
    this exit, left by pods killed hard; never under the exit's whole prefix.
-3. Inventory, a check of the dump account's privileges, exact row counts and
-   the data dictionary (pymysql).
-4. One encrypted dump object per schema (its plaintext teed into the scratch
-   server when restore verification is on, worker/restore/), one encrypted tar
-   per document claim, the data dictionary (JSON and Markdown); then every table
-   and definition compared, source against scratch.
+3. Inventory and a check of the dump account's privileges (pymysql).
+4. One encrypted dump object per schema, each scanned as it streams: it must
+   create exactly the planned objects (`completeness`), and its INSERTs give
+   the manifest's row counts, from the dump's own snapshot. Exact counts of
+   the excluded tables run beside it. When restore verification is on, the
+   same plaintext is teed into the scratch server (worker/restore/). Then one
+   encrypted tar per document claim; every table and definition compared,
+   source against scratch; the data dictionary (JSON and Markdown).
 5. manifest.json, last. No manifest means no backup: every failure above
    raises before it is written.
 """
@@ -48,6 +50,7 @@ from tenant_exit.storage.manifest import (
 )
 from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
 from tenant_exit.worker.clients import DumpClient, find_client
+from tenant_exit.worker.completeness import DumpCompleteness, expected_objects
 from tenant_exit.worker.documents import TarProducer
 from tenant_exit.worker.dump import DumpProducer, dump_argv, dump_options, sandbox_line_note
 from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLUSION_REASON
@@ -144,17 +147,21 @@ class BackupRun:
 
 def schema_record(plan: SchemaPlan, inventory: Inventory,
                   counts: dict[tuple[str, str], int], key: str) -> SchemaRecord:
+    """`counts`: rows of the dumped tables (from the stream) and of the excluded ones."""
     objects = inventory.objects.get(plan.schema)
     charset, collation = inventory.charsets.get(plan.schema, ("", ""))
+    expected = expected_objects(plan, inventory)
     return SchemaRecord(
         name=plan.schema, object_key=key,
         tables=[TableRows(name=t.name, rows=counts[(plan.schema, t.name)])
                 for t in plan.data_tables],
         views=[t.name for t in plan.included if t.type == "VIEW"],
         routines=objects.routines if objects else [],
-        triggers=objects.triggers if objects else [],
+        triggers=[t for t in (objects.triggers if objects else []) if t in expected["trigger"]],
         events=objects.events if objects else [],
-        excluded_tables=[ExcludedTable(name=t.name, pattern=p) for t, p in plan.excluded],
+        excluded_tables=[ExcludedTable(name=t.name, pattern=p,
+                                       rows=counts.get((plan.schema, t.name)))
+                         for t, p in plan.excluded],
         character_set=charset, collation=collation)
 
 
@@ -214,9 +221,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     if stale:
         log.event("aborted-stale-uploads", count=stale)
 
-    # -- server, client and inventory first; exact counts run beside the dump
-    #    (their own connection and snapshot: equal to mysqldump's while the
-    #    read-only licence holds) --
+    # -- server, client and inventory first --
     password = s.db_password.get_secret_value()
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         server = read_server(conn)
@@ -228,30 +233,46 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         check_dump_privileges(conn, plans, server, log)
     log.event("server", family=server.family.value, version=server.version,
               client=dumper.path, clientVersion=dumper.version)
-    counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
+    dumped = [(p.schema, t.name) for p in plans for t in p.data_tables]
     log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
-              tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
+              tables=len(dumped), excludedTables=sum(len(p.excluded) for p in plans))
+
     def open_source() -> Connection:
         return connect(s.db_host, s.db_port, s.db_user, password)
 
     # Before anything is stored: Required and impossible fails here (issue 13).
     restore = RestoreCheck(s, server, inventory.data_bytes, dumper.path, log)
     restore.prepare()
-    counter = RowCounter(open_source, counted)
+    # Rows of the dumped tables come from their dump streams (the dump's snapshot);
+    # the excluded tables are counted apart, for the list of what is left out. The
+    # restore comparison needs source counts that do not come from the stream it
+    # checks, so with it on the dumped tables are counted on the source too.
+    left_out = [(p.schema, t.name) for p in plans for t, _ in p.excluded if t.holds_data]
+    counter = RowCounter(open_source, left_out + (dumped if restore.active else []))
     counter.start()
 
     run = BackupRun(s, client, log)
 
     database_bytes = 0
     sandboxed: list[str] = []
+    counts: dict[tuple[str, str], int] = {}
     for plan in plans:
         argv = dump_argv(dumper, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
         dump = DumpProducer(argv, password, plan.schema)
         charset, collation = inventory.charsets.get(plan.schema, ("", ""))
+        # Proof that the dump holds what was planned. After the scratch load, whose
+        # refusal of a statement names its line: the more precise error of the two.
+        completeness = DumpCompleteness(plan.schema, expected_objects(plan, inventory))
+        observers: list[PlainObserver] = [*restore.loader(plan.schema, charset, collation),
+                                          completeness]
         digests = run.store(dump, database_key(prefix, plan.schema), ObjectKind.DATABASE,
-                            plan.schema, "application/sql",
-                            observers=restore.loader(plan.schema, charset, collation))
+                            plan.schema, "application/sql", observers=observers)
+        counts.update({(plan.schema, t.name): completeness.rows(t.name)
+                       for t in plan.data_tables})
+        log.event("dump-complete", schema=plan.schema,
+                  tables=len(plan.data_tables), rows=sum(completeness.rows(t.name)
+                                                         for t in plan.data_tables))
         database_bytes += digests.plaintext_bytes
         if dump.sandbox_line_removed:
             sandboxed.append(plan.schema)
@@ -269,9 +290,10 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
             member_list_sha256=readback.member_list_sha256,
             exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
 
-    counts = counter.result()
-    log.event("counted", tables=len(counts), rows=sum(counts.values()))
-    restore.compare(open_source, plans, counts)
+    source_rows = counter.result()
+    excluded_rows = {table: source_rows[table] for table in left_out}
+    log.event("counted-excluded", tables=len(excluded_rows), rows=sum(excluded_rows.values()))
+    restore.compare(open_source, plans, source_rows)
     log.event("restore", status=restore.status, reason=restore.reason,
               tables=len(restore.tables), seconds=round(restore.compare_seconds, 2))
     excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
@@ -285,11 +307,11 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
               dictionary_key(prefix, "md"), ObjectKind.DATA_DICTIONARY, "markdown",
               "text/markdown")
 
-    schema_records = [schema_record(plan, inventory, counts, database_key(prefix, plan.schema))
-                      for plan in plans]
+    schema_records = [schema_record(plan, inventory, counts | excluded_rows,
+                                    database_key(prefix, plan.schema)) for plan in plans]
     manifest = Manifest(
         exit_name=s.exit_name, exit_uid=s.exit_uid, attempt=s.attempt, started_at=started_at,
-        completed_at=datetime.now(UTC), request=s.request,
+        completed_at=datetime.now(UTC), request=s.request, freeze=s.freeze,
         encryption=Encryption(recipients=list(s.age_recipients)),
         objects=run.objects,
         database=database_record(server, dumper, schema_records,

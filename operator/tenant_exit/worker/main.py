@@ -19,6 +19,7 @@ from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.backup import run_backup_attempt
+from tenant_exit.worker.completeness import DumpIncomplete
 from tenant_exit.worker.pipeline import PipelineError
 from tenant_exit.worker.privileges import MissingPrivileges
 from tenant_exit.worker.processes import ToolMissing
@@ -58,6 +59,8 @@ def failure_code(err: BaseException) -> WorkerErrorCode:
         return restore
     if isinstance(err, MissingPrivileges):
         return code.DUMP_PRIVILEGES_MISSING
+    if isinstance(err, DumpIncomplete):
+        return code.DUMP_INCOMPLETE
     if isinstance(err, DatabaseUnavailable):
         denied = err.mysql_errno in ACCESS_DENIED_MYSQL_ERRORS
         return code.DATABASE_ACCESS_DENIED if denied else code.DATABASE_UNAVAILABLE

@@ -31,8 +31,11 @@ writing 900 MB of chunks: 0.71-0.91 s -> 0.33-0.43 s).
 
 Plaintext observers (`PlainObserver`) see every chunk in order in the pump, before
 compression: the restore verification tees the dump into a scratch server's
-client there. A slow observer slows the pump, never buffers: the archive and the
-observer see the same bytes, and nothing is spooled.
+client there, and the completeness check scans the dump's statements. A slow
+observer slows the pump, never buffers: the archive and the observer see the
+same bytes, and nothing is spooled. Each is closed after the producer finished
+and before the caller completes the upload, so an observer that refuses the
+stream fails the object; on any failure every observer is aborted.
 
 Memory is bounded by pipe buffers plus the multipart part size (parts in flight
 + the one filling); nothing is spooled to disk. Any failure kills every stage
@@ -90,7 +93,8 @@ class ByteSink(Protocol):
 class PlainObserver(Protocol):
     """Something else that reads the plaintext as it passes, in order, beside the
     archive: the restore verification's load into the scratch server (issue 13),
-    a scanner of the dump stream. The seam keeps them out of the pump itself."""
+    the completeness scan of a dump (issue 10), the read-back of a documents tar.
+    The seam keeps them out of the pump itself."""
 
     def write(self, chunk: bytes) -> None:
         """Take one chunk; raise PipelineError to fail the object."""
@@ -100,7 +104,8 @@ class PlainObserver(Protocol):
         if what was observed is not acceptable."""
 
     def abort(self) -> None:
-        """The object failed: stop without judging."""
+        """The object failed (perhaps in another observer's close): stop without
+        judging. Called once on every observer, also after its own close."""
 
 
 class Producer(Protocol):
@@ -198,7 +203,8 @@ class _Pump(threading.Thread):
 def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
                   recipients: list[str], log: ProgressLog,
                   observers: Sequence[PlainObserver] = ()) -> StreamDigests:
-    """Run one producer through zstd and age into `upload` (started, not completed).
+    """Run one producer through zstd and age into `upload` (started, not completed);
+    `observers` see the plaintext and may refuse it once the producer has ended.
 
     Returns the digests; the caller completes the upload afterwards. On any error
     every stage is stopped and the exception propagates (the caller's `with

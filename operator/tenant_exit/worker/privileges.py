@@ -14,7 +14,9 @@ session's active roles>`: it expands the roles mysqldump's own session gets at
 login (default and mandatory roles) and lists partial revokes, which
 information_schema shows neither of. Elsewhere (MySQL 5.7, MariaDB) they come
 from information_schema's USER_/SCHEMA_/TABLE_PRIVILEGES rows of CURRENT_USER().
-Schema grants may be LIKE patterns (`tenant\\_%`). On MariaDB, privileges that
+Schema grants may be LIKE patterns (`tenant\\_%`). Only schema-level (or global)
+grants count: table-level ones cover only the tables the account can see, and
+the tables it cannot see are exactly the ones that would be missing. On MariaDB, privileges that
 reach the account through a role do not appear in those tables, so with a role
 enabled the check is skipped and logged rather than failing an account that
 may be fine.
@@ -31,7 +33,6 @@ import pymysql
 from tenant_exit.mysql.connect import Connection, fetch_all
 from tenant_exit.mysql.grant_lines import GrantLine, parse_grant_line
 from tenant_exit.mysql.grants import show_own_grants
-from tenant_exit.mysql.inventory import TableInfo
 from tenant_exit.mysql.names import like_matches
 from tenant_exit.mysql.server import ServerFamily, ServerInfo
 from tenant_exit.worker.plan import SchemaPlan
@@ -101,23 +102,12 @@ def on_schema(grants: Grants, schema: str) -> frozenset[str]:
     return frozenset(held - grants.schema_revokes.get(schema, frozenset()))
 
 
-def _applies_to(privilege: str, table: TableInfo) -> bool:
-    """Which dumped objects a privilege is checked on (EVENT exists per schema only)."""
-    if privilege == "SHOW VIEW":
-        return table.type == "VIEW"
-    if privilege == "TRIGGER":
-        return table.type != "VIEW"
-    return privilege == "SELECT"
-
-
 def _holds(grants: Grants, privilege: str, plan: SchemaPlan) -> bool:
-    if privilege in on_schema(grants, plan.schema):
-        return True
-    if privilege == "EVENT":
-        return False
-    # Table-level grants count when they cover every dumped object they apply to.
-    return all(privilege in grants.table_privileges.get((plan.schema, t.name), frozenset())
-               for t in plan.included if _applies_to(privilege, t))
+    # Schema-level (or global) only. Table-level grants cannot prove completeness:
+    # information_schema, SHOW TABLES and mysqldump show an account only the tables
+    # it holds a privilege on, so grants covering every *visible* table say nothing
+    # of the tables it cannot see (issue 10, scenario 5).
+    return privilege in on_schema(grants, plan.schema)
 
 
 def _can_read_routines(grants: Grants, kind: ServerKind, schema: str) -> bool:

@@ -21,7 +21,7 @@ from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
 from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
-from tenant_exit.storage.manifest import RequestRecord
+from tenant_exit.storage.manifest import FreezeRecord, RequestRecord
 
 # The spec's defaults: a Job without these variables excludes what the CRD documents.
 DEFAULT_EXCLUDE_TABLES = list(API_EXCLUDE_TABLES)
@@ -102,6 +102,10 @@ class WorkerSettings(BaseSettings):
     request: RequestRecord | None = None
     """TENANT_EXIT_REQUEST: JSON {"ticket", "requestedBy", "requestedAt"} of the
     customer's request (spec.request), copied into the manifest; unset when none."""
+
+    freeze: FreezeRecord | None = None
+    """TENANT_EXIT_FREEZE: JSON {"mode", "acknowledgement"}: how the operator froze
+    writes before starting this Job (spec.readOnly), copied into the manifest."""
 
     termination_log: Path = Path("/dev/termination-log")
     """TENANT_EXIT_TERMINATION_LOG: where the one-line JSON summary goes (the container's
