@@ -289,3 +289,35 @@ def test_the_archive_read_back_equals_the_walk_and_is_in_the_manifest(
     assert len(record.member_list_sha256) == 64
     v = manifest.verification
     assert v is not None and (v.status, v.off_reason) == ("Off", "test of the documents alone")
+
+
+def test_a_dump_missing_triggers_fails_as_incomplete_with_the_scratch_load_on(
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str, fresh_bucket: str,
+        tmp_path: Path) -> None:
+    """Both observers of one dump on the same seam: the scratch load accepts a dump
+    without its triggers, the completeness check after it refuses the object."""
+    _seed(db_server, fresh_schema, tmp_path)
+    bin_dir = tmp_path / "bin"
+    real = db_server.dump_tool
+    names = ("mariadb-dump", "mysqldump") if db_server.family == "mariadb" else ("mysqldump",)
+    bin_dir.mkdir()
+    for name in names:
+        tool = bin_dir / name
+        # --skip-triggers just before the schema, the last argument.
+        tool.write_text(
+            f"#!{sys.executable}\n"
+            "import os, sys\n"
+            "args = sys.argv[1:]\n"
+            "if not any(a in ('--version', '--help') for a in args):\n"
+            "    args = args[:-1] + ['--skip-triggers'] + args[-1:]\n"
+            f"os.execv({real!r}, [{real!r}, *args])\n")
+        tool.chmod(0o755)
+    with scratch_server(db_server.family, tmp_path / "scratch") as socket:
+        env = _env(db_server, s3_server, fresh_bucket, fresh_schema, tmp_path, socket)
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+        result = run_worker(env, timeout=600)
+    assert result.returncode == 1, result.stderr[-3000:]
+    error = _failure(tmp_path, "DumpIncomplete")
+    assert f"trigger `{fresh_schema}`.`trg_invoices_paid`" in error, error
+    _nothing_stored(s3_server, fresh_bucket)
+    assert object_keys(s3_server.client(), fresh_bucket) == []
