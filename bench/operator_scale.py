@@ -6,9 +6,12 @@ with a TenantExit held in ReadOnlyLicensed by a far `readOnly.until` (database
 mode None, no documents: the figures are the operator's, not MariaDB's). One
 exit is taken there by the running operator; its status is the template for the
 other N-1, which are created with it (status subresource) while the operator is
-stopped, because first passes are slow at scale: each lists every exit to find
+stopped, because first passes were slow at scale: each listed every exit to find
 rivals for the namespace, so taking 1,000 new exits up one by one ran at ~0.7
-exits/s (351 s to create 1,000 and 299 held after 7 min on 2 shared cores).
+exits/s (351 s to create 1,000 and 299 held after 7 min on 2 shared cores). The
+rivals are now listed by a field selector (spec.tenantNamespace); the held
+status is kept because it is what a restart meets. Status and namespace guards
+are written as the operator's identity, which the guard policies require.
 Then the operator starts again and the bench reports:
 
   settle      seconds from the restart until every exit was reconciled once
@@ -23,13 +26,29 @@ Then the operator starts again and the bench reports:
 The resync timer runs at the operator's default interval (30 s), not the tests'
 2 s. Goals: 1,000 exits settle within 60 s, RSS <= 300 MB.
 
-Measured (2 cores shared with other work, load 7-10): N=100: settle 19.3 s,
-RSS 119 MiB, idle 10.0 req/s and 4% of a core. N=1000: settle 250.5 s (the
-first ~2 min beside a stray busy process; ~5.7 exits/s after it was gone),
-72.6 CPU-s, RSS 394 MiB, idle 89.3 req/s and 34% of a core. Neither goal is met
-at 1,000: the idle cost is ~3 API requests per exit per 30 s resync (~0.9 req/s
-per 10 exits), and kopf keeps every exit's body and per-object state in memory
-(~0.28 MiB per exit above a ~115 MiB base).
+Measured before issue 15's operator changes (2 cores shared with other work,
+load 7-10): N=1000: settle 250.5 s, 72.6 CPU-s, RSS 394 MiB, idle 89.3 req/s and
+34% of a core. A held exit's pass then cost 9 API requests, most of them the
+same for every exit: 2 GETs of guard policies, 2 of their bindings, a
+SelfSubjectReview, a LIST of every PV in the cluster, plus its exit, namespace
+and claims; at 89 req/s the 30 s timers reached only ~10 of the 33 exits/s due.
+
+After (commit "Operator passes no longer scale ..."), same machine under load
+12-27: a held exit's pass costs 3 requests (its exit, its namespace, its claims;
+busiest-requests line), so the idle rate is 3 x N / resync: N=100 10.4 req/s
+(was 29.3 in the same conditions), N=1000 89.1 req/s, now every timer on time
+(29.7 passes/s). Settle and RSS are not better: N=100 settle 67 s (73.6 before,
+py-spy attached both times), RSS 141-161 MiB (140 before); N=1000 settle 412 s
+at load 12-16, 79.8 CPU-s, RSS 417 MiB. CPU per pass is ~80 ms and the settle
+is bound by API latency on the loaded cores, 8 passes at a time. The py-spy
+profile of the settle (BENCH_PROFILE) names the next lever: ~20% of samples
+wait for logging's module lock, which every kubernetes-client model object
+takes in its Configuration() (logger setLevel clears every logger's cache); the
+per-pass reads of the namespace and its claims deserialize into such models.
+Until this bench wrote each held exit's own namespace UID, guards and messages,
+every first pass also re-applied the guards (18% of samples); each first pass
+patched its status too (~25% of samples at N=30): the template was taken after
+the admission pass (Ready=Progressing), before the pass that holds the licence.
 
 Not measured yet: exits in AwaitingReceipt from a prepared status (they need a
 stored manifest per exit for the verification the pass reads).
@@ -37,14 +56,18 @@ stored manifest per exit for the verification the pass reads).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from kubernetes import client
+from kubernetes import client, config
 from tests.localcluster.controlplane import ControlPlane
 from tests.support.exits import AGE_RECIPIENT
 from tests.support.operator_process import (
@@ -57,6 +80,7 @@ from tests.support.operator_process import (
 from tenant_exit.api import names
 from tenant_exit.settings import OperatorSettings
 
+TEMPLATE_NAMESPACE = "tenant-scale-0000"
 SUCCEEDED = re.compile(r"Handler 'handle_change' succeeded")
 
 
@@ -77,22 +101,40 @@ def _spec(namespace: str) -> dict[str, object]:
 
 
 def create_exits(plane: ControlPlane, first: int, count: int,
-                 status: dict[str, object] | None = None) -> list[str]:
+                 status: dict[str, object] | None = None,
+                 operator_api: client.ApiClient | None = None) -> list[str]:
     """Exits `first`..`count-1`, each with its namespace; with `status` (a held
-    exit's, written by the operator) set through the status subresource."""
+    exit's, written by the operator) set through the status subresource as the
+    operator's identity (the terms guard lets nobody else write it)."""
     api = plane.api_client()
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+    as_operator = client.CustomObjectsApi(operator_api or api)
     created = []
     for i in range(first, count):
         namespace = f"tenant-scale-{i:04d}"
         name = f"scale-{i:04d}"
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        # Held exits' namespaces carry the guards the operator put there, written as
+        # the operator (the guard policy lets nobody else set them): a restart
+        # finds them intact rather than re-applying them.
+        meta = client.V1ObjectMeta(name=namespace)
+        if status is not None:
+            meta = client.V1ObjectMeta(
+                name=namespace, finalizers=[names.NAMESPACE_FINALIZER],
+                labels={names.LABEL_EXIT: name, names.LABEL_DELETION: names.DELETION_BLOCKED},
+                annotations={names.ANNOTATION_PHASE: str(status.get("phase"))})
+        creator = client.CoreV1Api(operator_api) if status is not None and operator_api else core
+        created_ns = creator.create_namespace(client.V1Namespace(metadata=meta))
         custom.create_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL, {
             "apiVersion": f"{names.GROUP}/{names.VERSION}", "kind": "TenantExit",
             "metadata": {"name": name}, "spec": _spec(namespace)})
         if status is not None:
-            custom.patch_cluster_custom_object_status(
-                names.GROUP, names.VERSION, names.PLURAL, name, {"status": status})
+            # Its own namespace's identity: the template's UID would make every first
+            # pass report a replaced namespace (a status patch and an Event per exit).
+            # Its messages name its own namespace, too (else each pass rewrites them).
+            own = json.loads(json.dumps(status).replace(TEMPLATE_NAMESPACE, namespace))
+            own["tenant"] = {**(own.get("tenant") or {}), "namespaceUid": created_ns.metadata.uid}
+            as_operator.patch_cluster_custom_object_status(
+                names.GROUP, names.VERSION, names.PLURAL, name, {"status": own})
         created.append(name)
     return created
 
@@ -100,8 +142,14 @@ def create_exits(plane: ControlPlane, first: int, count: int,
 def held_status(plane: ControlPlane, name: str) -> dict[str, object]:
     body = client.CustomObjectsApi(plane.api_client()).get_cluster_custom_object(
         names.GROUP, names.VERSION, names.PLURAL, name)
-    status: dict[str, object] = body["status"]
+    status: dict[str, object] = body.get("status") or {}
     return status
+
+
+def _ready_reason(status: dict[str, object]) -> str | None:
+    conditions = status.get("conditions") or []
+    assert isinstance(conditions, list)
+    return next((str(c.get("reason")) for c in conditions if c.get("type") == "Ready"), None)
 
 
 def phases(plane: ControlPlane) -> dict[str, int]:
@@ -114,10 +162,53 @@ def phases(plane: ControlPlane) -> dict[str, int]:
     return counts
 
 
-def requests_total(plane: ControlPlane) -> float:
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def requests_by_kind(plane: ControlPlane) -> dict[str, float]:
+    """apiserver_request_total summed by `verb resource[/subresource]`."""
     text = plane.kubectl("get", "--raw", "/metrics").stdout
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("apiserver_request_total{"))
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(_LABEL.findall(line.split("}", 1)[0]))
+        kind = f"{labels.get('verb', '?')} {labels.get('resource', '?')}"
+        if labels.get("subresource"):
+            kind += f"/{labels['subresource']}"
+        counts[kind] = counts.get(kind, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def requests_total(plane: ControlPlane) -> float:
+    return sum(requests_by_kind(plane).values())
+
+
+def top_requests(before: dict[str, float], after: dict[str, float], seconds: float,
+                 top: int = 6) -> str:
+    rates = {kind: (after.get(kind, 0.0) - before.get(kind, 0.0)) / seconds for kind in after}
+    busiest = sorted(rates.items(), key=lambda item: -item[1])[:top]
+    return ", ".join(f"{kind} {rate:.1f}/s" for kind, rate in busiest if rate > 0)
+
+
+def profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the operator (BENCH_PROFILE=<dir>): collapsed stacks in `out`,
+    written when it is interrupted."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("BENCH_PROFILE set but py-spy is not installed (pip install py-spy)")
+        return None
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw",
+                             "--rate", "50", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)
+    spy.wait(timeout=60)
+    print(f"profile: {spy.args[-1]}", flush=True)
 
 
 def proc_cpu(pid: int) -> float:
@@ -152,6 +243,9 @@ def main() -> int:
     idle = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
     resync = OperatorSettings.model_fields["resync_seconds"].default
     workdir = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-operator-"))
+    profile = Path(os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else None
+    if profile:
+        profile.mkdir(parents=True, exist_ok=True)
     with ControlPlane(workdir=workdir / "cp") as plane:
         install_crds(plane)
         kubeconfig = operator_kubeconfig(plane, workdir / "operator.kubeconfig")
@@ -160,31 +254,43 @@ def main() -> int:
         operator.start()
         try:
             create_exits(plane, 0, 1)
-            wait_until("the first exit in ReadOnlyLicensed",
-                       lambda: phases(plane).get("ReadOnlyLicensed", 0) >= 1, timeout=120)
+            # Held, not just admitted: the admission pass leaves Ready=Progressing and
+            # the next pass sets LicenceRunning; a template taken in between makes
+            # every copy's first pass rewrite its status.
+            wait_until("the first exit held in its licence",
+                       lambda: _ready_reason(held_status(plane, "scale-0000"))
+                       == "LicenceRunning", timeout=120)
             template = held_status(plane, "scale-0000")
             operator.kill()
             started = time.monotonic()
-            create_exits(plane, 1, count, template)
+            create_exits(plane, 1, count, template,
+                         config.new_client_from_config(str(kubeconfig)))
             print(f"created {count - 1} more exits with the held status in "
                   f"{time.monotonic() - started:.1f} s: {phases(plane)}", flush=True)
             restarted = time.monotonic()
             operator.start(timeout=120)
             assert operator.popen is not None
             pid = operator.popen.pid
+            spy = profiler(pid, profile / "settle.txt") if profile else None
             wait_until("every exit reconciled once after the restart",
                        lambda: _new_log_successes(operator.logs(), operator.starts) >= count,
                        timeout=600)
             settle = time.monotonic() - restarted
+            stop_profiler(spy)
             cpu_settle = proc_cpu(pid)
             rss, hwm = proc_rss(pid)
             print(f"settled in {settle:.1f} s after the restart; CPU {cpu_settle:.1f} s; "
                   f"RSS {rss / 1024:.0f} MiB (peak {hwm / 1024:.0f} MiB)", flush=True)
 
-            before, cpu0 = requests_total(plane), proc_cpu(pid)
+            spy = profiler(pid, profile / "idle.txt") if profile else None
+            kinds, cpu0 = requests_by_kind(plane), proc_cpu(pid)
             time.sleep(idle)
-            with_operator = (requests_total(plane) - before) / idle
+            kinds_after = requests_by_kind(plane)
+            with_operator = (sum(kinds_after.values()) - sum(kinds.values())) / idle
             cpu_idle = proc_cpu(pid) - cpu0
+            stop_profiler(spy)
+            print(f"busiest requests while idle: {top_requests(kinds, kinds_after, idle)}",
+                  flush=True)
             rss_idle, hwm_idle = proc_rss(pid)
             operator.stop()
             before = requests_total(plane)
@@ -192,7 +298,10 @@ def main() -> int:
             baseline = (requests_total(plane) - before) / idle
         finally:
             operator.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"kept {workdir} (the operator's log: operator.log)")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     rate = with_operator - baseline
     print(f"idle {idle:.0f} s: API {with_operator:.1f} req/s with the operator, "
           f"{baseline:.1f} without -> operator {rate:.1f} req/s "

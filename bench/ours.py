@@ -29,7 +29,8 @@ def zstd_level() -> int:
 
 def worker_run(db: MariaDBServer, s3: Store, bucket: str, attempt: int, *,
                databases: list[str], documents: list[dict[str, Any]], recipient: str,
-               termination: Path) -> tuple[Measured, list[dict[str, Any]]]:
+               termination: Path, extra: dict[str, str] | None = None,
+               ) -> tuple[Measured, list[dict[str, Any]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENANT_EXIT_")}
     env.update(s3.env())
     env.update({
@@ -43,6 +44,7 @@ def worker_run(db: MariaDBServer, s3: Store, bucket: str, attempt: int, *,
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([recipient]),
         "TENANT_EXIT_TERMINATION_LOG": str(termination),
     })
+    env.update(extra or {})
     for knob in KNOBS:
         if f"BENCH_{knob}" in os.environ:
             env[f"TENANT_EXIT_{knob}"] = os.environ[f"BENCH_{knob}"]

@@ -41,6 +41,10 @@ BENCH_NO_UPLOAD=1 (also our pipelines in-process into a null sink),
 BENCH_RSS_10X=1 (seed 10x the data and report the worker's peak RSS on it too).
 Quick run: BENCH_DB_CLIENTS=3000 BENCH_FILES=2000 make bench.
 
+restore_required_vs_without: wall time of the database backup with restore
+verification Required (the dump teed into a scratch MariaDB started as the Job's
+sidecar runs it, then every table compared) over the same backup without it.
+
 Measured at that quick size only (33 MB SQL, 90 MB documents, SeaweedFS, 2 cores
 shared, load 5-10; the full size was not run): our whole worker 9.8 s / 2.1 CPU-s
 for the database against rclone's pipeline 1.7 s / 0.6 CPU-s (restic 6.7 s, awscli
@@ -61,6 +65,7 @@ from typing import Any
 
 import pyrage
 from tests.localcluster.mariadb import MariaDBServer
+from tests.support.scratch import scratch_server
 
 from bench.floor import StageCosts, stage_costs, write_output
 from bench.measure import Measured, best, run_measured
@@ -74,9 +79,9 @@ from bench.ours import (
 )
 from bench.peers import Peers, random_file
 from bench.stack import SCHEMA, Store, seed, start_store, target, tree_bytes
+from tenant_exit.worker.clients import probe
 from tenant_exit.worker.documents import TarProducer
-from tenant_exit.worker.dump import DumpProducer, client_flavour, dump_argv, dump_binary
-from tenant_exit.worker.processes import tool_version
+from tenant_exit.worker.dump import DumpProducer, dump_argv
 from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.settings import DocumentSource
 
@@ -101,9 +106,9 @@ class Bench:
         self.runs: dict[str, list[Measured]] = defaultdict(list)
         self.seconds: dict[str, list[float]] = defaultdict(list)
         self.recipient = str(pyrage.x25519.Identity.generate().to_public())
-        binary = dump_binary()
-        flavour = client_flavour(tool_version([binary, "--version"]))
-        self.dump = dump_argv(binary, flavour, host=db.host, port=db.port, user=db.root_user,
+        # The bench server is MariaDB: its own family's dump client, as the worker picks.
+        client = probe(db.dump_tool)
+        self.dump = dump_argv(client, host=db.host, port=db.port, user=db.root_user,
                               schema=SCHEMA, ignore_tables=[])
         self.dump_env = dict(os.environ, MYSQL_PWD=db.root_password)
         self.tar = ["tar", "-cf", "-", "-C", str(docs), "."]
@@ -137,6 +142,7 @@ class Bench:
         self.seconds["ours database phase"].append(phase_seconds(events, "database-"))
         print(f"  ours database              {m.line(self.dump_bytes)} "
               f"(object {self.seconds['ours database object'][-1]:.2f} s)", flush=True)
+        self._restore_required()
         if self.peers:
             self._peers_db(n)
 
@@ -162,6 +168,24 @@ class Bench:
             self.seconds["ours documents, no upload"].append(without_upload(
                 TarProducer(DocumentSource(name="docs", path=self.docs),
                             ProgressLog(open(os.devnull, "w"))), self.recipient))
+
+    def _restore_required(self) -> None:
+        """The same database backup with restore: Required, its scratch server as
+        the Job's sidecar runs it (issue 13): the load runs beside the dump."""
+        scratch_dir = self.tmp / f"scratch-{self.attempt}"
+        with scratch_server("mariadb", scratch_dir) as socket:
+            m, events = self.ours(
+                "ours database, restore Required", databases=[SCHEMA], documents=[],
+                extra={"TENANT_EXIT_RESTORE_MODE": "Required",
+                       "TENANT_EXIT_RESTORE_SOCKET": str(socket),
+                       "TENANT_EXIT_RESTORE_IMAGE": "mariadb (local)",
+                       "TENANT_EXIT_RESTORE_MAX_DATA_BYTES": str(1 << 40)})
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+        restore = next((e for e in events if e["event"] == "restore"), {})
+        if restore.get("status") != "Verified":
+            raise RuntimeError(f"the restore-verified backup did not verify: {events[-1:]}")
+        print(f"  ours database, restore Req {m.line(self.dump_bytes)} "
+              f"(compare {restore.get('seconds')} s)", flush=True)
 
     def _peers_db(self, n: int) -> None:
         assert self.peers is not None
@@ -308,6 +332,8 @@ def _report(bench: Bench, db_costs: StageCosts, docs_costs: StageCosts,
             print(f"best {kind} peer: {peer} ({m.wall:.2f} s)")
             short = "db" if kind == "database" else "docs"
             print(f"{short}_vs_best_peer={b[f'ours {kind}'].wall / m.wall:.2f}")
+    restore = b["ours database, restore Required"].wall / b["ours database"].wall
+    print(f"restore_required_vs_without={restore:.2f}")
     print(f"db_cpu_vs_floor={b['ours database'].cpu / db_floor:.2f}")
     print(f"docs_cpu_vs_floor={b['ours documents'].cpu / docs_floor:.2f}")
     print(f"db_pipeline_ratio={s['ours database object'] / b['mysqldump > /dev/null'].wall:.2f}")

@@ -33,11 +33,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="print the namespace guard admission policy instead (for this operator identity)",
     )
+    crd.add_argument("--class-policy", action="store_true",
+                     help="print the admission policy holding exits to their TenantExitClass")
 
     worker = sub.add_parser("worker", help="code that runs inside the exit's Jobs")
     worker_sub = worker.add_subparsers(dest="worker_command", required=True)
     worker_sub.add_parser("backup", help="dump database and documents to S3 (env-configured)")
     worker_sub.add_parser("extract", help="one periodic extraction run to S3 (env-configured)")
+    worker_sub.add_parser("verify", help="read a finished backup back through presigned links "
+                                         "(the verify Job; env-configured)")
 
     verify = sub.add_parser("verify", help="check a backup's objects against its manifest")
     verify.add_argument("manifest", help="s3://bucket/key of manifest.json, or a local path")
@@ -82,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sys.stdout.write(render_guard_policy_yaml(args.guard_policy or DEFAULT_OPERATOR_USER))
         return 0
+    if args.command == "crd" and args.class_policy:
+        from tenant_exit.api.class_admission import render_class_policy_yaml
+
+        sys.stdout.write(render_class_policy_yaml())
+        return 0
     if args.command == "crd":
         return _crd(args.out_dir)
     if args.command == "operator":
@@ -92,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tenant_exit.extraction.main import run_extract
 
         return run_extract()
+    if args.command == "worker" and args.worker_command == "verify":
+        from tenant_exit.worker.verify_job import run_verify_job
+
+        return run_verify_job()
     if args.command == "worker":
         from tenant_exit.worker.main import run_backup
 

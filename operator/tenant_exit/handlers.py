@@ -84,8 +84,8 @@ def prepare_signing_key(**_: Any) -> None:
 @kopf.on.create(*RESOURCE)
 @kopf.on.resume(*RESOURCE)
 @kopf.on.update(*RESOURCE, field="spec")
-def handle_change(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
-    _run_pass(body, uid, retry)
+def handle_change(body: kopf.Body, uid: str, retry: int, memo: kopf.Memo, **_: Any) -> None:
+    _run_pass(body, uid, retry, memo)
 
 
 def _not_deleted(status: kopf.Status, **_: Any) -> bool:
@@ -100,6 +100,8 @@ def _not_deleted(status: kopf.Status, **_: Any) -> bool:
 def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
     if meta.get("deletionTimestamp"):
         return
+    if not tick_needed(memo.get("passed"), time.monotonic(), SETTINGS.resync_seconds):
+        return
     # A permanent failure waits for a spec change (or a restart), retried only
     # every retry_max_seconds in case the fix was outside the spec (a Secret).
     now = time.monotonic()
@@ -107,7 +109,7 @@ def handle_resync(body: kopf.Body, uid: str, meta: kopf.Meta, memo: kopf.Memo, *
     if recently and _stalled_on_failure(_valid(body)):
         return
     memo["tried"] = now
-    _run_pass(body, uid, retry=0)
+    _run_pass(body, uid, 0, memo)
 
 
 @kopf.on.delete(*RESOURCE, when=_not_deleted)
@@ -121,10 +123,11 @@ def handle_delete(body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
             raise kopf.TemporaryError(str(error), delay=SETTINGS.retry_delay(retry)) from None
 
 
-def _run_pass(body: kopf.Body, uid: str, retry: int) -> None:
+def _run_pass(body: kopf.Body, uid: str, retry: int, memo: kopf.Memo) -> None:
     # Validated inside the lock: a timer's body is kopf's live view, so a pass
     # that waited for the previous one sees the status that pass wrote.
     with one_pass_at_a_time(uid):
+        memo["passed"] = time.monotonic()
         try:
             reconcile(_valid(body), context())
         except ExitError as error:
@@ -139,6 +142,14 @@ def _valid(body: kopf.Body) -> TenantExit:
         return TenantExit.from_body(body)
     except ValidationError as error:
         raise kopf.PermanentError(f"TenantExit does not validate: {error}") from None
+
+
+def tick_needed(last_pass: float | None, now: float, interval: float) -> bool:
+    """A resync tick is skipped when a pass ran within half an interval (a change, or
+    the create/resume pass after a restart): it would add nothing. After a restart of
+    1,000 exits the first ticks otherwise queue behind, and double, the resume passes
+    (issue 15). The longest gap between two passes is 1.5 intervals."""
+    return last_pass is None or now - last_pass >= interval / 2
 
 
 def _stalled_on_failure(exit: TenantExit) -> bool:

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenant_exit.api.restore import RestoreMode
+
 
 class OperatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TENANT_EXIT_", frozen=True)
@@ -37,6 +39,33 @@ class OperatorSettings(BaseSettings):
     """activeDeadlineSeconds of the backup Job: bounds a hung dump."""
     job_backoff_limit: Annotated[int, Field(ge=0)] = 3
     """Pod failures a backup Job may have before it fails (evictions do not count)."""
+
+    verify_command: list[str] = ["tenant-exit", "worker", "verify"]
+    """Command of the verify Job (same image), which reads a finished backup back."""
+    verify_cpu: str = "500m"
+    verify_memory: str = "256Mi"
+    """The verify Job streams each object through SHA-256: its memory does not grow
+    with the backup."""
+    verify_deadline_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] = 6 * 3600
+    """activeDeadlineSeconds of the verify Job, and how long its read links are valid
+    (SigV4 allows at most 7 days)."""
+    restore_mode: RestoreMode = RestoreMode.REQUIRED
+    """Platform default of spec.verification.restore (chart: restoreVerification.mode)."""
+    restore_max_data_bytes: Annotated[int, Field(ge=0)] = 50 << 30
+    """Largest source (data + index bytes of the dumped schemas, from
+    information_schema) a scratch server loads; larger: TooLarge. The scratch
+    emptyDir's sizeLimit is twice the source's bytes plus 1 GiB, at most twice this
+    plus 1 GiB (chart: restoreVerification.maxDataBytes)."""
+    restore_images: dict[str, str] = {
+        "mysql-5.7": "mysql:5.7", "mysql-8.0": "mysql:8.0", "mysql-8.4": "mysql:8.4",
+        "mysql-9": "mysql:9", "mariadb-10.6": "mariadb:10.6", "mariadb-10.11": "mariadb:10.11",
+        "mariadb-11.4": "mariadb:11.4", "mariadb-11.8": "mariadb:11.8",
+    }
+    """Scratch server images by `<family>-<major>.<minor>` or `<family>-<major>` of the
+    source (chart: restoreVerification.images, JSON in TENANT_EXIT_RESTORE_IMAGES)."""
+    restore_cpu: str = "500m"
+    restore_memory: str = "1Gi"
+    """Requests (and memory limit) of the scratch server container."""
 
     max_backup_attempts: Annotated[int, Field(ge=1)] = 5
     """Backup Jobs (attempts) before the exit stalls and waits for a spec change."""

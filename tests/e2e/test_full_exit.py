@@ -98,6 +98,21 @@ def _secrets(tenant: FullTenant) -> list[str]:
 
 
 @pytest.mark.large_blob
+def assert_read_back_by_the_verify_job(tenant: FullTenant, exit: dict) -> None:
+    """Every GET of a stored object so far came through a presigned link (the verify
+    Job's: the customer has not downloaded yet), none with the operator's keys: the
+    operator read the manifest only, so its network does not grow with the backup."""
+    folder = exit["status"]["backup"]["manifest"].rsplit("/", 1)[0]
+    gets = [line for line in tenant.s3.log().splitlines()
+            if f'"GET /{tenant.bucket}/{folder}/' in line]
+    objects = [line for line in gets if not any(
+        f"/{name}" in line.split("?", 1)[0]
+        for name in ("manifest.json", "README.txt", ".sig", "certificate"))]
+    assert objects, f"no object of {folder} was read back: {gets[-5:]}"
+    unsigned = [line for line in objects if "X-Amz-Signature=" not in line]
+    assert not unsigned, f"objects read with keys, not through the verify Job: {unsigned[:3]}"
+
+
 def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     tenant: FullTenant, operator: OperatorProcess, tmp_path: Path
 ) -> None:
@@ -112,6 +127,7 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     assert source_tables and source_documents
 
     exit = tenant.wait_for_phase("AwaitingReceipt", 240)
+    assert_read_back_by_the_verify_job(tenant, exit)
     refusals.append(tenant.try_delete_namespace())
     for refusal in refusals:
         assert f"TenantExit {tenant.exit_name}" in refusal, refusal
@@ -132,6 +148,23 @@ def test_apply_to_deleted_with_a_restorable_backup_and_a_certificate(
     assert file_digests(tmp_path / "documents") == source_documents
     assert "README.txt" in download.files
     assert "CANNOT RESTORE THE APPLICATION" in download.files["README.txt"].read_text()
+
+    # Restore verification (issue 13, the platform default Required): a scratch server
+    # of the source's family loaded the dump as it streamed and every table matched.
+    conditions = {c["type"]: c for c in exit["status"]["conditions"]}
+    assert conditions["RestoreVerified"]["status"] == "True", conditions["RestoreVerified"]
+    assert conditions["RestoreVerified"]["reason"] == "RestoreMatches"
+    verification = download.manifest["verification"]
+    assert (verification["mode"], verification["status"]) == ("Required", "Verified")
+    assert verification["scratchFamily"] == tenant.db.family
+    assert verification["scratchImage"].startswith(f"{tenant.db.family}:")
+    checked = {t["name"]: t for t in verification["tables"]}
+    assert set(checked) == set(source_tables)
+    for name, (rows, _) in source_tables.items():
+        assert checked[name]["sourceRows"] == checked[name]["scratchRows"] == rows, name
+        assert checked[name]["sourceDigest"] == checked[name]["scratchDigest"], name
+        assert checked[name]["method"] in ("checksum-table", "row-digest")
+    assert verification["definitions"] and all(d["matches"] for d in verification["definitions"])
 
     tenant.patch_spec({"receipt": {"confirmedBy": "it@zorggroep-noord.nl",
                                    "manifestSha256": download.manifest_sha256}})

@@ -16,7 +16,8 @@ the Job controller removes its own `batch.kubernetes.io/job-tracking`.
 
 Not emulated: images (an image maps to a local entrypoint, see
 ``image_commands``), securityContext (users, read-only root fs,
-capabilities), resource limits, probes, sidecar init containers, networking
+capabilities), resource limits, probes, restarts of sidecar init containers
+(they start before the containers and stop after them, once), networking
 (every pod is 127.0.0.1), and read-only mounts (see podvolumes.py).
 """
 
@@ -183,6 +184,18 @@ class ProcessKubelet:
         if len(runs) < abs(index):
             return ""
         return runs[index].read_text(errors="replace")
+
+    def container_pid(self, namespace: str, pod: str, container: str) -> int | None:
+        """PID (and process group) of the container's running main process, or None:
+        what a fault test kills to crash a container the way an OOM kill does."""
+        with self._lock:
+            workers = [w for w in self._workers.values()
+                       if (w.namespace, w.name) == (namespace, pod)]
+        for worker in workers:
+            proc = worker.procs.get(container)
+            if proc is not None and proc.poll() is None:
+                return proc.pid
+        return None
 
     # -- the node --------------------------------------------------------
     def _node_status(self) -> dict[str, Any]:

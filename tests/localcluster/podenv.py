@@ -9,10 +9,13 @@ ENTRYPOINT/CMD selection) are unit tested on their own.
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from kubernetes.utils import parse_quantity
@@ -42,8 +45,22 @@ class LocalImage:
 
 # The operator's image (Dockerfile: ENTRYPOINT ["tenant-exit"], CMD ["operator"])
 # runs the entry point installed in the project's virtualenv.
+_REPO = str(Path(__file__).resolve().parents[2])
+# The pod's HOME is its own directory: the MySQL tree is found in this process's
+# cache instead (provision-mysql.sh would otherwise unpack a second one there).
+_CACHE = os.environ.get("TENANT_EXIT_CACHE") or str(
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tenant-exit")
+_SCRATCH_ENTRYPOINT = (
+    sys.executable, "-c",
+    f"import os, sys; sys.path.insert(0, {_REPO!r}); os.environ['TENANT_EXIT_CACHE'] = "
+    f"{_CACHE!r}; from tests.localcluster.scratch_image import main; main(sys.argv[1:])",
+)
 DEFAULT_IMAGES: Mapping[str, LocalImage] = {
     "tenant-exit-operator": LocalImage(("tenant-exit",), ("operator",)),
+    # The restore verification's scratch servers (issue 13): every tag runs this
+    # machine's server of the family (scratch_image.py).
+    "mysql:": LocalImage(_SCRATCH_ENTRYPOINT, ("mysqld",)),
+    "mariadb:": LocalImage(_SCRATCH_ENTRYPOINT, ("mariadbd",)),
 }
 
 

@@ -11,6 +11,8 @@ pod that writes to a read-only mount here would fail on a real node.
 from __future__ import annotations
 
 import base64
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,28 @@ def _token(core: client.CoreV1Api, pod: Any, source: Any) -> bytes:
     return str(result.status.token).encode()
 
 
+MEMORY_PREFIX = "te-mem-"
+
+
+def _memory_volume(directory: Path) -> Path:
+    """An emptyDir of medium Memory (tmpfs on a node): a short directory under the
+    system's temp dir, so unix sockets in it fit sun_path (108 bytes), which a
+    path below the pod's directory often does not. `release_memory_volumes` removes
+    it with the pod, as a node unmounts the tmpfs. The pod's own directory gets a
+    link to it for inspection."""
+    short = Path(tempfile.mkdtemp(prefix=MEMORY_PREFIX))
+    link = directory / "tmpfs"
+    if not link.exists():
+        link.symlink_to(short)
+    return short
+
+
+def release_memory_volumes(paths: Mapping[str, Path]) -> None:
+    for path in paths.values():
+        if path.name.startswith(MEMORY_PREFIX) and path.parent == Path(tempfile.gettempdir()):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def prepare_volumes(
     core: client.CoreV1Api,
     pod: Any,
@@ -165,6 +189,8 @@ def prepare_volumes(
         directory.mkdir(parents=True, exist_ok=True)
         paths[volume.name] = directory
         if volume.empty_dir is not None:
+            if volume.empty_dir.medium == "Memory":
+                paths[volume.name] = _memory_volume(directory)
             continue
         if volume.secret is not None:
             src = volume.secret

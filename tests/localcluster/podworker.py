@@ -40,7 +40,12 @@ from tests.localcluster.podstatus import (
     restarts,
     timestamp,
 )
-from tests.localcluster.podvolumes import NamespaceObjects, UnsupportedVolume, prepare_volumes
+from tests.localcluster.podvolumes import (
+    NamespaceObjects,
+    UnsupportedVolume,
+    prepare_volumes,
+    release_memory_volumes,
+)
 
 if TYPE_CHECKING:
     from tests.localcluster.kubelet import ProcessKubelet
@@ -98,6 +103,7 @@ class PodWorker:
         self.init_runs = [ContainerRun(c.name, c.image or "") for c in self.init_specs]
         self.runs = [ContainerRun(c.name, c.image or "") for c in self.specs]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.sidecars: list[tuple[Any, ContainerRun]] = []
         self.volumes: dict[str, Path] = {}
         self.phase = "Pending"
         self.reason: str | None = None
@@ -134,6 +140,7 @@ class PodWorker:
                 with contextlib.suppress(Exception):
                     self.report()
         finally:
+            release_memory_volumes(self.volumes)
             self.kubelet.worker_done(self)
 
     def _live(self) -> None:
@@ -142,6 +149,12 @@ class PodWorker:
         if not self._prepare_volumes():
             return self._wind_down()
         for spec, run in zip(self.init_specs, self.init_runs, strict=True):
+            if getattr(spec, "restart_policy", None) == "Always":
+                # A native sidecar: started, not waited for; it runs beside the
+                # containers and is stopped when they have ended.
+                self._launch(spec, run)
+                self.sidecars.append((spec, run))
+                continue
             outcome = self._run_init(spec, run)
             if outcome is None:
                 return self._wind_down()
@@ -236,11 +249,28 @@ class PodWorker:
                     changed = True
             if changed:
                 self.phase = phase(self.policy, True, self.runs)
+                if self.phase in TERMINAL_PHASES:
+                    self._stop_sidecars()
                 self.report()
                 if self.phase in TERMINAL_PHASES:
                     return
             self._sleep(0.2)
         self._wind_down()
+
+    def _stop_sidecars(self) -> None:
+        """The pod's containers have ended: SIGTERM the sidecars, SIGKILL after the
+        grace, as a kubelet does (in reverse order of their start)."""
+        for spec, run in reversed(self.sidecars):
+            proc = self.procs.get(spec.name)
+            if proc is None:
+                continue
+            kill_group(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(self._grace())
+            kill_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+            self._reap(spec, run)
 
     def _launch(self, spec: Any, run: ContainerRun) -> None:
         if not self._start(spec, run):

@@ -23,10 +23,12 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from tenant_exit.api.admission import EXIT_POLICY_NAME, POLICY_NAME
+from tenant_exit.api.class_admission import POLICY_NAME as CLASS_POLICY_NAME
 from tests.support.helm import CHART, NAMESPACE, RELEASE, helm, values_file
 
-# Both guards have fixed names (one per cluster): the namespace's and the TenantExit's.
-GUARD_NAMES = (POLICY_NAME, EXIT_POLICY_NAME)
+# The chart's admission policies have fixed names (one per cluster) and are kept on
+# uninstall: the namespace guard, the TenantExit's terms guard and the class limits.
+GUARD_NAMES = (POLICY_NAME, EXIT_POLICY_NAME, CLASS_POLICY_NAME)
 
 
 @dataclass(frozen=True)

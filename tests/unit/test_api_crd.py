@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from tenant_exit.api.admission import render_guard_policy_yaml
+from tenant_exit.api.class_admission import render_class_policy_yaml
 from tenant_exit.api.crd import RESOURCES, CrdSource, build_crd, rendered_files
 from tenant_exit.api.resource import TenantExit
 from tests.support.exits import body, example_spec
@@ -39,6 +40,13 @@ def test_checked_in_guard_policy_is_not_stale() -> None:
     checked_in = (ROOT / "crds" / "namespace-guard-policy.yaml").read_text()
     assert checked_in == render_guard_policy_yaml(), (
         "run `tenant-exit crd --guard-policy > crds/namespace-guard-policy.yaml`"
+    )
+
+
+def test_checked_in_class_policy_is_not_stale() -> None:
+    checked_in = (ROOT / "crds" / "class-limits-policy.yaml").read_text()
+    assert checked_in == render_class_policy_yaml(), (
+        "run `tenant-exit crd --class-policy > crds/class-limits-policy.yaml`"
     )
 
 

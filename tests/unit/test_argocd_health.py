@@ -165,3 +165,80 @@ def test_the_gitops_doc_embeds_this_exact_script() -> None:
     config = yaml.safe_load(block)
     key = f"resource.customizations.health.{names.GROUP}_{names.KIND}"
     assert config["data"][key] == SCRIPT.read_text()
+
+
+# --- exits on a TenantExitClass (issue 16) ---------------------------------------
+# Statuses come from the operator's own code: the class's recorded policy applied
+# by TenantExit.from_body, the phase decisions, and the pass's failure conditions.
+
+CLASS_POLICY = {"className": "standard", "gracePeriod": "168h", "minimumGracePeriod": "72h",
+                "writeFreeze": "RevokeWrites",
+                "destination": {"bucket": "platform-exits", "prefix": "exits/",
+                                "credentialsSecret": {"namespace": "tenant-exit-system",
+                                                      "name": "platform-s3"}}}
+
+
+def class_exit_spec(**extra: Any) -> dict[str, Any]:
+    spec = example_spec("tenant-a")
+    for key in ("readOnly", "deletion"):
+        del spec[key]
+    del spec["destination"]["s3"]
+    return {**spec, "className": "standard", **extra}
+
+
+def as_status(status: Any) -> dict[str, Any]:
+    dumped: dict[str, Any] = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dumped
+
+
+def test_a_class_based_exit_taken_on_is_progressing_then_suspended() -> None:
+    """Class defaults (a write freeze, the bucket) come from status.policy: the exit
+    enters ReadOnlyLicensed like one that spelt them out."""
+    exit = make_exit(spec=class_exit_spec(), status={"policy": CLASS_POLICY})
+    assert exit.spec.destination is not None and exit.spec.destination.s3 is not None
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    seen = Observed(now=now, operator_namespace="tenant-exit-system",
+                    namespace=NamespaceState(name="tenant-a", uid="ns-uid"), guard_problems=())
+    status = fold(exit.status, status_actions(decide(exit, seen)), generation=1, now=now)
+    assert status.phase is not None and status.policy is not None
+    obj = exit_object(None)
+    obj["spec"] = class_exit_spec()
+    obj["status"] = as_status(status)
+    assert health(obj)[0] == "Progressing"
+    obj["status"]["phase"] = "AwaitingReceipt"
+    assert health(obj)[0] == "Suspended"
+    obj["status"]["phase"] = "Deleted"
+    assert health(obj)[0] == "Healthy"
+
+
+def test_an_exit_refused_for_its_class_limits_is_degraded_with_the_limit_named() -> None:
+    from tenant_exit.api.policy import ExitPolicy, violations
+    from tenant_exit.reconcile.failures import ExitError
+    from tenant_exit.reconcile.passes import failed
+
+    policy = ExitPolicy.model_validate(CLASS_POLICY)
+    exit = make_exit(spec=class_exit_spec(deletion={"gracePeriod": "1h"}))
+    problems = violations(exit.under(policy).spec, policy)
+    error = ExitError(c.CLASS_LIMITS_EXCEEDED, "refused: " + "; ".join(problems), permanent=True)
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    obj = exit_object(None)
+    obj["status"] = as_status(fold(exit.status, failed(error), generation=1, now=now))
+    status, message = health(obj)
+    assert status == "Degraded"
+    assert "gracePeriod 1h is shorter than the minimum 72h of TenantExitClass standard" in message
+
+
+def test_an_exit_waiting_for_its_class_is_progressing_and_says_so() -> None:
+    from tenant_exit.api.policy import choose_class
+    from tenant_exit.reconcile.failures import ExitError
+    from tenant_exit.reconcile.passes import failed
+
+    _, problem = choose_class("standard", [])
+    assert problem is not None
+    error = ExitError(c.CLASS_NOT_FOUND, problem, permanent=False)
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    obj = exit_object(None)
+    obj["status"] = as_status(fold(make_exit().status, failed(error), generation=1, now=now))
+    assert health(obj) == ("Progressing", "Waiting for the operator to pick up this TenantExit: "
+                                          "TenantExitClass standard (spec.className) does not "
+                                          "exist; waiting for it")

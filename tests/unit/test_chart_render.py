@@ -37,6 +37,8 @@ def test_default_install_has_every_piece(default: list[dict[str, Any]]) -> None:
         # the namespace guard and the TenantExit terms guard (issue 10)
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+        # the TenantExitClass limits (issue 16)
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     ])
     (peers,) = [d for d in default
                 if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"]
@@ -164,7 +166,9 @@ def test_operator_identity_and_peering_are_templated() -> None:
     assert subject == {"kind": "ServiceAccount", "name": sa["name"], "namespace": "ops"}
     assert one(docs, "StatefulSet")["spec"]["template"]["spec"]["serviceAccountName"] == sa["name"]
     identity = "system:serviceaccount:ops:exits-tenant-exit-operator"
-    for policy in (d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"):
+    # The class limits let nobody through: the operator never edits an exit's spec.
+    for policy in (d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"
+                   and "paramKind" not in d["spec"]):
         guard = policy["spec"]["matchConditions"]
         assert f"request.userInfo.username != '{identity}'" in [m["expression"] for m in guard]
     peering = one(docs, "ClusterKopfPeering")["metadata"]["name"]

@@ -158,3 +158,27 @@ def test_the_dutch_receipt_procedure_gives_the_same_commands() -> None:
                         "## 5. Ontvangst bevestigen", "## 6. De gegevens lezen",
                         "## 7. De verklaring van vernietiging"]
     assert len(headings) == len([h for h in english.splitlines() if h.startswith("## ")])
+
+
+@pytest.mark.parametrize(("language", "verified", "unknown"), [
+    ("en", "3 tables (120 rows", "NOT test-loaded into a database server (TooLarge)"),
+    ("nl", "3 tabellen (120 rijen", "NIET proefgeladen in een databaseserver (TooLarge)"),
+])
+def test_the_readme_summarises_the_restore_test_and_still_says_no_restore(
+        language: str, verified: str, unknown: str) -> None:
+    from tenant_exit.storage.manifest import RestoreVerification, TableCheck
+
+    tables = [TableCheck(schema_name="ons", name=f"t{i}", method="checksum-table",
+                         source_rows=40, scratch_rows=40, source_digest="1", scratch_digest="1",
+                         matches=True, seconds=0.1) for i in range(3)]
+    done = manifest().model_copy(update={"verification": RestoreVerification(
+        mode="Required", status="Verified", reason="RestoreMatches", scratch_family="mysql",
+        scratch_version="8.0.36", tables=tables)})
+    readme = render_readme(done, MANIFEST_KEY, "a" * 64, "pk", language=language)
+    assert verified in readme and "mysql 8.0.36" in readme
+    assert ("cannot" if language == "en" else "hersteld kan worden: dat kan niet") in \
+        readme.split(verified)[1]
+    skipped = manifest().model_copy(update={"verification": RestoreVerification(
+        mode="BestEffort", status="Unknown", reason="TooLarge")})
+    assert unknown in render_readme(skipped, MANIFEST_KEY, "a" * 64, "pk", language=language)
+    assert "Restore test" not in render_readme(manifest(), MANIFEST_KEY, "a" * 64, "pk")

@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 CHART = REPO / "charts" / "tenant-exit-operator"
 OPERATIONS = REPO / "docs" / "operations.md"
-# Variables of the test harness (tests/localcluster), not of the product.
-HARNESS_VARIABLES = {"TENANT_EXIT_CACHE"}
+# Variables of the test harness (tests/localcluster) and of the fault suite
+# (tests/support/chaos.py), not of the product.
+HARNESS_VARIABLES = {"TENANT_EXIT_CACHE", "TENANT_EXIT_CHAOS_SEED", "TENANT_EXIT_CHAOS_KILLS"}
 
 
 def code_of(text: str) -> list[str]:
@@ -118,7 +119,7 @@ def shown(value: Any) -> str:
     """A default as the settings table writes it."""
     if value is None:
         return "unset"
-    if isinstance(value, list):
+    if isinstance(value, list | dict):
         return json.dumps(value, separators=(", ", ": "))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -37,3 +37,24 @@ def test_the_example_leaves_out_every_path_the_default_leaves_out() -> None:
     default = DocumentVolume.model_fields["exclude"].default
     for volume in example().spec.documents:
         assert set(default) <= set(volume.exclude), volume.claim_name
+
+
+CLASS_EXAMPLE = EXAMPLE.parent / "tenantexitclass.yaml"
+CLASS_EXIT_EXAMPLE = EXAMPLE.parent / "tenantexit-class.yaml"
+
+
+def test_the_one_screen_exit_gets_every_platform_term_from_the_class_example() -> None:
+    from tenant_exit.api.exit_class import TenantExitClass
+    from tenant_exit.api.policy import policy_from_class, violations
+
+    exit_class = TenantExitClass.from_body(yaml.safe_load(CLASS_EXAMPLE.read_text()))
+    exit = TenantExit.from_body(yaml.safe_load(CLASS_EXIT_EXAMPLE.read_text()))
+    assert exit.spec.class_name == exit_class.metadata.name
+    assert exit.spec.destination is not None and exit.spec.destination.s3 is None
+    policy = policy_from_class(exit_class)
+    spec = exit.under(policy).spec
+    assert spec.destination is not None and spec.destination.store.bucket == "tenant-exits"
+    assert spec.deletion.grace_period == "168h" and spec.customer.language.value == "nl"
+    assert spec.read_only is not None and spec.read_only.database.value == "RevokeWrites"
+    assert violations(spec, policy) == []
+    assert len(CLASS_EXIT_EXAMPLE.read_text().splitlines()) <= 30, "one screen"

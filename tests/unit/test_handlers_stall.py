@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tenant_exit.api import conditions as c
-from tenant_exit.handlers import _stalled_on_failure
+from tenant_exit.handlers import _stalled_on_failure, tick_needed
 from tenant_exit.phases import actions as a
 from tenant_exit.reconcile.failures import ADAPTER_FAILURE_REASONS, classify
 from tests.support.exits import make_exit
@@ -23,8 +23,9 @@ def _stalled(reason: str, generation: int = 2) -> dict[str, object]:
 
 
 def test_the_reasons_are_those_of_the_actions_and_of_observing() -> None:
-    assert {c.GUARDS_FAILED, c.READ_ONLY_FAILED, c.BACKUP_START_FAILED, c.CANCEL_FAILED,
-            c.DELIVERY_FAILED, c.DELETION_FAILED, c.OBSERVE_FAILED} == ADAPTER_FAILURE_REASONS
+    assert {c.GUARDS_FAILED, c.READ_ONLY_FAILED, c.BACKUP_START_FAILED, c.VERIFY_START_FAILED,
+            c.CANCEL_FAILED, c.DELIVERY_FAILED, c.DELETION_FAILED,
+            c.OBSERVE_FAILED} == ADAPTER_FAILURE_REASONS
 
 
 @pytest.mark.parametrize(("reason", "generation", "backs_off"), [
@@ -42,3 +43,14 @@ def test_backing_off(reason: str, generation: int, backs_off: bool) -> None:
 def test_only_an_unknown_error_is_unexpected() -> None:
     assert classify(a.DeleteNamespace("ns-uid"), "x", KeyError("k")).unexpected is True
     assert classify(a.DeleteNamespace("ns-uid"), "x", KeyError("k")).message.endswith("KeyError")
+
+
+@pytest.mark.parametrize(("last_pass", "now", "needed"), [
+    (None, 100.0, True),  # never passed in this process
+    (90.0, 100.0, False),  # a change or resume pass 10 s ago, interval 30 s
+    (85.0, 100.0, True),  # half an interval ago: tick
+    (40.0, 100.0, True),
+])
+def test_a_tick_right_after_another_pass_is_skipped(last_pass: float | None, now: float,
+                                                    needed: bool) -> None:
+    assert tick_needed(last_pass, now, 30.0) is needed

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from kubernetes.client import ApiClient
 
+from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
 from tenant_exit.kube.jobs import TERMINATION_LOG, BackupTerms, build_backup_job
 from tenant_exit.settings import OperatorSettings
 from tenant_exit.worker.settings import WorkerSettings
@@ -18,11 +19,11 @@ SETTINGS = OperatorSettings(
 )
 
 
-def rendered(attempt: int = 1) -> dict:
+def rendered(attempt: int = 1, scratch: ScratchPlan | None = None) -> dict:
     exit = make_exit()
     assert exit.spec.destination is not None
     terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
-                        exit.spec.destination)
+                        exit.spec.destination, scratch=scratch or ScratchPlan(RestoreMode.OFF))
     job = build_backup_job(exit.owner, terms, attempt, SETTINGS)
     return ApiClient().sanitize_for_serialization(job)
 
@@ -116,6 +117,8 @@ def test_the_environment_is_the_worker_contract() -> None:
         "TENANT_EXIT_S3_REGION": "eu-west-1",
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([AGE_RECIPIENT]),
         "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
+        "TENANT_EXIT_RESTORE_MODE": "Off",
+        "TENANT_EXIT_RESTORE_MAX_DATA_BYTES": "0",
     }
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["terminationMessagePath"] == TERMINATION_LOG
@@ -164,3 +167,48 @@ def test_the_request_reaches_the_worker_settings_through_the_job_env(
     assert settings.request.ticket == "ZD-48213"
     assert settings.request.requested_by == "j.jansen@zorggroep-noord.nl"
     assert settings.request.requested_at == datetime(2027, 2, 3, 8, 15, tzinfo=UTC)
+
+
+IMAGES = {"mysql-8.0": "mysql:8.0", "mysql-9": "mysql:9", "mariadb-10.11": "mariadb:10.11"}
+
+
+@pytest.mark.parametrize(("family", "version", "image"), [
+    ("mysql", "8.0.36", "mysql:8.0"),
+    ("mysql", "9.7.4", "mysql:9"),
+    ("mariadb", "10.11.19-MariaDB-0+deb12u1", "mariadb:10.11"),
+    ("mariadb", "11.4.2-MariaDB", None),
+])
+def test_the_scratch_image_follows_the_source_family_and_version(
+        family: str, version: str, image: str | None) -> None:
+    plan = plan_scratch(RestoreMode.REQUIRED, IMAGES, family=family, version=version,
+                        data_bytes=10 << 20, limit_bytes=1 << 30)
+    assert plan.image == image
+    assert plan.skipped == ("" if image else "NoScratchImage")
+
+
+def test_a_source_over_the_limit_gets_no_scratch_server_and_says_too_large() -> None:
+    plan = plan_scratch(RestoreMode.BEST_EFFORT, IMAGES, family="mysql", version="8.0.36",
+                        data_bytes=(1 << 30) + 1, limit_bytes=1 << 30)
+    assert (plan.image, plan.skipped) == (None, "TooLarge")
+    assert plan_scratch(RestoreMode.OFF, IMAGES, family="mysql", version="8.0.36",
+                        data_bytes=1, limit_bytes=1 << 30).skipped == ""
+
+
+def test_the_scratch_server_is_a_native_sidecar_reachable_by_socket_only() -> None:
+    plan = plan_scratch(RestoreMode.REQUIRED, IMAGES, family="mariadb", version="10.11.19",
+                        data_bytes=100 << 20, limit_bytes=1 << 30)
+    pod = rendered(scratch=plan)["spec"]["template"]["spec"]
+    [sidecar] = pod["initContainers"]
+    assert sidecar["image"] == "mariadb:10.11"
+    assert sidecar["restartPolicy"] == "Always"  # ends with the worker
+    assert sidecar["args"][0] == "mariadbd"
+    assert "--skip-networking" in sidecar["args"]
+    assert sidecar["securityContext"]["runAsNonRoot"] is True
+    assert sidecar["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    # 2 x 100 MiB + 1 GiB for the server's own files
+    assert volumes["scratch-data"]["emptyDir"]["sizeLimit"] == str((200 << 20) + (1 << 30))
+    assert volumes["scratch-run"]["emptyDir"]["medium"] == "Memory"
+    env = env_of(rendered(scratch=plan))
+    assert env["TENANT_EXIT_RESTORE_SOCKET"]["value"] == "/run/scratch/mysqld.sock"
+    assert env["TENANT_EXIT_RESTORE_IMAGE"]["value"] == "mariadb:10.11"

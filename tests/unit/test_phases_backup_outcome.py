@@ -1,5 +1,6 @@
-"""What follows a finished backup Job, table-driven: verified -> AwaitingReceipt,
-anything else -> a condition naming the problem and a new attempt with backoff."""
+"""What follows a finished backup Job, table-driven: manifest checked -> a verify
+Job reads every object back; verified -> AwaitingReceipt, anything else -> a
+condition naming the problem and a new attempt with backoff."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.verify_result import VerifyResult
 from tenant_exit.api.worker_errors import WorkerErrorCode
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.backup_outcome import already_rejected, decide_outcome, needs_a_fix
@@ -37,8 +39,25 @@ POLICY = BackupPolicy(max_attempts=3, retry_after=timedelta(seconds=10))
 GOOD = BackupCheck(
     manifest_key=MANIFEST, manifest_sha256=DIGEST, reported_sha256=DIGEST,
     tables=12, rows=3400, database_bytes=5_000_000, files=7, document_bytes=900_000,
-    stored_bytes=1_500_000,
+    stored_bytes=1_500_000, objects=4,
 )
+VERIFY_JOB = f"{EXIT}-verify-1"
+
+
+def verify_job(result: VerifyResult | None = None, *, failed: bool = False,
+               termination: str = "") -> JobState:
+    """The verify Job of attempt 1: running (no result), succeeded with `result`, or
+    failed with `termination`."""
+    if failed:
+        return JobState(name=VERIFY_JOB, failed=True, failure_message="BackoffLimitExceeded",
+                        termination_message=termination)
+    if result is None:
+        return JobState(name=VERIFY_JOB, active=1)
+    return JobState(name=VERIFY_JOB, succeeded=True, termination_message=result.to_json())
+
+
+READ_BACK = VerifyResult(MANIFEST, DIGEST, objects=4, bytes=1_500_000)
+VERIFIED = verify_job(READ_BACK)
 
 
 def job_name(attempt: int) -> str:
@@ -70,9 +89,9 @@ def running(attempt: int = 1, generation: int = 1, **status: Any) -> TenantExit:
 
 
 def observed(job: JobState | None = None, check: BackupCheck | None = None,
-             now: datetime = NOW) -> Observed:
+             now: datetime = NOW, verify: JobState | None = None) -> Observed:
     return steady(now, NS, EXIT, BACKUP, backup_job=job, backup_check=check,
-                  backup_policy=POLICY)
+                  backup_policy=POLICY, verify_job=verify)
 
 
 def kinds(actions: list[a.Action]) -> list[type]:
@@ -92,7 +111,8 @@ def phase_changes(actions: list[a.Action]) -> list[Phase]:
 
 
 def test_a_verified_backup_is_recorded_delivered_and_awaits_receipt() -> None:
-    actions = decide_outcome(running(), observed(succeeded(), GOOD), succeeded(), 1)
+    actions = decide_outcome(running(), observed(succeeded(), GOOD, verify=VERIFIED),
+                             succeeded(), 1)
     assert kinds(actions) == [
         a.RecordBackupResult, a.DeliverBackup, a.RemoveS3Credentials, a.SetPhase,
     ]
@@ -113,7 +133,7 @@ def test_a_verified_backup_is_recorded_delivered_and_awaits_receipt() -> None:
 
 def test_the_verified_backup_through_the_machine_folds_into_status() -> None:
     exit = running()
-    actions = decide(exit, observed(succeeded(), GOOD))
+    actions = decide(exit, observed(succeeded(), GOOD, verify=VERIFIED))
     assert a.CreateBackupJob not in kinds(actions)
     status = fold(exit.status, a.status_actions(actions), generation=1, now=NOW)
     assert status.phase is Phase.AWAITING_RECEIPT
@@ -121,6 +141,73 @@ def test_the_verified_backup_through_the_machine_folds_into_status() -> None:
     assert (status.backup.manifest, status.backup.manifest_sha256) == (MANIFEST, DIGEST)
     assert status.backup.job == job_name(1)
     assert c.is_true(status.conditions, c.BACKUP_COMPLETE)
+
+
+# --- the verify Job -----------------------------------------------------------
+
+
+def test_a_checked_manifest_starts_the_verify_job_and_nothing_else() -> None:
+    actions = decide_outcome(running(), observed(succeeded(), GOOD), succeeded(), 1)
+    assert kinds(actions) == [a.CreateVerifyJob]
+    assert actions[0] == a.CreateVerifyJob(1, MANIFEST, DIGEST)
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.reason == c.BACKUP_VERIFYING
+    assert VERIFY_JOB in ready.message
+    assert condition(actions, c.BACKUP_COMPLETE) is None, "not complete before the read-back"
+
+
+def test_a_running_verify_job_is_waited_for() -> None:
+    actions = decide_outcome(running(), observed(succeeded(), GOOD, verify=verify_job()),
+                             succeeded(), 1)
+    assert kinds(actions) == []
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.reason == c.BACKUP_VERIFYING
+
+
+READ_BACK_PROBLEMS = [
+    pytest.param(verify_job(VerifyResult(MANIFEST, DIGEST, 4, 10, (
+        f"{MANIFEST[:-13]}database-ons.sql.zst.age: SHA-256 {OTHER_DIGEST}, manifest says "
+        f"{DIGEST}",), 1)), f"SHA-256 {OTHER_DIGEST}, manifest says {DIGEST}", id="one-byte"),
+    pytest.param(verify_job(VerifyResult(MANIFEST, DIGEST, 4, 10, ("a: missing", "b: x"), 3)),
+                 "a: missing (and 2 more)", id="several"),
+    pytest.param(verify_job(VerifyResult(MANIFEST, OTHER_DIGEST, 4, 10)),
+                 f"with SHA-256 {OTHER_DIGEST}, not {DIGEST}", id="other-manifest"),
+    pytest.param(verify_job(VerifyResult(MANIFEST, DIGEST, 3, 10)),
+                 "read 3 objects, the manifest lists 4", id="too-few"),
+    pytest.param(JobState(name=VERIFY_JOB, succeeded=True, termination_message=""),
+                 "left no result", id="no-result"),
+    pytest.param(verify_job(failed=True, termination=json.dumps({
+        "code": "StorageRequestFailed",
+        "error": "reading http://s3/b/k failed: HTTP 403 SignatureDoesNotMatch"})),
+        "could not read the backup back: reading http://s3/b/k failed: HTTP 403 "
+        "SignatureDoesNotMatch", id="store-refused"),
+    pytest.param(verify_job(failed=True), "could not read the backup back: "
+                 "BackoffLimitExceeded", id="killed"),
+]
+
+
+@pytest.mark.parametrize(("verify", "named"), READ_BACK_PROBLEMS)
+def test_a_read_back_that_does_not_match_rejects_the_attempt(verify: JobState,
+                                                             named: str) -> None:
+    actions = decide_outcome(running(), observed(succeeded(), GOOD, verify=verify),
+                             succeeded(), 1)
+    assert Phase.AWAITING_RECEIPT not in phase_changes(actions)
+    assert a.DeliverBackup not in kinds(actions)
+    rejected = [x for x in actions if isinstance(x, a.RecordBackupRejected)]
+    assert len(rejected) == 1 and rejected[0].job == job_name(1)
+    assert named in rejected[0].problem
+    complete = condition(actions, c.BACKUP_COMPLETE)
+    assert complete is not None and complete.status is ConditionStatus.FALSE
+    assert complete.reason == c.BACKUP_INVALID and named in complete.message
+
+
+def test_a_verify_result_round_trips_and_truncates_its_problems() -> None:
+    many = VerifyResult(MANIFEST, DIGEST, 40, 1, tuple(f"o{i}: missing" for i in range(40)), 40)
+    parsed = VerifyResult.parse(many.to_json())
+    assert parsed is not None and not parsed.ok
+    assert len(parsed.problems) == 10 and parsed.problem_count == 40
+    assert VerifyResult.parse(READ_BACK.to_json()) == READ_BACK
+    assert VerifyResult.parse('{"code":"StorageRequestFailed","error":"x"}') is None
 
 
 # --- a backup that is not verified ---------------------------------------------

@@ -42,8 +42,10 @@ def test_failure_codes(error: BaseException, code: WorkerErrorCode) -> None:
     assert failure_code(error) is code
 
 
-def test_only_a_refused_or_underprivileged_account_needs_a_fix() -> None:
-    assert {Code.DATABASE_ACCESS_DENIED, Code.DUMP_PRIVILEGES_MISSING} == NEEDS_A_FIX
+def test_only_a_refused_or_underprivileged_account_or_an_impossible_restore_needs_a_fix(
+) -> None:
+    assert {Code.DATABASE_ACCESS_DENIED, Code.DUMP_PRIVILEGES_MISSING,
+            Code.RESTORE_TOO_LARGE, Code.RESTORE_NOT_POSSIBLE} == NEEDS_A_FIX
 
 
 def test_a_refused_connection_carries_the_servers_error_number() -> None:

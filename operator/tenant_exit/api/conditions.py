@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
+from tenant_exit.api import restore
 from tenant_exit.api.status import Condition, ConditionStatus
 
 # --- types ---------------------------------------------------------------
@@ -30,8 +31,13 @@ TERMS_DIFFER: Final = "TermsDiffer"
 """True while the spec differs from status.terms (issue 10; the terms admission
 policy normally refuses such edits). The exit acts on the recorded terms."""
 
-ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RECEIPT_CONFIRMED, DELETED, STALLED,
-                    POST_QUANTUM_ENCRYPTION, TERMS_DIFFER)
+RESTORE_VERIFIED: Final = "RestoreVerified"
+"""True when a scratch server in the backup Job's pod loaded the dump and every table
+matched the source (issue 13); Unknown when the proof was impossible or is off;
+False while an attempt failed the proof."""
+
+ALL_TYPES: Final = (READY, READ_ONLY_ENFORCED, BACKUP_COMPLETE, RESTORE_VERIFIED,
+                    RECEIPT_CONFIRMED, DELETED, STALLED, POST_QUANTUM_ENCRYPTION, TERMS_DIFFER)
 
 # --- reasons -------------------------------------------------------------
 PROGRESSING: Final = "Progressing"
@@ -60,6 +66,8 @@ POST_QUANTUM_RECIPIENTS: Final = "PostQuantumRecipients"
 CLASSICAL_RECIPIENTS_ONLY: Final = "ClassicalRecipientsOnly"
 CANCELLED: Final = "Cancelled"
 BACKUP_VERIFIED: Final = "BackupVerified"
+BACKUP_VERIFYING: Final = "BackupVerifying"
+VERIFY_START_FAILED: Final = "VerifyStartFailed"
 BACKUP_INVALID: Final = "BackupInvalid"
 BACKUP_ATTEMPTS_EXHAUSTED: Final = "BackupAttemptsExhausted"
 BACKUP_RETRY_SCHEDULED: Final = "BackupRetryScheduled"
@@ -80,7 +88,25 @@ TERMS_CHANGED: Final = "TermsChanged"
 """The spec differs from the backed-up terms; the exit goes on with the recorded ones."""
 GUARD_MISSING: Final = "GuardMissing"
 """The namespace guard admission policy or its binding is missing or altered."""
+CLASS_NOT_FOUND: Final = "ClassNotFound"
+"""spec.className names no TenantExitClass (yet), or several classes are the default."""
+CLASS_LIMITS_EXCEEDED: Final = "ClassLimitsExceeded"
+"""The spec loosens a limit of its TenantExitClass (or of the recorded status.policy)."""
 RECEIPT_EARLIER_BACKUP: Final = "ReceiptQuotesEarlierBackup"
+# restore verification (issue 13)
+RESTORE_MATCHES: Final = "RestoreMatches"
+"""Every table's rows and digest and every definition equal the source's."""
+RESTORE_PENDING: Final = "RestorePending"
+RESTORE_TOO_LARGE: Final = restore.TOO_LARGE
+"""The source is larger than the scratch server's limit."""
+RESTORE_NO_SCRATCH_IMAGE: Final = restore.NO_SCRATCH_IMAGE
+"""No scratch image is configured for the source's family and version."""
+RESTORE_OFF: Final = "Off"
+"""spec.verification.restore is Off."""
+RESTORE_LOAD_FAILED: Final = "RestoreLoadFailed"
+RESTORE_MISMATCH: Final = "RestoreMismatch"
+RESTORE_FAILED: Final = "RestoreFailed"
+"""The scratch server could not be used (did not start, wrong release)."""
 """spec.receipt quotes the manifest of an earlier attempt or an earlier exit."""
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tenant_exit.api import datamodel, extraction, extraction_crd, names
+from tenant_exit.api import datamodel, exit_class, extraction, extraction_crd, names
 from tenant_exit.api.schema import structural
 from tenant_exit.api.spec import TenantExitSpec
 from tenant_exit.api.status import TenantExitStatus
@@ -32,7 +32,10 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
 
 
 def openapi_schema() -> dict[str, Any]:
-    spec = structural(TenantExitSpec.model_json_schema(by_alias=True, mode="validation"))
+    # Fields a TenantExitClass may default carry no CRD default: the server must leave
+    # them unset so the class's value can apply (api/policy.py).
+    spec = structural(TenantExitSpec.model_json_schema(by_alias=True, mode="validation"),
+                      class_defaults=True)
     status = structural(
         TenantExitStatus.model_json_schema(by_alias=True, mode="validation"),
         keep_defaults=False,
@@ -90,6 +93,10 @@ class CrdSource:
     schema: Callable[[], dict[str, Any]]
     """The openAPIV3Schema, built from the resource's models."""
     printer_columns: tuple[dict[str, Any], ...] = ()
+    status_subresource: bool = True
+    """False for a resource without a status (a class is configuration only)."""
+    selectable_fields: tuple[str, ...] = ()
+    """JSON paths a list may filter on server-side (`fieldSelector`)."""
 
     @property
     def name(self) -> str:
@@ -105,6 +112,10 @@ TENANT_EXIT = CrdSource(
     group=names.GROUP, version=names.VERSION, kind=names.KIND, plural=names.PLURAL,
     singular=names.SINGULAR, short_names=(names.SHORT_NAME,), scope="Cluster",
     schema=openapi_schema, printer_columns=tuple(PRINTER_COLUMNS),
+    # A new exit looks for rivals for its namespace (phases.guards.rivals): the
+    # API server filters on this field, so that look-up costs one exit's worth
+    # of bytes, not a list of every exit (O(N^2) over N first passes).
+    selectable_fields=(".spec.tenantNamespace",),
 )
 
 # The periodic extraction (docs/extraction.md).
@@ -121,7 +132,15 @@ TENANT_EXTRACTION = CrdSource(
     schema=extraction_crd.extraction_schema, printer_columns=extraction_crd.EXTRACTION_COLUMNS,
 )
 
-RESOURCES: tuple[CrdSource, ...] = (TENANT_EXIT, DATAMODEL, TENANT_EXTRACTION)
+# The platform's defaults and limits (api/exit_class.py).
+TENANT_EXIT_CLASS = CrdSource(
+    group=names.GROUP, version=names.VERSION, kind=exit_class.KIND, plural=exit_class.PLURAL,
+    singular=exit_class.SINGULAR, short_names=(exit_class.SHORT_NAME,), scope="Cluster",
+    schema=exit_class.class_schema, printer_columns=exit_class.CLASS_COLUMNS,
+    status_subresource=False,
+)
+
+RESOURCES: tuple[CrdSource, ...] = (TENANT_EXIT, DATAMODEL, TENANT_EXTRACTION, TENANT_EXIT_CLASS)
 """Every CRD the operator serves, each generated into its own file."""
 
 
@@ -145,8 +164,11 @@ def build_crd(source: CrdSource = TENANT_EXIT) -> dict[str, Any]:
                     "name": source.version,
                     "served": True,
                     "storage": True,
-                    "subresources": {"status": {}},
+                    **({"subresources": {"status": {}}} if source.status_subresource else {}),
                     "additionalPrinterColumns": list(source.printer_columns),
+                    **({"selectableFields": [{"jsonPath": path}
+                                             for path in source.selectable_fields]}
+                       if source.selectable_fields else {}),
                     "schema": {"openAPIV3Schema": source.schema()},
                 }
             ],

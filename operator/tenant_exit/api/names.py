@@ -20,6 +20,8 @@ CRD_NAME: Final = f"{PLURAL}.{GROUP}"
 # The periodic extraction's resources (api/datamodel.py, api/extraction.py).
 DATAMODEL_PLURAL: Final = "datamodels"
 EXTRACTION_PLURAL: Final = "tenantextractions"
+# The platform's defaults and limits (api/exit_class.py).
+CLASS_PLURAL: Final = "tenantexitclasses"
 
 # On the tenant Namespace (docs/architecture.md, "The guards").
 NAMESPACE_FINALIZER: Final = f"{GROUP}/guard"
@@ -49,6 +51,12 @@ EXIT_FINALIZER: Final = f"{GROUP}/exit"
 def backup_job_name(exit_name: str, attempt: int) -> str:
     """The Job of one backup attempt: deterministic, so a re-run finds it (409)."""
     return f"{exit_name}-backup-{attempt}"
+
+
+def verify_job_name(exit_name: str, attempt: int) -> str:
+    """The Job (and its plan Secret) that reads attempt `attempt`'s backup back, in
+    the operator's namespace; as long as the backup Job's name."""
+    return f"{exit_name}-verify-{attempt}"
 
 
 # --- identities in object keys (issue 10) ----------------------------------------

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenant_exit.api import names
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.owner import Owner
+from tenant_exit.api.policy import ExitPolicy, apply_policy
 from tenant_exit.api.spec import TenantExitSpec
 from tenant_exit.api.status import TenantExitStatus
 
@@ -46,16 +47,22 @@ class TenantExit(ApiModel):
         """Validate a kopf body (or any dict of the object); raises pydantic.ValidationError.
 
         `status` is read leniently: fields another version wrote (and kopf's own
-        bookkeeping) must not make an exit unreadable.
+        bookkeeping) must not make an exit unreadable. The spec is the effective one:
+        with the defaults of the policy recorded in status.policy (api/policy.py).
         """
         status = TenantExitStatus.model_validate(_known_status(body.get("status") or {}))
-        return cls.model_validate(
+        exit = cls.model_validate(
             {
                 "metadata": dict(body.get("metadata") or {}),
                 "spec": dict(body.get("spec") or {}),
                 "status": status,
             }
         )
+        return exit if status.policy is None else exit.under(status.policy)
+
+    def under(self, policy: ExitPolicy) -> TenantExit:
+        """This exit with `policy`'s defaults in every spec field the user left unset."""
+        return self.model_copy(update={"spec": apply_policy(self.spec, policy)})
 
     @property
     def name(self) -> str:

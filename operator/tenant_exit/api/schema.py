@@ -14,26 +14,37 @@ from typing import Any
 Schema = dict[str, Any]
 
 _DROPPED = {"title", "additionalProperties", "examples"}
+CLASS_DEFAULT = "x-tenantexit-class-default"
+"""Marks a field a TenantExitClass may default: the CRD carries no default for it, so
+an unset field stays unset on the server and the class's value can apply."""
 
 
-def structural(schema: Schema, *, keep_defaults: bool = True) -> Schema:
-    """Inline every `$ref` of a pydantic schema and make the result structural."""
+def structural(schema: Schema, *, keep_defaults: bool = True,
+               class_defaults: bool = False) -> Schema:
+    """Inline every `$ref` of a pydantic schema and make the result structural.
+    `class_defaults`: leave out the defaults of fields marked CLASS_DEFAULT (the
+    TenantExit's; other resources reusing those models keep them)."""
     defs: dict[str, Schema] = schema.get("$defs", {})
-    return _convert(schema, defs, keep_defaults)
+    return _convert(schema, defs, keep_defaults, class_defaults)
 
 
-def _convert(node: Schema, defs: dict[str, Schema], keep_defaults: bool) -> Schema:
+def _convert(node: Schema, defs: dict[str, Schema], keep_defaults: bool,
+             class_defaults: bool = False) -> Schema:
     node = _resolve(node, defs)
     out: Schema = {}
+    class_default = class_defaults and bool(node.get(CLASS_DEFAULT))
     for key, value in node.items():
-        if key in _DROPPED or key == "$defs":
+        if key in _DROPPED or key in ("$defs", CLASS_DEFAULT):
+            continue
+        if key == "default" and class_default:
             continue
         if key == "properties":
             out[key] = {
-                name: _convert(sub, defs, keep_defaults) for name, sub in value.items()
+                name: _convert(sub, defs, keep_defaults, class_defaults)
+                for name, sub in value.items()
             }
         elif key == "items":
-            out[key] = _convert(value, defs, keep_defaults)
+            out[key] = _convert(value, defs, keep_defaults, class_defaults)
         elif key == "description":
             out[key] = _unwrap(value)
         elif key == "default":

@@ -18,6 +18,8 @@ from pydantic import ConfigDict, Field, StringConstraints
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.database import SYSTEM_SCHEMAS
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES, DEFAULT_EXCLUDE_TABLES
+from tenant_exit.api.restore import RestoreMode
+from tenant_exit.api.schema import CLASS_DEFAULT
 from tenant_exit.api.types import (
     AGE_RECIPIENT,
     ConfigMapKey,
@@ -36,6 +38,11 @@ def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
 
 def validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
+
+
+# A field a TenantExitClass may default: no default in the CRD (api/schema.py), the
+# model's default applies only when no class gives one (api/policy.py).
+BY_CLASS: dict[str, Any] = {CLASS_DEFAULT: True}
 
 
 class DatabaseReadOnlyMode(StrEnum):
@@ -66,9 +73,11 @@ class ReadOnly(ApiModel):
     until: datetime | None = None
     """End of the licence (RFC 3339). The backup starts once this has passed; when
     empty the backup starts as soon as read-only is enforced."""
-    database: DatabaseReadOnlyMode = DatabaseReadOnlyMode.REVOKE_WRITES
-    """RevokeWrites: revoke write and DDL privileges of the application accounts on
-    the tenant schemas (prior grants are remembered and restored on cancel).
+    database: Annotated[DatabaseReadOnlyMode, Field(json_schema_extra=BY_CLASS)] = (
+        DatabaseReadOnlyMode.REVOKE_WRITES)
+    """Default: the class's writeFreeze, else RevokeWrites. RevokeWrites: revoke write
+    and DDL privileges of the application accounts on the tenant schemas (prior
+    grants are remembered and restored on cancel).
     ServerReadOnly: set the server's global read_only (accounts with SUPER or
     READ_ONLY ADMIN bypass it). None: only the app flag, if any."""
     accounts: Annotated[list[Account], Field(max_length=64)] = []
@@ -118,9 +127,11 @@ class Database(ApiModel):
     only for a server inside tenantNamespace (host `<svc>.<tenantNamespace>[.svc...]`)."""
     exclude_tables: Annotated[
         list[ExcludeGlob],
-        Field(max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}),
+        Field(max_length=256,
+              json_schema_extra={"x-kubernetes-list-type": "set", **BY_CLASS}),
     ] = list(DEFAULT_EXCLUDE_TABLES)
-    """`schema.table` globs left out of the dump: by default the audit log
+    """`schema.table` globs left out of the dump: by default (for a TenantExit, unless
+    its TenantExitClass sets exclusions.tables) the audit log
     (`*.audit_*`) and import/export staging tables (`*.import_*`, `*.export_*`) — the
     retention duty covers data, not logs. Each default starts with a fixed word, so
     it cannot match a clinical table such as `medication_log` or `care_log` (a suffix
@@ -136,9 +147,11 @@ class DocumentVolume(ApiModel):
 
     claim_name: ObjectName
     """Claim in the tenant namespace; mounted read-only into the backup Job."""
-    exclude: Annotated[list[PathGlob], Field(max_length=256)] = list(DEFAULT_DOCUMENT_EXCLUDES)
+    exclude: Annotated[list[PathGlob], Field(max_length=256, json_schema_extra=BY_CLASS)] = (
+        list(DEFAULT_DOCUMENT_EXCLUDES))
     """Globs relative to the volume root left out of the archive; by default the
-    import/, export/ and tmp/ folders (files, not data). Set `[]` to keep all."""
+    class's exclusions.paths, else the import/, export/ and tmp/ folders (files, not
+    data). Set `[]` to keep all."""
 
 
 class SecretReference(ApiModel):
@@ -205,10 +218,18 @@ class Encryption(ApiModel):
 class Destination(ApiModel):
     """Where the backup goes."""
 
-    s3: S3Destination
-    """S3-compatible object storage."""
+    s3: S3Destination | None = None
+    """S3-compatible object storage; empty: the TenantExitClass's destination."""
     encryption: Encryption
     """Client-side encryption: health records never leave the cluster in plaintext."""
+
+    @property
+    def store(self) -> S3Destination:
+        """The bucket, which a backup needs (start_blocked reports an exit without one)."""
+        if self.s3 is None:
+            raise ValueError("spec.destination.s3 is not set and no TenantExitClass gives a "
+                             "destination")
+        return self.s3
 
 
 class Receipt(ApiModel):
@@ -232,9 +253,10 @@ class Language(StrEnum):
 class Customer(ApiModel):
     """The receiving care organisation."""
 
-    language: Language = Language.EN
-    """Language of the texts the customer reads: README.txt beside the backup (with
-    the receipt procedure) and the summary in the certificate of destruction.
+    language: Annotated[Language, Field(json_schema_extra=BY_CLASS)] = Language.EN
+    """Default: the class's customerLanguage, else `en`. Language of the texts the
+    customer reads: README.txt beside the backup (with the receipt procedure) and the
+    summary in the certificate of destruction.
     `nl` (Dutch) or `en` (English). The certificate's JSON keys stay English."""
 
 
@@ -251,15 +273,49 @@ class Request(ApiModel):
     """When the request was made (RFC 3339, e.g. `2026-11-30T09:15:00Z`)."""
 
 
+class Verification(ApiModel):
+    """How the backup proves itself before the customer is asked for a receipt."""
+
+    model_config = ConfigDict(json_schema_extra=validations(cel(
+        "!has(self.restore) || self.restore != 'Off' || "
+        "(has(self.offReason) && size(self.offReason) > 0)",
+        "verification.restore: Off needs verification.offReason: the customer deletes "
+        "their only other copy on the strength of this backup, and the reason for not "
+        "test-loading it is quoted in the manifest and the customer's README",
+    )))
+
+    restore: RestoreMode | None = None
+    """`Required`, `BestEffort` or `Off`; unset = the platform's default (chart value
+    restoreVerification.mode, itself `Required` unless changed). A scratch server of
+    the source's family and version in the backup Job's pod loads each schema's dump
+    while it streams, and every table's row count and content digest and every
+    definition are compared with the source. This proves the archive loads into a
+    database server; it does not make the backup able to restore the application.
+    `Required`: no AwaitingReceipt without that proof (a source larger than the
+    scratch limit stalls). `BestEffort`: RestoreVerified=Unknown when the proof is
+    impossible (TooLarge, NoScratchImage). `Off`: no proof; needs offReason."""
+    off_reason: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    """Why the archive is not test-loaded (required with restore: Off). Recorded in
+    the manifest and quoted in the customer's README."""
+
+
+def restore_mode(spec: TenantExitSpec, default: RestoreMode) -> RestoreMode:
+    """The effective restore verification mode: the spec's, else the platform's."""
+    chosen = spec.verification.restore if spec.verification is not None else None
+    return chosen or default
+
+
 class Deletion(ApiModel):
     """The irreversible step after receipt."""
 
-    grace_period: Annotated[GoDuration, Field(json_schema_extra=validations(cel(
+    grace_period: Annotated[GoDuration, Field(json_schema_extra={**validations(cel(
         "duration(self) > duration('0s')",
         "deletion.gracePeriod must be longer than 0s: it is the customer's last chance to "
         "withdraw the receipt before the irreversible deletion",
-    )))] = "72h"
-    """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`).
+    )), **BY_CLASS})] = "72h"
+    """Time between confirmed receipt and deletion of the tenant (Go duration, `72h`);
+    default: the class's deletion.defaultGracePeriod, else 72h, and never shorter than
+    the class's deletion.minimumGracePeriod.
     Until it has passed, removing spec.receipt cancels the deletion."""
     drop_databases: bool = False
     """Also drop the schemas of spec.database on the database server: for a server
@@ -310,7 +366,13 @@ class TenantExitSpec(ApiModel):
         ),
     ]
     """The tenant's Namespace. Immutable."""
-    customer: Customer = Customer()
+    class_name: Annotated[ObjectName, Field(json_schema_extra=validations(cel(
+        "self == oldSelf", "className is immutable; create a new TenantExit instead",
+    )))] | None = None
+    """The TenantExitClass whose defaults and limits apply; empty: the class annotated
+    `tenantexit.io/is-default-class: "true"`, if any. Its terms are recorded in
+    status.policy when the exit starts; later edits of the class do not change it."""
+    customer: Annotated[Customer, Field(json_schema_extra=BY_CLASS)] = Customer()
     """The receiving customer: the language of the texts they read."""
     request: Request | None = None
     """The customer's request for the exit, kept on record as the basis of the deletion."""
@@ -333,6 +395,9 @@ class TenantExitSpec(ApiModel):
     """Where the backup goes; required before the backup can start."""
     receipt: Receipt | None = None
     """Set when the customer confirms receipt of the backup; starts the deletion clock."""
-    deletion: Deletion = Deletion()
+    deletion: Annotated[Deletion, Field(json_schema_extra=BY_CLASS)] = Deletion()
     """Terms of the deletion after receipt."""
+    verification: Verification | None = None
+    """How the backup is proven before receipt (restore verification); unset = the
+    platform's default mode."""
 

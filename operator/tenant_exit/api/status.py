@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from tenant_exit.api.base import ApiModel
+from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.types import Sha256Hex, Timestamp
 
 
@@ -254,3 +255,6 @@ class TenantExitStatus(ApiModel):
     """The tenant's identities (namespace and volume claim UIDs)."""
     terms: BackupTerms | None = None
     """The backed-up terms, frozen from BackupRunning on."""
+    policy: ExitPolicy | None = None
+    """The TenantExitClass terms (defaults and limits) this exit runs under, recorded
+    when the operator took it on: later edits of the class do not change them."""

@@ -13,7 +13,7 @@ def terms_from_spec(exit: TenantExit) -> BackupTerms:
     """What the spec says now; only called before the terms are recorded."""
     spec = exit.spec
     assert spec.destination is not None, "terms are taken only with a destination"
-    s3 = spec.destination.s3
+    s3 = spec.destination.store
     return BackupTerms(
         exit_uid=exit.metadata.uid,
         host=spec.database.host,
@@ -62,7 +62,7 @@ def frozen_spec(exit: TenantExit) -> tuple[Database, list[DocumentVolume], Desti
         "exclude_tables": list(terms.exclude_tables)})
     documents = [d for d in spec.documents if d.claim_name in terms.claims]
     destination = spec.destination.model_copy(update={
-        "s3": spec.destination.s3.model_copy(update={"bucket": terms.bucket,
+        "s3": spec.destination.store.model_copy(update={"bucket": terms.bucket,
                                                      "prefix": terms.prefix}),
         "encryption": spec.destination.encryption.model_copy(update={
             "age_recipients": list(terms.recipients)}),

@@ -30,6 +30,16 @@ class WorkerErrorCode(StrEnum):
     """Another request to the object store failed (e.g. wrong credentials)."""
     NOT_FOUND = "NotFound"
     """Something the worker looked up does not exist."""
+    RESTORE_LOAD_FAILED = "RestoreLoadFailed"
+    """The scratch server refused a statement of the dump (names line and table)."""
+    RESTORE_MISMATCH = "RestoreMismatch"
+    """A table or definition in the scratch server differs from the source."""
+    RESTORE_TOO_LARGE = "RestoreTooLarge"
+    """restore: Required and the source is larger than the scratch limit."""
+    RESTORE_NOT_POSSIBLE = "RestoreNotPossible"
+    """restore: Required and no scratch image fits the source's family and version."""
+    RESTORE_UNAVAILABLE = "RestoreUnavailable"
+    """The scratch server did not start or is not the source's release."""
     UNEXPECTED = "Unexpected"
     """Anything else."""
 
@@ -37,6 +47,9 @@ class WorkerErrorCode(StrEnum):
 NEEDS_A_FIX: Final = frozenset({
     WorkerErrorCode.DATABASE_ACCESS_DENIED,
     WorkerErrorCode.DUMP_PRIVILEGES_MISSING,
+    # Only a change of the platform's limits/images or of spec.verification helps.
+    WorkerErrorCode.RESTORE_TOO_LARGE,
+    WorkerErrorCode.RESTORE_NOT_POSSIBLE,
 })
 """Failures no new attempt can fix: the exit stalls at once and waits for a change."""
 

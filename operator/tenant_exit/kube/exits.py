@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
@@ -14,6 +15,24 @@ from tenant_exit.kube.errors import tolerate
 
 def list_exits(custom: client.CustomObjectsApi) -> list[dict[str, Any]]:
     listing = custom.list_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL)
+    items: list[dict[str, Any]] = listing.get("items", [])
+    return items
+
+
+def exits_for_namespace(custom: client.CustomObjectsApi, namespace: str) -> list[dict[str, Any]]:
+    """The TenantExits whose spec.tenantNamespace is `namespace`: a consistent list,
+    filtered by the API server on the CRD's selectable field. A server that does not
+    filter on it (Kubernetes 1.30 without the CustomResourceFieldSelectors gate
+    answers 400) gets the full list, filtered here."""
+    try:
+        listing = custom.list_cluster_custom_object(
+            names.GROUP, names.VERSION, names.PLURAL,
+            field_selector=f"spec.tenantNamespace={namespace}")
+    except ApiException as error:
+        if error.status != 400:
+            raise
+        return [body for body in list_exits(custom)
+                if (body.get("spec") or {}).get("tenantNamespace") == namespace]
     items: list[dict[str, Any]] = listing.get("items", [])
     return items
 

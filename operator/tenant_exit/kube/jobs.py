@@ -16,6 +16,13 @@ from kubernetes.client import models as k
 
 from tenant_exit.api import names
 from tenant_exit.api.owner import Owner
+from tenant_exit.api.restore import (
+    SCRATCH_DATADIR,
+    SCRATCH_SOCKET,
+    SCRATCH_SOCKET_DIR,
+    RestoreMode,
+    ScratchPlan,
+)
 from tenant_exit.api.spec import Database, Destination, DocumentVolume, Request
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
@@ -23,6 +30,8 @@ from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_nam
 from tenant_exit.settings import OperatorSettings
 
 CONTAINER = "backup"
+OFF = ScratchPlan(RestoreMode.OFF)
+SCRATCH_CONTAINER = "scratch"
 DOCUMENTS_ROOT = "/data/documents"
 TERMINATION_LOG = "/dev/termination-log"
 
@@ -38,6 +47,10 @@ class BackupTerms:
     destination: Destination
     request: Request | None = None
     """The customer's request (spec.request), recorded in the manifest."""
+    scratch: ScratchPlan = OFF
+    """The restore verification's scratch server (issue 13)."""
+    off_reason: str | None = None
+    """spec.verification.offReason, for the manifest when the mode is Off."""
 
 
 def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
@@ -61,6 +74,12 @@ def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
                 name=f"documents-{index}", mount_path=f"{DOCUMENTS_ROOT}/{claim}", read_only=True
             )
         )
+    scratch = terms.scratch
+    sidecars: list[k.V1Container] = []
+    if scratch.image is not None:
+        volumes += scratch_volumes(scratch)
+        mounts.append(k.V1VolumeMount(name="scratch-run", mount_path=SCRATCH_SOCKET_DIR))
+        sidecars.append(scratch_container(scratch, settings))
     container = k.V1Container(
         name=CONTAINER,
         image=settings.worker_image,
@@ -85,6 +104,7 @@ def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
         restart_policy="Never",
         automount_service_account_token=False,  # the worker never calls the API
         containers=[container],
+        init_containers=sidecars or None,
         volumes=volumes,
         security_context=k.V1PodSecurityContext(
             run_as_non_root=True,
@@ -124,10 +144,89 @@ def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
     )
 
 
+def scratch_volumes(scratch: ScratchPlan) -> list[k.V1Volume]:
+    # The datadir is the only place the plaintext rests, and it goes with the pod;
+    # the socket directory is tmpfs (a socket needs no disk).
+    return [
+        k.V1Volume(name="scratch-data",
+                   empty_dir=k.V1EmptyDirVolumeSource(size_limit=str(scratch.volume_bytes))),
+        k.V1Volume(name="scratch-run", empty_dir=k.V1EmptyDirVolumeSource(medium="Memory",
+                                                                          size_limit="1Mi")),
+        k.V1Volume(name="scratch-tmp", empty_dir=k.V1EmptyDirVolumeSource()),
+    ]
+
+
+SCRATCH_SERVER_OPTIONS = (
+    f"--datadir={SCRATCH_DATADIR}",
+    f"--socket={SCRATCH_SOCKET}",
+    "--skip-networking",
+    "--tmpdir=/tmp",
+    "--skip-log-bin",
+    "--max-allowed-packet=1G",
+    "--character-set-server=utf8mb4",
+    # Disposable data: durability traded for load speed.
+    "--innodb-flush-log-at-trx-commit=0",
+    "--innodb-doublewrite=OFF",
+    "--performance-schema=OFF",
+    "--event-scheduler=OFF",
+)
+"""The scratch server: reachable through the pod's unix socket only (no TCP), no
+binary log, events not run (they would change the loaded data)."""
+
+
+def scratch_container(scratch: ScratchPlan, settings: OperatorSettings) -> k.V1Container:
+    """A native sidecar (an init container with restartPolicy Always): it starts
+    before the worker and the pod completes when the worker does."""
+    mariadb = scratch.family == "mariadb"
+    server = "mariadbd" if mariadb else "mysqld"
+    # The official images initialise an empty datadir with a password-less root
+    # that, with --skip-networking, only a process in this pod can reach.
+    empty_root = "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD" if mariadb else "MYSQL_ALLOW_EMPTY_PASSWORD"
+    return k.V1Container(
+        name=SCRATCH_CONTAINER,
+        image=scratch.image,
+        image_pull_policy="IfNotPresent",
+        restart_policy="Always",
+        args=[server, *SCRATCH_SERVER_OPTIONS],
+        env=[k.V1EnvVar(name=empty_root, value="yes")],
+        volume_mounts=[
+            k.V1VolumeMount(name="scratch-data", mount_path=SCRATCH_DATADIR),
+            k.V1VolumeMount(name="scratch-run", mount_path=SCRATCH_SOCKET_DIR),
+            k.V1VolumeMount(name="scratch-tmp", mount_path="/tmp"),  # noqa: S108
+        ],
+        resources=k.V1ResourceRequirements(
+            requests={"cpu": settings.restore_cpu, "memory": settings.restore_memory},
+            limits={"memory": settings.restore_memory},
+        ),
+        security_context=k.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            # The official images' mysql user; their entrypoint runs as it unchanged.
+            run_as_user=999,
+            run_as_group=999,
+            capabilities=k.V1Capabilities(drop=["ALL"]),
+        ),
+    )
+
+
+def restore_env(terms: BackupTerms) -> list[tuple[str, str | None]]:
+    scratch = terms.scratch
+    return [
+        ("TENANT_EXIT_RESTORE_MODE", scratch.mode.value),
+        ("TENANT_EXIT_RESTORE_IMAGE", scratch.image),
+        ("TENANT_EXIT_RESTORE_SOCKET", SCRATCH_SOCKET if scratch.image else None),
+        ("TENANT_EXIT_RESTORE_SKIPPED", scratch.skipped or None),
+        ("TENANT_EXIT_RESTORE_MAX_DATA_BYTES", str(scratch.limit_bytes)),
+        ("TENANT_EXIT_RESTORE_OFF_REASON",
+         terms.off_reason if scratch.mode is RestoreMode.OFF else None),
+    ]
+
+
 def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVar]:
     db = terms.database
     destination = terms.destination
-    s3 = destination.s3
+    s3 = destination.store
     documents = [
         {"name": d.claim_name, "path": f"{DOCUMENTS_ROOT}/{d.claim_name}", "exclude": d.exclude}
         for d in terms.documents
@@ -150,6 +249,7 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
         ("TENANT_EXIT_REQUEST", request_json(terms.request)),
+        *restore_env(terms),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
     secret_refs = [

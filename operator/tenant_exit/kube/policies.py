@@ -15,6 +15,7 @@ a SelfSubjectReview.
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -58,10 +59,18 @@ def problems(expected: list[dict[str, Any]], live: dict[str, dict[str, Any] | No
     return found
 
 
+_identities: WeakKeyDictionary[client.ApiClient, str] = WeakKeyDictionary()
+
+
 def own_identity(api: client.ApiClient) -> str:
-    review = client.AuthenticationV1Api(api).create_self_subject_review(
-        client.V1SelfSubjectReview())
-    return str(review.status.user_info.username)
+    """The operator's user name, asked once per API client: a process's credentials
+    (its ServiceAccount) name the same user for its whole life."""
+    known = _identities.get(api)
+    if known is None:
+        review = client.AuthenticationV1Api(api).create_self_subject_review(
+            client.V1SelfSubjectReview())
+        known = _identities[api] = str(review.status.user_info.username)
+    return known
 
 
 def guard_problems(api: client.ApiClient) -> list[str]:

@@ -65,10 +65,26 @@ def _claimed(core: client.CoreV1Api) -> list[k.V1PersistentVolume]:
 
 
 def tenant_volumes(core: client.CoreV1Api, namespace: str) -> list[TenantVolume]:
-    """PVs bound to a claim that exists in `namespace` now, matched by the claim's UID."""
-    claims = {c.metadata.uid for c in core.list_namespaced_persistent_volume_claim(namespace).items}
-    return [_volume(pv) for pv in _claimed(core)
-            if pv.spec.claim_ref.namespace == namespace and pv.spec.claim_ref.uid in claims]
+    """PVs bound to a claim that exists in `namespace` now, matched by the claim's UID.
+
+    Each claim's PV is read by the claim's spec.volumeName, then kept only if its
+    claimRef carries that claim's UID. Every pass of every exit runs this, and a
+    list of all PVs made it O(PVs in the cluster) per pass (issue 15). A PV whose
+    claimRef the PV controller has set but whose claim does not name it yet (the
+    two halves of a binding) is found by the next pass, like a claim created
+    just after this one."""
+    found = []
+    for claim in core.list_namespaced_persistent_volume_claim(namespace).items:
+        name = claim.spec.volume_name if claim.spec else None
+        if not name:
+            continue
+        with tolerate(404):
+            pv = core.read_persistent_volume(name)
+            ref = pv.spec.claim_ref
+            if (ref is not None and ref.uid == claim.metadata.uid
+                    and ref.namespace == namespace):
+                found.append(_volume(pv))
+    return sorted(found, key=lambda v: v.persistent_volume)  # a list's order, by name
 
 
 def recorded_volumes(core: client.CoreV1Api, claim_uids: Iterable[str]) -> list[TenantVolume]:

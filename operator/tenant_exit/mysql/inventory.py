@@ -133,3 +133,15 @@ def count_rows(conn: Connection, tables: list[tuple[str, str]],
         finally:
             cur.execute("ROLLBACK")
     return counts
+
+
+def data_size(conn: Connection, schemas: list[str] | None = None) -> int:
+    """Data and index bytes of the schemas (given, or every non-system one) as
+    information_schema reports them: the size a scratch server must hold."""
+    wanted = list(schemas) if schemas else list_schemas(conn)
+    if not wanted:
+        return 0
+    rows = fetch_all(conn, "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM "
+                     f"information_schema.TABLES WHERE TABLE_SCHEMA IN ({placeholders(wanted)})",
+                     wanted)
+    return int(rows[0][0] or 0)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from tenant_exit.api import conditions as c
+from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
 from tenant_exit.api.status import BackupTerms, ConditionStatus, Phase, TenantVolume
 
@@ -90,6 +91,18 @@ class CreateBackupJob:
     reason: ClassVar[str] = c.BACKUP_START_FAILED
 
     attempt: int
+
+
+@dataclass(frozen=True)
+class CreateVerifyJob:
+    """The Job in the operator's namespace that reads the attempt's every object back
+    through presigned links (plan Secret first); create-or-get."""
+
+    reason: ClassVar[str] = c.VERIFY_START_FAILED
+
+    attempt: int
+    manifest_key: str
+    manifest_sha256: str
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,7 @@ SideEffect = (
     | CopyS3Credentials
     | RemoveS3Credentials
     | CreateBackupJob
+    | CreateVerifyJob
     | DeliverBackup
     | RemoveDownloadLinks
     | AllowNamespaceDeletion
@@ -345,6 +359,13 @@ class RecordTerms:
     terms: BackupTerms
 
 
+@dataclass(frozen=True)
+class RecordPolicy:
+    """Record the class terms the exit runs under (when the operator takes it on)."""
+
+    policy: ExitPolicy
+
+
 StatusAction = (
     SetPhase
     | SetCondition
@@ -364,6 +385,7 @@ StatusAction = (
     | RecordTenantVolumes
     | RecordNotOurs
     | RecordTerms
+    | RecordPolicy
 )
 
 Action = SideEffect | StatusAction | HoldDeletion

@@ -20,6 +20,7 @@ from tenant_exit.phases.observed import Observed
 _INITIAL = (
     (c.READ_ONLY_ENFORCED, c.NOT_REQUESTED, "Read-only not enforced yet"),
     (c.BACKUP_COMPLETE, c.BACKUP_PENDING, "Backup not started"),
+    (c.RESTORE_VERIFIED, c.RESTORE_PENDING, "The restore verification runs with the backup"),
     (c.RECEIPT_CONFIRMED, c.RECEIPT_PENDING, "No receipt yet"),
     (c.DELETED, c.NOT_DELETED, "The tenant has not been deleted"),
     (c.TERMS_DIFFER, c.TERMS_MATCH, "No backed-up terms recorded yet"),

@@ -3,8 +3,12 @@ backup moves the exit to AwaitingReceipt; anything else is a condition and a
 new attempt (with backoff), never AwaitingReceipt.
 
 A backup is verified when the worker's summary names a manifest, the manifest
-read back from the bucket has the digest the worker reported, and every object
-it lists exists with the recorded size and SHA-256 of its stored bytes.
+read back from the bucket has the digest the worker reported and this exit's
+terms, and then the verify Job (in the operator's namespace, through presigned
+links) has read every object it lists back with the recorded size and SHA-256
+of its stored bytes. The operator reads the manifest and the verify Job's
+result only, never an object (issue 15: a 500 GB tenant must not be 500 GB
+through the operator).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase
+from tenant_exit.api.verify_result import VerifyResult
 from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.phases.actions import (
     Action,
     CopyS3Credentials,
     CreateBackupJob,
+    CreateVerifyJob,
     DeliverBackup,
     RecordBackupJob,
     RecordBackupRejected,
@@ -76,12 +82,59 @@ def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int
     if recorded is not None:
         return retry(exit, seen, job, attempt, recorded)
     if job.succeeded and seen.backup_check is not None and seen.backup_check.ok:
-        return complete(seen, seen.backup_check)
+        return read_back(exit, seen, job, attempt, seen.backup_check)
     problem = why_not_complete(job, seen.backup_check)
     record: list[Action] = (
         [RecordBackupRejected(job.name, seen.now, problem)] if job.succeeded else []
     )
     return record + retry(exit, seen, job, attempt, problem)
+
+
+def read_back(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
+              check: BackupCheck) -> list[Action]:
+    """The manifest checks out: the verify Job reads every object back; its result
+    completes the backup or rejects it like any other mismatch."""
+    assert check.manifest_sha256 is not None
+    verify = seen.verify_job
+    name = names.verify_job_name(exit.name, attempt)
+    if verify is None:
+        return [
+            CreateVerifyJob(attempt, check.manifest_key, check.manifest_sha256),
+            SetCondition(c.READY, ConditionStatus.TRUE, c.BACKUP_VERIFYING,
+                         f"Backup Job {job.name} succeeded; verify Job {name} reads every "
+                         f"object of {check.manifest_key} back"),
+        ]
+    if not (verify.succeeded or verify.failed):
+        return [SetCondition(c.READY, ConditionStatus.TRUE, c.BACKUP_VERIFYING,
+                             f"Verify Job {name} is reading every object of "
+                             f"{check.manifest_key} back")]
+    problem = read_back_problem(job, verify, check)
+    if problem is None:
+        return complete(seen, check)
+    return [RecordBackupRejected(job.name, seen.now, problem),
+            *retry(exit, seen, job, attempt, problem)]
+
+
+def read_back_problem(job: JobState, verify: JobState, check: BackupCheck) -> str | None:
+    """Why the verify Job's finding does not verify the backup; None when it does."""
+    if verify.failed:
+        cause = worker_error(verify) or verify.failure_message or "no reason given"
+        return f"verify Job {verify.name} could not read the backup back: {cause}"
+    result = VerifyResult.parse(verify.termination_message)
+    if result is None:
+        return f"verify Job {verify.name} succeeded but left no result"
+    if result.manifest_sha256 != check.manifest_sha256:
+        return (f"verify Job {verify.name} read manifest {result.manifest_key} with "
+                f"SHA-256 {result.manifest_sha256}, not {check.manifest_sha256}")
+    if result.problems or result.problem_count:
+        first = result.problems[0] if result.problems else "(not reported)"
+        more = max(result.problem_count, len(result.problems)) - 1
+        return (f"backup of Job {job.name} does not match its manifest: {first}"
+                + (f" (and {more} more)" if more > 0 else ""))
+    if result.objects != check.objects:
+        return (f"verify Job {verify.name} read {result.objects} objects, the manifest "
+                f"lists {check.objects}")
+    return None
 
 
 def why_not_complete(job: JobState, check: BackupCheck | None) -> str:
@@ -119,6 +172,7 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
             f"(SHA-256 {check.manifest_sha256}): {check.tables} tables, {check.rows} rows, "
             f"{check.files} documents",
         ),
+        restore_condition(check),
         SetPhase(NEXT, "Backup verified and delivered; waiting for the customer's receipt"),
         SetCondition(
             c.RECEIPT_CONFIRMED, ConditionStatus.FALSE, c.RECEIPT_PENDING,
@@ -132,12 +186,45 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
     ]
 
 
+def restore_condition(check: BackupCheck) -> SetCondition:
+    """RestoreVerified from the manifest's verification section (issue 13)."""
+    if check.restore_status == "Verified":
+        return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.TRUE, c.RESTORE_MATCHES,
+                            check.restore_message)
+    if not check.restore_status:
+        return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.UNKNOWN, c.RESTORE_OFF,
+                            "The backup's manifest records no restore verification")
+    return SetCondition(c.RESTORE_VERIFIED, ConditionStatus.UNKNOWN,
+                        check.restore_reason or c.RESTORE_OFF,
+                        check.restore_message or "Restore not verified")
+
+
+_RESTORE_FAILURES = {
+    WorkerErrorCode.RESTORE_LOAD_FAILED: c.RESTORE_LOAD_FAILED,
+    WorkerErrorCode.RESTORE_MISMATCH: c.RESTORE_MISMATCH,
+    WorkerErrorCode.RESTORE_TOO_LARGE: c.RESTORE_TOO_LARGE,
+    WorkerErrorCode.RESTORE_NOT_POSSIBLE: c.RESTORE_NO_SCRATCH_IMAGE,
+    WorkerErrorCode.RESTORE_UNAVAILABLE: c.RESTORE_FAILED,
+}
+
+
+def restore_failure(job: JobState, problem: str) -> list[Action]:
+    """A failed attempt that failed the restore verification says so in RestoreVerified,
+    decided on the worker's code, never on its sentence."""
+    code = worker_error_code(job) if job.failed else None
+    reason = _RESTORE_FAILURES.get(code) if code is not None else None
+    if reason is None:
+        return []
+    return [SetCondition(c.RESTORE_VERIFIED, ConditionStatus.FALSE, reason, problem)]
+
+
 def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
           problem: str) -> list[Action]:
     reason = c.BACKUP_JOB_FAILED if job.failed else c.BACKUP_INVALID
     policy = seen.backup_policy
     actions: list[Action] = [
-        SetCondition(c.BACKUP_COMPLETE, ConditionStatus.FALSE, reason, problem)
+        SetCondition(c.BACKUP_COMPLETE, ConditionStatus.FALSE, reason, problem),
+        *restore_failure(job, problem),
     ]
     stalled = c.find(exit.status.conditions, c.STALLED)
     spec_changed_since = (

@@ -44,6 +44,10 @@ def enter(exit: TenantExit, seen: Observed) -> list[Action]:
         SetCondition(
             c.BACKUP_COMPLETE, ConditionStatus.FALSE, c.BACKUP_PENDING, "Backup not complete yet"
         ),
+        SetCondition(
+            c.RESTORE_VERIFIED, ConditionStatus.FALSE, c.RESTORE_PENDING,
+            "The restore verification runs with the backup",
+        ),
         *_start_job(exit, seen),
     ]
 
@@ -129,6 +133,12 @@ def start_blocked(exit: TenantExit, seen: Observed) -> tuple[str, str] | None:
             c.DESTINATION_MISSING,
             f"TenantExit {exit.name} has no spec.destination; add the S3 destination "
             "and encryption recipients to start the backup",
+        )
+    if destination.s3 is None:
+        return (
+            c.DESTINATION_MISSING,
+            f"TenantExit {exit.name} has no spec.destination.s3 and no TenantExitClass gives "
+            "a destination; set spec.destination.s3 or spec.className",
         )
     secret = destination.s3.credentials_secret
     if secret.namespace not in seen.credential_namespaces:

@@ -70,8 +70,35 @@ def tenant_volume(seen: VolumeSeen) -> TenantVolume:
                         claim_uid=seen.claim_uid, capacity=seen.capacity)
 
 
+def guard_check_due(exit: TenantExit, now: datetime) -> bool:
+    """Whether this pass may take a step the guard policies must be checked before
+    (the only places `guard_missing` is asked): entering BackupRunning (from a new
+    exit without a licence, or when readOnly.until has passed) and entering
+    Deleting (a receipt is given). An exit held in its licence or waiting for a
+    receipt skips the policy reads: they were six API requests on every pass of
+    every exit (issue 15)."""
+    phase = exit.status.phase
+    if phase is None:
+        return exit.spec.read_only is None
+    if phase is Phase.READ_ONLY_LICENSED:
+        until = exit.spec.read_only.until if exit.spec.read_only else None
+        return until is None or now >= until
+    if phase is Phase.AWAITING_RECEIPT:
+        return exit.spec.receipt is not None
+    return False
+
+
+class GuardsNotObserved(AssertionError):
+    """A decision needed the guard policies but observe did not read them."""
+
+
 def guard_missing(seen: Observed, step: str) -> list[Action] | None:
-    """Stall before `step` while a guard admission policy is missing or altered."""
+    """Stall before `step` while a guard admission policy is missing or altered.
+
+    Fails closed: a pass that did not read the policies (guard_check_due said no)
+    raises instead of taking the step unchecked."""
+    if seen.guard_problems is None:
+        raise GuardsNotObserved(f"the guard policies were not read before {step}")
     if not seen.guard_problems:
         return None
     message = (f"Not {step}: {'; '.join(seen.guard_problems)}. Without it the tenant's data "

@@ -60,8 +60,8 @@ class BackupCheck:
     reported_sha256: str
     """What the worker's summary says the manifest's SHA-256 is."""
     problems: tuple[str, ...] = ()
-    """Empty when every object exists with the recorded size and digest and the
-    manifest is this exit's, for the recorded terms."""
+    """Empty when the manifest is this exit's, for the recorded terms. Its objects
+    are read back by the verify Job (`Observed.verify_job`), not here."""
     schemas: tuple[str, ...] = ()
     """Schemas the manifest lists."""
     tables: int = 0
@@ -70,6 +70,13 @@ class BackupCheck:
     files: int = 0
     document_bytes: int = 0
     stored_bytes: int = 0
+    objects: int = 0
+    """Objects the manifest lists: what the verify Job must have read."""
+    restore_status: str = ""
+    """The manifest's verification.status: Verified, Unknown or Off ("" when the
+    manifest has no verification section)."""
+    restore_reason: str = ""
+    restore_message: str = ""
 
     @property
     def ok(self) -> bool:
@@ -129,13 +136,15 @@ class Observed:
     credential_namespaces: tuple[str, ...] = field(default_factory=tuple)
     """Namespaces the operator may copy destination credentials from."""
     backup_check: BackupCheck | None = None
-    """Verification of the backup of a succeeded Job (BackupRunning only)."""
+    """The manifest of a succeeded Job's backup, read back (BackupRunning only)."""
+    verify_job: JobState | None = None
+    """The verify Job of the current attempt, once the manifest checks out."""
     destruction: DestructionSeen | None = None
     """The namespace and its volumes (Deleting only)."""
     backup_policy: BackupPolicy = field(default_factory=BackupPolicy)
-    guard_problems: tuple[str, ...] | None = None
-    """What is missing or altered in the guard admission policies (None: not checked
-    in this phase; empty: intact)."""
+    guard_problems: tuple[str, ...] | None = ()
+    """What is missing or altered in the guard admission policies (None: not read in
+    this pass, see guards.guard_check_due; empty: intact)."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

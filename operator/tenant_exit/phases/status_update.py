@@ -29,6 +29,7 @@ from tenant_exit.phases.actions import (
     RecordDelivery,
     RecordDroppedDatabases,
     RecordNotOurs,
+    RecordPolicy,
     RecordReadOnly,
     RecordReadOnlyAccounts,
     RecordReceipt,
@@ -181,5 +182,9 @@ def _apply_identities(status: TenantExitStatus, action: StatusAction) -> TenantE
         if status.terms is not None:
             return status  # frozen: the first record is the backed-up terms
         return status.model_copy(update={"terms": action.terms})
+    if isinstance(action, RecordPolicy):
+        if status.policy is not None:
+            return status  # the first record stands: a class edit changes no running exit
+        return status.model_copy(update={"policy": action.policy})
     raise AssertionError(f"unknown status action {action!r}")
 

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from kubernetes import client
 
+from tenant_exit.plugin.effective import effective_spec
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.storage.signing import check_artefact, signature_key
@@ -33,7 +34,8 @@ def fetch_and_verify(exit: dict[str, Any], core: client.CoreV1Api,
     if not key:
         return {"verified": False, "keyId": None, "summary": "no certificate yet (phase "
                 f"{status.get('phase')})", "problem": "the exit is not Deleted"}
-    s3spec = exit["spec"]["destination"]["s3"]
+    # The class's bucket when the exit names none (status.policy).
+    s3spec = effective_spec(exit)["destination"]["s3"]
     ref = s3spec["credentialsSecret"]
     data = core.read_namespaced_secret(ref["name"], ref["namespace"]).data or {}
     s3 = make_client(endpoint_url=endpoint_url or s3spec.get("endpoint"),

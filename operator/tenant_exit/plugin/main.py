@@ -21,6 +21,7 @@ import yaml
 from kubernetes import client, config
 
 from tenant_exit.api import names
+from tenant_exit.plugin.effective import effective_spec
 from tenant_exit.plugin.story import PHASES, next_step
 
 OK, REFUSED, UNUSABLE = 0, 1, 2
@@ -75,7 +76,7 @@ def _events(core: client.CoreV1Api, exit: dict[str, Any]) -> list[dict[str, Any]
 def status(args: argparse.Namespace, out: TextIO) -> int:
     custom, core = _apis()
     exit = _get(custom, args.name)
-    spec, st = exit.get("spec", {}), exit.get("status") or {}
+    spec, st = effective_spec(exit), exit.get("status") or {}
     backup = st.get("backup") or {}
     what, who = next_step(exit)
     request = spec.get("request") or {}
@@ -90,11 +91,14 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
                      "paths": {d["claimName"]: d.get("exclude", [])
                                for d in spec.get("documents", [])}},
         "deletion": st.get("deletion") or {},
+        "className": (st.get("policy") or {}).get("className") or spec.get("className"),
         "nextStep": what, "whoMustAct": who,
     }
     if _emit(story, args.output, out):
         return OK
     out.write(f"Name:    {args.name}\nPhase:   {_colour(str(story['phase']), '1', out)}\n")
+    if story["className"]:
+        out.write(f"Class:   {story['className']}\n")
     if request:
         out.write(f"Request: {request.get('ticket')} by {request.get('requestedBy')} at "
                   f"{request.get('requestedAt')}\n")

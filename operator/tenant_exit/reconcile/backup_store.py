@@ -19,19 +19,15 @@ from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
 from tenant_exit.api.terms import backup_terms
-from tenant_exit.kube import delivery, secrets, signing_key
+from tenant_exit.api.verify_result import VerifyPlan
+from tenant_exit.kube import delivery, secrets, signing_key, verify_jobs
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
 from tenant_exit.storage.adoption import term_differences
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import (
-    MANIFEST_NAME,
-    Manifest,
-    read_manifest,
-    verify_objects,
-)
+from tenant_exit.storage.manifest import MANIFEST_NAME, Manifest, read_manifest
 from tenant_exit.storage.multipart import describe_error
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
@@ -45,8 +41,8 @@ def check_credentials_allowed(destination: Destination | None, ctx: Context) -> 
     """The credential-namespace allowlist, on every attempt and every read (issue 10,
     scenario 10): the Secret named by the spec now, not the one checked at attempt 1."""
     assert destination is not None, "credentials are read only for an exit with a destination"
-    source = destination.s3.credentials_secret
-    allowed = ctx.settings.allowed_credential_namespaces()
+    source = destination.store.credentials_secret
+    allowed = ctx.credential_namespaces()
     if source.namespace not in allowed:
         raise secrets.SecretProblem(
             f"spec.destination.s3.credentialsSecret is in namespace {source.namespace}; the "
@@ -57,7 +53,7 @@ def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client
     """A client on the destination's store, with the keys of its Secret."""
     assert destination is not None, "the bucket is opened only for an exit with a destination"
     check_credentials_allowed(destination, ctx)
-    s3 = destination.s3
+    s3 = destination.store
     keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
     client = make_client(endpoint_url=s3.endpoint, region=s3.region,
                          aws_access_key_id=keys.access_key_id,
@@ -66,7 +62,8 @@ def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client
 
 
 def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck | None:
-    """Verify the backup the worker's summary names; None when there is no summary."""
+    """Read back the manifest the worker's summary names and check it is this exit's;
+    None when there is no summary. Its objects are the verify Job's to read."""
     try:
         summary = json.loads(job.termination_message or "")
         key, reported = str(summary["manifestKey"]), str(summary["manifestSha256"])
@@ -78,17 +75,38 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
     except (ClientError, BotoCoreError) as error:
         problem = f"cannot read manifest s3://{bucket}/{key}: {describe_error(error)}"
         return BackupCheck(key, None, reported, problems=(problem,))
-    report = verify_objects(client, bucket, key, manifest, digest)
     totals = manifest.totals
     return BackupCheck(
-        manifest_key=key, manifest_sha256=report.manifest_sha256, reported_sha256=reported,
-        problems=(*_not_these_terms(exit, key, manifest), *report.problems),
+        manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
+        problems=tuple(_not_these_terms(exit, key, manifest)),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
         tables=totals.tables, rows=totals.rows,
         database_bytes=totals.database_bytes, files=totals.files,
         document_bytes=totals.document_bytes,
         stored_bytes=sum(obj.size for obj in manifest.objects),
+        objects=len(manifest.objects),
+        restore_status=manifest.verification.status if manifest.verification else "",
+        restore_reason=manifest.verification.reason if manifest.verification else "",
+        restore_message=manifest.verification.message if manifest.verification else "",
     )
+
+
+def start_verify(exit: TenantExit, ctx: Context, attempt: int, manifest_key: str,
+                 manifest_sha256: str) -> None:
+    """The verify Job with a plan of presigned GETs for the manifest and each object
+    it lists, valid for the Job's deadline: it needs no key of its own."""
+    client, bucket = open_bucket(exit.spec.destination, ctx)
+    manifest, digest = read_manifest(client, bucket, manifest_key)
+    if digest != manifest_sha256:
+        raise ValueError(f"manifest s3://{bucket}/{manifest_key} changed after it was read; "
+                         "not verifying it")
+    seconds = ctx.settings.verify_deadline_seconds
+    plan = VerifyPlan(
+        manifest_key=manifest_key, manifest_sha256=digest,
+        manifest_url=presign_get(client, bucket, manifest_key, seconds),
+        object_urls={obj.key: presign_get(client, bucket, obj.key, seconds)
+                     for obj in manifest.objects})
+    verify_jobs.start_verify_job(ctx.core, ctx.batch, exit.owner, attempt, plan, ctx.settings)
 
 
 def new_signing_key() -> signing_key.StoredKey:
@@ -144,7 +162,7 @@ def deliver(exit: TenantExit, ctx: Context, manifest_key: str, manifest_sha256: 
     signature = write_signature(client, bucket, manifest_key, data, key)
     readme_key = write_readme(client, bucket, manifest_key, manifest, manifest_sha256,
                               key.public_text, exit.spec.customer.language)
-    seconds = ctx.settings.download_link_seconds
+    seconds = ctx.download_link_seconds()
     links = [
         {"key": link.key, "file": link.key.rsplit("/", 1)[-1], "url": link.url,
          "size": link.size, "sha256": link.sha256}

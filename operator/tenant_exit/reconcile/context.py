@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kubernetes import client, config
 
+from tenant_exit.api.policy import ExitPolicy, allowed_credential_namespaces
 from tenant_exit.settings import OperatorSettings
 
 
@@ -15,6 +16,22 @@ class Context:
     batch: client.BatchV1Api
     custom: client.CustomObjectsApi
     settings: OperatorSettings
+    policy: ExitPolicy | None = None
+    """The class terms of the exit this pass is about (status.policy)."""
+
+    def for_exit(self, policy: ExitPolicy | None) -> Context:
+        return replace(self, policy=policy)
+
+    def credential_namespaces(self) -> tuple[str, ...]:
+        """Where S3 credentials may be copied from: the operator's list, narrowed by
+        the exit's class (a class never widens it)."""
+        return allowed_credential_namespaces(self.policy,
+                                             self.settings.allowed_credential_namespaces())
+
+    def download_link_seconds(self) -> int:
+        """The class's link lifetime, else the operator's."""
+        lifetime = self.policy.link_lifetime if self.policy else None
+        return int(lifetime.total_seconds()) if lifetime else self.settings.download_link_seconds
 
     @classmethod
     def connect(cls, settings: OperatorSettings) -> Context:

@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import DatabaseReadOnlyMode, Destination
+from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
+from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination, restore_mode
 from tenant_exit.api.terms import frozen_spec
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.connect import connect
+from tenant_exit.mysql.inventory import data_size
+from tenant_exit.mysql.server import read_server
 from tenant_exit.phases import actions as a
 from tenant_exit.phases import revert_record
 from tenant_exit.reconcile import backup_store
@@ -66,7 +69,7 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials():
             backup_store.check_credentials_allowed(exit.spec.destination, ctx)  # every attempt
-            secrets.copy_s3_credentials(ctx.core, _destination(exit).s3.credentials_secret,
+            secrets.copy_s3_credentials(ctx.core, _destination(exit).store.credentials_secret,
                                         exit.owner, namespace)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
@@ -74,9 +77,12 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             # The backed-up terms (issue 10), whatever the spec says now.
             database, documents, destination = frozen_spec(exit)
             terms = jobs.BackupTerms(namespace, database, documents, destination,
-                                     exit.spec.request)
+                                     exit.spec.request, _scratch_plan(exit, database, ctx),
+                                     _off_reason(exit))
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
+        case a.CreateVerifyJob(attempt=attempt, manifest_key=key, manifest_sha256=digest):
+            backup_store.start_verify(exit, ctx, attempt, key, digest)
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
         case a.RemoveDownloadLinks():
@@ -105,6 +111,27 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             # type check instead of silently doing nothing.
             assert_never(action)
     return []
+
+
+def _scratch_plan(exit: TenantExit, database: Database, ctx: Context) -> ScratchPlan:
+    """The scratch server for the backed-up server: its family and version pick the
+    image, its size the volume (issue 13). Read at each Job's creation, so a new
+    attempt after an upgrade of the source gets the matching image."""
+    s = ctx.settings
+    mode = restore_mode(exit.spec, s.restore_mode)
+    if mode is RestoreMode.OFF:
+        return ScratchPlan(mode)
+    with _database(exit, ctx, database.host, database.port) as conn:
+        source = read_server(conn)
+        size = data_size(conn, list(database.databases))
+    return plan_scratch(mode, s.restore_images, family=source.family.value,
+                        version=source.version, data_bytes=size,
+                        limit_bytes=s.restore_max_data_bytes)
+
+
+def _off_reason(exit: TenantExit) -> str | None:
+    verification = exit.spec.verification
+    return verification.off_reason if verification is not None else None
 
 
 def _destination(exit: TenantExit) -> Destination:

@@ -12,10 +12,10 @@ from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, volumes
-from tenant_exit.kube.exits import list_exits
+from tenant_exit.kube.exits import exits_for_namespace
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
-from tenant_exit.phases.guards import rivals
+from tenant_exit.phases.guards import guard_check_due, rivals
 from tenant_exit.phases.observed import (
     BackupCheck,
     BackupPolicy,
@@ -29,9 +29,6 @@ from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
-# Phases that may advance past ReadOnlyLicensed or into Deleting: the guard
-# policies are checked before either step.
-_GUARD_CHECKS = {None, Phase.READ_ONLY_LICENSED, Phase.AWAITING_RECEIPT}
 
 
 def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
@@ -41,24 +38,26 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
     job = _job(exit, ctx) if exit.status.phase in _JOB_PHASES else None
     if exit.status.phase is Phase.DELETING:
         flag = None  # the namespace is going; its ConfigMaps are no longer read
+    check = _backup_check(exit, ctx, job)
     return Observed(
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
         namespace=_namespace(ctx, namespace),
-        rivals=rivals(exit, _others(ctx)) if exit.status.phase is None else (),
+        rivals=rivals(exit, _others(exit, ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=job,
-        credential_namespaces=ctx.settings.allowed_credential_namespaces(),
-        backup_check=_backup_check(exit, ctx, job),
+        credential_namespaces=ctx.credential_namespaces(),
+        backup_check=check,
+        verify_job=_verify_job(exit, ctx) if check is not None and check.ok else None,
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
-                        if exit.status.phase in _GUARD_CHECKS else None),
+                        if guard_check_due(exit, now) else None),
         backup_policy=BackupPolicy(
             max_attempts=ctx.settings.max_backup_attempts,
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
             retry_max=timedelta(seconds=ctx.settings.backup_retry_max_seconds),
-            links_valid_for=timedelta(seconds=ctx.settings.download_link_seconds),
+            links_valid_for=timedelta(seconds=ctx.download_link_seconds()),
         ),
     )
 
@@ -73,14 +72,29 @@ def _earlier_manifest(exit: TenantExit, ctx: Context) -> str | None:
 
 
 def _backup_check(exit: TenantExit, ctx: Context, job: JobState | None) -> BackupCheck | None:
-    """Only a succeeded Job of a running backup is verified, once: it reads every
-    object, so a backup already found not to match (recorded in status) is not
-    read again while the next attempt waits for its backoff."""
+    """Only a succeeded Job of a running backup is checked, once: a backup already
+    found not to match (recorded in status) is not read again (nor its verify Job
+    started) while the next attempt waits for its backoff."""
     if exit.status.phase is not Phase.BACKUP_RUNNING or job is None or not job.succeeded:
         return None
     if already_rejected(exit, job.name) is not None:
         return None
     return backup_store.check_backup(exit, ctx, job)
+
+
+def _verify_job(exit: TenantExit, ctx: Context) -> JobState | None:
+    """The verify Job of the current attempt in the operator's namespace, with its
+    result once it finished."""
+    namespace = ctx.settings.operator_namespace
+    name = names.verify_job_name(exit.name, current_attempt(exit))
+    job = jobs.read_job(ctx.batch, namespace, name)
+    if job is None:
+        return None
+    state = job_state(job)
+    if state.succeeded or state.failed:
+        message = jobs.termination_message(ctx.core, namespace, name, succeeded=state.succeeded)
+        state = replace(state, termination_message=message)
+    return state
 
 
 def _destruction(exit: TenantExit, ctx: Context) -> DestructionSeen:
@@ -107,10 +121,12 @@ def _seen(volume: volumes.TenantVolume) -> VolumeSeen:
     return VolumeSeen(volume.persistent_volume, volume.claim, volume.capacity, volume.claim_uid)
 
 
-def _others(ctx: Context) -> list[TenantExit]:
-    """Every TenantExit that validates; one that does not cannot claim a namespace."""
+def _others(exit: TenantExit, ctx: Context) -> list[TenantExit]:
+    """The TenantExits for the same namespace that validate; one that does not cannot
+    claim a namespace. Only those are listed: a list of every exit on every first
+    pass made N first passes cost O(N^2) (issue 15)."""
     found = []
-    for body in list_exits(ctx.custom):
+    for body in exits_for_namespace(ctx.custom, exit.spec.tenant_namespace):
         try:
             found.append(TenantExit.from_body(body))
         except ValidationError:

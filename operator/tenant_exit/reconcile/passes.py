@@ -9,6 +9,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tenant_exit import metrics
 from tenant_exit.api import conditions as c
+from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase, TenantExitStatus
 from tenant_exit.kube.events import post_event
@@ -19,6 +20,7 @@ from tenant_exit.phases.events import WARNING, transition_events
 from tenant_exit.phases.machine import decide, decide_cancel
 from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.status_update import fold
+from tenant_exit.reconcile.admitted import admitted
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.execute import execute
 from tenant_exit.reconcile.failures import ExitError, classify_observation
@@ -44,9 +46,11 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     now = datetime.now(UTC)
     failure: ExitError | None = None
     try:
+        exit, recorded = admitted(exit, ctx)
+        ctx = ctx.for_exit(exit.status.policy or _recorded(recorded))
         decided = decide(exit, observe_or_fail(exit, ctx, now))
         facts = execute(exit, a.side_effects(decided), ctx)
-        changes = a.status_actions(decided) + facts
+        changes = recorded + a.status_actions(decided) + facts
     except ExitError as error:
         failure = error
         changes = failed(error)
@@ -56,6 +60,10 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     if failure is not None:
         metrics.EXITS.failed(failure.reason)
         raise failure
+
+
+def _recorded(changes: list[a.StatusAction]) -> ExitPolicy | None:
+    return next((x.policy for x in changes if isinstance(x, a.RecordPolicy)), None)
 
 
 def observe_or_fail(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
@@ -93,6 +101,9 @@ def cancel(exit: TenantExit, ctx: Context) -> None:
     instead (the timer stops for a TenantExit being deleted) and raise DeletionHeld
     until the certificate is written and the phase is Deleted (issue 10, scenario 6:
     an Argo CD prune or `kubectl delete` in Deleting must not wedge the exit)."""
+    # A cancel acts on what the exit did, under the terms it recorded (an exit never
+    # taken on has none and did nothing a class could change).
+    ctx = ctx.for_exit(exit.status.policy)
     decided = decide_cancel(exit, observe(exit, ctx, datetime.now(UTC)))
     held = [x for x in decided if isinstance(x, a.HoldDeletion)]
     if held:

@@ -58,7 +58,7 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
     classical_note = "" if all(
         is_post_quantum(r) for r in manifest.encryption.recipients) else texts.classical_note
     title = texts.readme_title.format(exit_name=manifest.exit_name)
-    return texts.readme.format(
+    body = texts.readme.format(
         title=title, underline="=" * len(title),
         tables=totals.tables, rows=totals.rows, files=totals.files,
         request=request_text(manifest.request, texts),
@@ -67,6 +67,23 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
         classical_note=classical_note, manifest_key=manifest_key,
         completed_at=manifest.completed_at.isoformat(),
     )
+    restore = restore_text(manifest, texts)
+    return f"{body.rstrip()}\n\n{restore}" if restore else body
+
+
+def restore_text(manifest: Manifest, texts: Texts) -> str:
+    """The restore verification's summary (issue 13); '' for older manifests."""
+    v = manifest.verification
+    if v is None:
+        return ""
+    if v.status == "Verified":
+        scratch = " ".join(x for x in (v.scratch_family, v.scratch_version) if x)
+        return texts.restore_verified.format(
+            tables=len(v.tables), rows=sum(t.source_rows for t in v.tables),
+            definitions=len(v.definitions), scratch=scratch or v.scratch_image or "")
+    if v.status == "Off":
+        return texts.restore_off.format(off_reason=v.off_reason or v.reason)
+    return texts.restore_unknown.format(reason=v.reason)
 
 
 def write_readme(client: S3Client, bucket: str, manifest_key: str, manifest: Manifest,

@@ -141,6 +141,10 @@ class DocumentsRecord(_Model):
     """Sum of the regular files' sizes."""
     directories: int = 0
     symlinks: int = 0
+    member_list_sha256: str = ""
+    """SHA-256 over "<sha256> <size> <path>\\n" of every regular file, in archive
+    order, read back from the tar stream (it equalled the volume walk); recompute it
+    from the decrypted tar to check every file's content."""
     exclude_patterns: list[str]
     exclusion_reason: str
 
@@ -169,6 +173,59 @@ class RequestRecord(_Model):
     requested_at: datetime
 
 
+RESTORE_PROOF_NOTE = (
+    "A scratch server of the source's family and version loaded each schema's dump as it "
+    "was streamed into this archive (the same plaintext whose plaintextSha256 is recorded), "
+    "and every table's row count and content digest and every definition were compared with "
+    "the source. This proves the archive loads into a database server. It does NOT make the "
+    "backup a restore point: the application cannot be restored from it."
+)
+
+
+class TableCheck(_Model):
+    schema_name: str
+    name: str
+    method: str
+    """checksum-table (CHECKSUM TABLE) or row-digest (ordered digest of every column)."""
+    source_rows: int
+    scratch_rows: int
+    source_digest: str
+    scratch_digest: str
+    matches: bool
+    seconds: float
+
+
+class DefinitionCheck(_Model):
+    schema_name: str
+    kind: str
+    """table, view, procedure, function, trigger or event."""
+    name: str
+    matches: bool
+
+
+class RestoreVerification(_Model):
+    """The restore verification (issue 13): covered by the manifest's digest."""
+
+    mode: str
+    """Required, BestEffort or Off (spec.verification.restore or the platform's default)."""
+    status: str
+    """Verified, Unknown (the proof was impossible: see reason) or Off."""
+    reason: str
+    """RestoreMatches, TooLarge, NoScratchImage or Off."""
+    message: str = ""
+    off_reason: str | None = None
+    note: str = RESTORE_PROOF_NOTE
+    scratch_image: str | None = None
+    scratch_family: str | None = None
+    scratch_version: str | None = None
+    normalisation: str = ""
+    """How SHOW CREATE texts were normalised before they were compared."""
+    load_seconds: float = 0.0
+    compare_seconds: float = 0.0
+    tables: list[TableCheck] = []
+    definitions: list[DefinitionCheck] = []
+
+
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
@@ -188,6 +245,8 @@ class Manifest(_Model):
     totals: Totals
     tools: dict[str, str] = Field(default_factory=dict)
     """Versions of the worker, mysqldump, tar, zstd and age that produced the backup."""
+    verification: RestoreVerification | None = None
+    """The restore verification; absent in manifests of workers before it."""
 
     def to_bytes(self) -> bytes:
         return (self.model_dump_json(by_alias=True, indent=2) + "\n").encode()

@@ -1,4 +1,4 @@
-"""boto3 clients for any S3-compatible store (AWS, Ceph, MinIO, SeaweedFS, moto).
+"""S3 clients for any S3-compatible store (AWS, Ceph, MinIO, SeaweedFS, moto).
 
 Three choices here are forced by the stores we meet in the field, not by taste:
 - boto3 >= 1.36 adds CRC checksums to every request and validates them on
@@ -13,16 +13,21 @@ The CRT transfer client ignores `endpoint_url`: the operator and the worker use
 no managed transfers (our own multipart upload, plain get_object), so none is
 configured here.
 
-Credentials are never passed around here: boto3 reads AWS_ACCESS_KEY_ID /
+Credentials are never passed around here: botocore reads AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY from the environment (the Job gets them from a Secret).
+
+The client is botocore's own, not boto3's: boto3 adds managed transfers we do not
+use, and importing it pulls in s3transfer and multiprocessing — about a fifth of
+the worker's start-up before its first event (issue 15). The client is the same
+object boto3 would hand out, without the injected upload_file/download_file.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
+from botocore.session import Session
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -49,13 +54,15 @@ def client_config(*, max_attempts: int = DEFAULT_MAX_ATTEMPTS, connect_timeout: 
 
 
 def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                max_attempts: int = DEFAULT_MAX_ATTEMPTS, **session_kwargs: Any) -> S3Client:
-    """An S3 client for `endpoint_url` (None: AWS). Extra keyword arguments go to
-    `boto3.session.Session` (tests pass explicit keys; the Job relies on env)."""
-    session = boto3.session.Session(**session_kwargs)
-    return session.client(
+                max_attempts: int = DEFAULT_MAX_ATTEMPTS, **credentials: Any) -> S3Client:
+    """An S3 client for `endpoint_url` (None: AWS). Extra keyword arguments are
+    explicit credentials (`aws_access_key_id`, `aws_secret_access_key`,
+    `aws_session_token`; tests pass them, the Job relies on env)."""
+    client: S3Client = Session().create_client(  # type: ignore[assignment]
         "s3",
         endpoint_url=endpoint_url or None,
         region_name=region or None,
         config=client_config(max_attempts=max_attempts),
+        **credentials,
     )
+    return client

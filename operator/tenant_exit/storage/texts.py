@@ -34,6 +34,13 @@ class Texts:
     excluded_nothing: str
     classical_note: str
     """Added to the decrypt step when no recipient is post-quantum."""
+    restore_verified: str
+    """The restore verification section when it passed: {tables} {rows} {definitions}
+    {scratch}."""
+    restore_unknown: str
+    """The section when the proof was impossible: {reason}."""
+    restore_off: str
+    """The section when it was switched off: {off_reason}."""
     certificate_summary: str
     """The certificate's summary: {exit_name} {namespace} {namespace_uid} {volumes}
     {databases} {completed_at} {confirmed_by} {confirmed_at} {manifest_sha256}

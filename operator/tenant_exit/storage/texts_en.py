@@ -95,6 +95,23 @@ TEXTS = Texts(
    future quantum computer might decrypt it within the 20 years it must be
    kept. For the long term, re-encrypt it to a post-quantum key
    (age-keygen -pq, age 1.3 or newer): decrypt, then age -r age1pq1... .""",
+    restore_verified=(
+        "Restore test\n------------\n"
+        "While the database was dumped, the same SQL was loaded into a scratch database "
+        "server ({scratch}) and compared with the source: {tables} tables ({rows} rows, row "
+        "count and content digest per table) and {definitions} definitions (tables, views, "
+        "routines, triggers, events) matched. The details are in manifest.json, section "
+        "\"verification\". This proves that the archive loads into a database server. It "
+        "does NOT mean the application can be restored from this backup: it cannot.\n"),
+    restore_unknown=(
+        "Restore test\n------------\n"
+        "The archive was NOT test-loaded into a database server ({reason}); its objects are "
+        "verified by their digests only. It cannot restore the application.\n"),
+    restore_off=(
+        "Restore test\n------------\n"
+        "The archive was NOT test-loaded into a database server: the test was switched off "
+        "({off_reason}). Its objects are verified by their digests only. It cannot restore "
+        "the application.\n"),
     certificate_summary="""\
 Certificate of destruction for {exit_name}
 

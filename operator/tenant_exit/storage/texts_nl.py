@@ -101,6 +101,24 @@ TEXTS = Texts(
    binnen de 20 jaar dat hij bewaard moet blijven. Versleutel hem voor de
    lange termijn opnieuw voor een post-quantumsleutel (age-keygen -pq, age 1.3
    of nieuwer): ontsleutel, dan age -r age1pq1... .""",
+    restore_verified=(
+        "Hersteltest\n-----------\n"
+        "Tijdens het dumpen van de database is dezelfde SQL geladen in een tijdelijke "
+        "databaseserver ({scratch}) en vergeleken met de bron: {tables} tabellen ({rows} rijen, "
+        "aantal rijen en inhoudsdigest per tabel) en {definitions} definities (tabellen, views, "
+        "routines, triggers, events) kwamen overeen. De details staan in manifest.json, "
+        "onderdeel \"verification\". Dit bewijst dat het archief in een databaseserver laadt. "
+        "Het betekent NIET dat de applicatie uit deze back-up hersteld kan worden: dat kan "
+        "niet.\n"),
+    restore_unknown=(
+        "Hersteltest\n-----------\n"
+        "Het archief is NIET proefgeladen in een databaseserver ({reason}); de objecten zijn "
+        "alleen met hun digests gecontroleerd. Het kan de applicatie niet herstellen.\n"),
+    restore_off=(
+        "Hersteltest\n-----------\n"
+        "Het archief is NIET proefgeladen in een databaseserver: de test stond uit "
+        "({off_reason}). De objecten zijn alleen met hun digests gecontroleerd. Het kan de "
+        "applicatie niet herstellen.\n"),
     certificate_summary="""\
 Verklaring van vernietiging voor {exit_name}
 

@@ -6,8 +6,10 @@
    this exit, left by pods killed hard; never under the exit's whole prefix.
 3. Inventory, a check of the dump account's privileges, exact row counts and
    the data dictionary (pymysql).
-4. One encrypted dump object per schema, one encrypted tar per document claim,
-   the data dictionary (JSON and Markdown).
+4. One encrypted dump object per schema (its plaintext teed into the scratch
+   server when restore verification is on, worker/restore/), one encrypted tar
+   per document claim, the data dictionary (JSON and Markdown); then every table
+   and definition compared, source against scratch.
 5. manifest.json, last. No manifest means no backup: every failure above
    raises before it is written.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -52,6 +54,7 @@ from tenant_exit.worker.exclusions import DOCUMENT_EXCLUSION_REASON, TABLE_EXCLU
 from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
 from tenant_exit.worker.pipeline import (
     BytesProducer,
+    PlainObserver,
     Producer,
     StreamDigests,
     stream_object,
@@ -61,8 +64,10 @@ from tenant_exit.worker.plan import SchemaPlan, plan_database
 from tenant_exit.worker.privileges import check_dump_privileges
 from tenant_exit.worker.processes import find_tool, tool_version
 from tenant_exit.worker.progress import ProgressLog
+from tenant_exit.worker.restore.run import RestoreCheck
 from tenant_exit.worker.settings import WorkerSettings
 from tenant_exit.worker.summary import Summary
+from tenant_exit.worker.tar_readback import TarReadBack
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -112,14 +117,15 @@ class BackupRun:
         self.objects: list[StoredObject] = []
 
     def store(self, producer: Producer, key: str, kind: ObjectKind, name: str,
-              content: str) -> StreamDigests:
+              content: str, observers: Sequence[PlainObserver] = ()) -> StreamDigests:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
         started = time.monotonic()
         with MultipartUpload(self.client, s.s3_bucket, key, part_size=s.part_size_mib << 20,
                              max_in_flight=s.upload_concurrency) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
-                                    recipients=s.age_recipients, log=self.log)
+                                    recipients=s.age_recipients, log=self.log,
+                                    observers=observers)
             upload.complete()
         self.objects.append(StoredObject(
             key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
@@ -225,7 +231,13 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     counted = [(p.schema, t.name) for p in plans for t in p.data_tables]
     log.event("inventory", server=inventory.server_version, schemas=inventory.schemas,
               tables=len(counted), excludedTables=sum(len(p.excluded) for p in plans))
-    counter = RowCounter(lambda: connect(s.db_host, s.db_port, s.db_user, password), counted)
+    def open_source() -> Connection:
+        return connect(s.db_host, s.db_port, s.db_user, password)
+
+    # Before anything is stored: Required and impossible fails here (issue 13).
+    restore = RestoreCheck(s, server, inventory.data_bytes, dumper.path, log)
+    restore.prepare()
+    counter = RowCounter(open_source, counted)
     counter.start()
 
     run = BackupRun(s, client, log)
@@ -236,8 +248,10 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         argv = dump_argv(dumper, host=s.db_host, port=s.db_port, user=s.db_user,
                          schema=plan.schema, ignore_tables=plan.ignore_tables)
         dump = DumpProducer(argv, password, plan.schema)
+        charset, collation = inventory.charsets.get(plan.schema, ("", ""))
         digests = run.store(dump, database_key(prefix, plan.schema), ObjectKind.DATABASE,
-                            plan.schema, "application/sql")
+                            plan.schema, "application/sql",
+                            observers=restore.loader(plan.schema, charset, collation))
         database_bytes += digests.plaintext_bytes
         if dump.sandbox_line_removed:
             sandboxed.append(plan.schema)
@@ -246,14 +260,20 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     for source in s.documents:
         key = documents_key(prefix, source.name)
         tar = TarProducer(source, log)
-        run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar")
+        readback = TarReadBack(source.name, tar.walked, log)
+        run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar",
+                  observers=[readback])
         document_records.append(DocumentsRecord(
             claim=source.name, object_key=key, files=tar.stats.files, bytes=tar.stats.bytes,
             directories=tar.stats.directories, symlinks=tar.stats.symlinks,
+            member_list_sha256=readback.member_list_sha256,
             exclude_patterns=list(source.exclude), exclusion_reason=DOCUMENT_EXCLUSION_REASON))
 
     counts = counter.result()
     log.event("counted", tables=len(counts), rows=sum(counts.values()))
+    restore.compare(open_source, plans, counts)
+    log.event("restore", status=restore.status, reason=restore.reason,
+              tables=len(restore.tables), seconds=round(restore.compare_seconds, 2))
     excluded = {(p.schema, t.name): pattern for p in plans for t, pattern in p.excluded}
     with connect(s.db_host, s.db_port, s.db_user, password) as conn:
         dictionary = read_dictionary(conn, inventory.schemas, generated_at=started_at,
@@ -283,6 +303,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
                "tar": tool_version([find_tool("tar"), "--version"]),
                "zstd": zstd_version(),
                "age": tool_version([find_tool("age"), "--version"])},
+        verification=restore.record(),
     )
     data = manifest.to_bytes()
     key = manifest_key(prefix)

@@ -11,6 +11,11 @@ those lookups in tar too; pax format keeps UTF-8 names, long names and
 sub-second mtimes. atime/ctime are dropped from the pax headers so reading
 the archive's own content is what changes the digest, not the clock.
 
+The tar is read back from its own stream while it is stored (tar_readback.py):
+its member list, sizes and mtimes must equal this walk, so a document changed
+between the walk and tar fails the attempt instead of leaving counts that
+describe another volume.
+
 Unreadable content fails the backup instead of being skipped: tar exits
 non-zero ("Cannot open: Permission denied") and the walk raises on a directory
 it cannot list. Failure messages carry counts only; file names (which can name
@@ -32,6 +37,7 @@ from tenant_exit.worker.pipeline import PipelineError, PlainStats
 from tenant_exit.worker.processes import StderrTail, find_tool, read_chunks, spawn, stop
 from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.settings import DocumentSource
+from tenant_exit.worker.tar_readback import WalkEntry
 
 
 @dataclass
@@ -55,10 +61,12 @@ class WalkError(Exception):
         self.path = path
 
 
-def walk(root: Path, excluder: PathExcluder, stats: TreeStats) -> Iterator[str]:
+def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
+         walked: list[WalkEntry] | None = None) -> Iterator[str]:
     """Relative paths to archive under `root`, sorted, parents before children.
 
-    Excluded directories are pruned. Counts go into `stats` as the walk goes.
+    Excluded directories are pruned. Counts go into `stats` as the walk goes, and
+    each path with its size and mtime into `walked` (for the read-back).
     """
 
     def visit(directory: Path, prefix: str) -> Iterator[str]:
@@ -79,6 +87,10 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats) -> Iterator[str]:
             if pattern is not None:
                 stats.excluded[pattern] = stats.excluded.get(pattern, 0) + 1
                 continue
+            if walked is not None:
+                regular = stat.S_ISREG(info.st_mode)
+                walked.append(WalkEntry(rel, regular, info.st_size if regular else 0,
+                                         info.st_mtime_ns))
             if is_dir:
                 stats.directories += 1
                 yield rel
@@ -119,6 +131,8 @@ class TarProducer:
         self.source = source
         self.label = f"documents-{source.name}"
         self.stats = TreeStats()
+        self.walked: list[WalkEntry] = []
+        """Every archived path as the walk saw it (complete once `finish` returned)."""
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: StderrTail | None = None
@@ -139,7 +153,7 @@ class TarProducer:
         stdin = self._proc.stdin
         try:
             excluder = PathExcluder(self.source.exclude)
-            for rel in walk(self.source.path, excluder, self.stats):
+            for rel in walk(self.source.path, excluder, self.stats, self.walked):
                 stdin.write(os.fsencode(rel) + b"\0")
         except BaseException as err:  # reported by finish()
             self._feed_error = err

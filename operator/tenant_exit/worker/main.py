@@ -23,8 +23,24 @@ from tenant_exit.worker.pipeline import PipelineError
 from tenant_exit.worker.privileges import MissingPrivileges
 from tenant_exit.worker.processes import ToolMissing
 from tenant_exit.worker.progress import ProgressLog, secrets_from_env
+from tenant_exit.worker.restore.errors import (
+    RestoreLoadFailed,
+    RestoreMismatch,
+    RestoreNotPossible,
+    RestoreTooLarge,
+    RestoreUnavailable,
+)
 from tenant_exit.worker.settings import WorkerSettings
 from tenant_exit.worker.summary import failure_json, write_termination_message
+
+_RESTORE_CODES: tuple[tuple[type[BaseException], WorkerErrorCode], ...] = (
+    (RestoreLoadFailed, WorkerErrorCode.RESTORE_LOAD_FAILED),
+    (RestoreMismatch, WorkerErrorCode.RESTORE_MISMATCH),
+    (RestoreTooLarge, WorkerErrorCode.RESTORE_TOO_LARGE),
+    (RestoreNotPossible, WorkerErrorCode.RESTORE_NOT_POSSIBLE),
+    (RestoreUnavailable, WorkerErrorCode.RESTORE_UNAVAILABLE),
+)
+"""Checked before PipelineError, which they extend."""
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -37,6 +53,9 @@ _OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, Loo
 def failure_code(err: BaseException) -> WorkerErrorCode:
     """The stable code the operator decides on (never on the sentence)."""
     code = WorkerErrorCode
+    restore = next((found for kind, found in _RESTORE_CODES if isinstance(err, kind)), None)
+    if restore is not None:
+        return restore
     if isinstance(err, MissingPrivileges):
         return code.DUMP_PRIVILEGES_MISSING
     if isinstance(err, DatabaseUnavailable):

@@ -20,11 +20,19 @@ Profiled against the peers (bench/, py-spy, 3000 clients / 2000 files, SeaweedFS
 Of the worker's ~6 s wall (2.1 CPU-s) for a 33 MB dump, the object took 0.9-2.0 s;
 importing boto3 (~0.8 s) and the pydantic models of the dictionary and manifest
 (~0.5 s) took ~1.2 CPU-s and 2.5-3.7 s wall before the first event; rclone's whole
-pipeline took 1.7 s. For documents, the Python walk that feeds tar its file list
-(worker/documents.py) held the GIL for ~2.6 s of 3.6 s beside the pump. Both are
-outside this module. Here the caller thread's part buffer copied every stored byte
-twice: MultipartUpload now joins chunks once per part (CPU of writing 900 MB of
-chunks: 0.71-0.91 s -> 0.33-0.43 s).
+pipeline took 1.7 s. The worker now builds botocore's client without boto3
+(storage/s3client.py), which leaves out s3transfer and multiprocessing; the
+pydantic models, pydantic-settings (it imports asyncio) and botocore's own service
+model are on the hot path and stay. For documents, the Python walk that feeds tar
+its file list (worker/documents.py) held the GIL for ~2.6 s of 3.6 s beside the
+pump. Both are outside this module. Here the caller thread's part buffer copied
+every stored byte twice: MultipartUpload now joins chunks once per part (CPU of
+writing 900 MB of chunks: 0.71-0.91 s -> 0.33-0.43 s).
+
+Plaintext observers (`PlainObserver`) see every chunk in order in the pump, before
+compression: the restore verification tees the dump into a scratch server's
+client there. A slow observer slows the pump, never buffers: the archive and the
+observer see the same bytes, and nothing is spooled.
 
 Memory is bounded by pipe buffers plus the multipart part size (parts in flight
 + the one filling); nothing is spooled to disk. Any failure kills every stage
@@ -39,7 +47,7 @@ import hashlib
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,6 +85,22 @@ class ByteSink(Protocol):
     """Where stored bytes go: a `MultipartUpload` (or, in the benchmark, a null sink)."""
 
     def write(self, data: bytes) -> None: ...
+
+
+class PlainObserver(Protocol):
+    """Something else that reads the plaintext as it passes, in order, beside the
+    archive: the restore verification's load into the scratch server (issue 13),
+    a scanner of the dump stream. The seam keeps them out of the pump itself."""
+
+    def write(self, chunk: bytes) -> None:
+        """Take one chunk; raise PipelineError to fail the object."""
+
+    def close(self) -> None:
+        """The stream ended and the producer succeeded: finish, raise PipelineError
+        if what was observed is not acceptable."""
+
+    def abort(self) -> None:
+        """The object failed: stop without judging."""
 
 
 class Producer(Protocol):
@@ -133,9 +157,11 @@ class _Pump(threading.Thread):
     """Reads the producer, hashes and counts the plaintext, compresses it and writes
     the compressed stream into age's stdin."""
 
-    def __init__(self, producer: Producer, sink: subprocess.Popen[bytes], level: int) -> None:
+    def __init__(self, producer: Producer, sink: subprocess.Popen[bytes], level: int,
+                 observers: Sequence[PlainObserver] = ()) -> None:
         super().__init__(name=f"pump-{producer.label}", daemon=True)
         self._producer = producer
+        self._observers = tuple(observers)
         self._sink = sink
         self._level = level
         self.stats = PlainStats()
@@ -152,6 +178,8 @@ class _Pump(threading.Thread):
                 hasher.update(chunk)
                 self.stats.size += len(chunk)
                 tail = (tail + chunk[-TAIL_BYTES:])[-TAIL_BYTES:]
+                for observer in self._observers:
+                    observer.write(chunk)
                 compressed = compressor.compress(chunk)
                 if compressed:
                     stdin.write(compressed)
@@ -168,7 +196,8 @@ class _Pump(threading.Thread):
 
 
 def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
-                  recipients: list[str], log: ProgressLog) -> StreamDigests:
+                  recipients: list[str], log: ProgressLog,
+                  observers: Sequence[PlainObserver] = ()) -> StreamDigests:
     """Run one producer through zstd and age into `upload` (started, not completed).
 
     Returns the digests; the caller completes the upload afterwards. On any error
@@ -183,7 +212,7 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
         age, age_err = spawn(age_argv(recipients), stdin=subprocess.PIPE)
         assert age.stdin is not None and age.stdout is not None
         widen_pipe(age.stdin.fileno())
-        pump = _Pump(producer, age, zstd_level)
+        pump = _Pump(producer, age, zstd_level, observers)
         pump.start()
 
         hasher = hashlib.sha256()
@@ -201,6 +230,8 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
             raise PipelineError(f"{producer.label}: reading the source failed: "
                                 f"{type(pump.error).__name__}: {pump.error}") from pump.error
         producer.finish(pump.stats)
+        for observer in observers:  # after the producer: a truncated dump fails as such
+            observer.close()
         if age.wait() != 0:
             raise PipelineError(f"{producer.label}: age exited with {age.returncode}: "
                                 f"{age_err.text().strip()[-500:]}")
@@ -213,6 +244,8 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
         return digests
     except BaseException:
         producer.kill()
+        for observer in observers:
+            observer.abort()
         stop(age)
         if pump is not None:
             pump.join(10)

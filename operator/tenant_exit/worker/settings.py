@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenant_exit.api import names
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
 from tenant_exit.storage.manifest import RequestRecord
 
@@ -116,6 +117,24 @@ class WorkerSettings(BaseSettings):
     """TENANT_EXIT_ZSTD_LEVEL: zstd compression level."""
     progress_interval_seconds: Annotated[float, Field(gt=0)] = 10.0
     """TENANT_EXIT_PROGRESS_INTERVAL_SECONDS: seconds between progress lines on stderr."""
+
+    restore_mode: RestoreMode = RestoreMode.OFF
+    """TENANT_EXIT_RESTORE_MODE: Required, BestEffort or Off (issue 13)."""
+    restore_image: str | None = None
+    """TENANT_EXIT_RESTORE_IMAGE: the scratch sidecar's image, for the manifest."""
+    restore_socket: Path | None = None
+    """TENANT_EXIT_RESTORE_SOCKET: the scratch server's unix socket; unset = no sidecar."""
+    restore_skipped: str = ""
+    """TENANT_EXIT_RESTORE_SKIPPED: why the operator gave no sidecar (TooLarge,
+    NoScratchImage)."""
+    restore_max_data_bytes: Annotated[int, Field(ge=0)] = 0
+    """TENANT_EXIT_RESTORE_MAX_DATA_BYTES: the platform's limit on the source's data
+    and index bytes."""
+    restore_off_reason: str | None = None
+    """TENANT_EXIT_RESTORE_OFF_REASON: spec.verification.offReason, for the manifest."""
+    restore_wait_seconds: Annotated[float, Field(gt=0)] = 300.0
+    """TENANT_EXIT_RESTORE_WAIT_SECONDS: how long to wait for the scratch server to
+    initialise and accept connections."""
 
     @field_validator("age_recipients")
     @classmethod

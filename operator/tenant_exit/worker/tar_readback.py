@@ -1,0 +1,204 @@
+"""Read the document tar back from its own stream and hold it against the walk.
+
+The walk (documents.walk) lists every path with its size and mtime before tar
+reads it; tar reads each file later. A file changed in between would be archived
+as it is then, and the manifest's counts, taken from the walk, would describe
+another volume. So the tar stream is parsed as it passes (a pipeline
+PlainObserver, nothing spooled): each member's name, type, size and pax mtime,
+and a SHA-256 of its content. At the end the member list must equal the walk,
+path for path, with the walk's size and mtime for every regular file.
+
+The per-file digests are folded into one `memberListSha256` in the manifest
+(SHA-256 over "<sha256> <size> <path>\\n" per regular file, in archive order):
+file names can identify clients, so the manifest carries no names; whoever holds
+the identity can recompute it from the decrypted tar. Names of differing files
+go to the Job's log only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tenant_exit.worker.pipeline import PipelineError
+from tenant_exit.worker.progress import ProgressLog
+
+BLOCK = 512
+_REGULAR = (b"0", b"\0", b"7")
+
+
+@dataclass(frozen=True)
+class WalkEntry:
+    path: str
+    regular: bool
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Member:
+    path: str
+    regular: bool
+    size: int
+    mtime_ns: int | None
+    sha256: str
+
+
+def _octal(field: bytes) -> int:
+    text = field.split(b"\0", 1)[0].strip()
+    return int(text, 8) if text else 0
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    records: dict[str, str] = {}
+    position = 0
+    while position < len(data):
+        space = data.index(b" ", position)
+        length = int(data[position:space])
+        key, _, value = data[space + 1:position + length - 1].partition(b"=")
+        records[key.decode()] = value.decode("utf-8", errors="surrogateescape")
+        position += length
+    return records
+
+
+class TarReader:
+    """An incremental pax/ustar reader: `write` chunks, `members` as they complete."""
+
+    def __init__(self) -> None:
+        self.members: list[Member] = []
+        self._buffer = bytearray()
+        self._pax: dict[str, str] = {}
+        self._current: tuple[bytes, str, int, int | None] | None = None
+        """(typeflag, path, size, mtime_ns) of the member whose content is read."""
+        self._remaining = 0
+        self._padding = 0
+        self._hasher = hashlib.sha256()
+        self._extended = bytearray()
+        self.ended = False
+
+    def write(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        while not self.ended:
+            if self._current is not None:
+                if not self._content():
+                    return
+                continue
+            if len(self._buffer) < BLOCK:
+                return
+            header = bytes(self._buffer[:BLOCK])
+            del self._buffer[:BLOCK]
+            self._header(header)
+
+    def _content(self) -> bool:
+        """Consume content and padding of the current member; False when more is needed."""
+        assert self._current is not None
+        if self._remaining:
+            take = min(self._remaining, len(self._buffer))
+            piece = bytes(self._buffer[:take])
+            del self._buffer[:take]
+            self._remaining -= take
+            if self._current[0] in (b"x", b"g"):
+                self._extended += piece
+            else:
+                self._hasher.update(piece)
+            if self._remaining:
+                return False
+        if len(self._buffer) < self._padding:
+            return False
+        del self._buffer[:self._padding]
+        self._finish()
+        return True
+
+    def _header(self, header: bytes) -> None:
+        if header == bytes(BLOCK):
+            self.ended = True  # the first of the two zero blocks
+            return
+        typeflag = header[156:157]
+        name = header[0:100].split(b"\0", 1)[0]
+        prefix = header[345:500].split(b"\0", 1)[0]
+        path = (prefix + b"/" + name if prefix else name).decode("utf-8", "surrogateescape")
+        size = _octal(header[124:136])
+        mtime = _octal(header[136:148]) * 10**9
+        if typeflag not in (b"x", b"g"):
+            path = self._pax.get("path", path)
+            size = int(self._pax["size"]) if "size" in self._pax else size
+            if "mtime" in self._pax:
+                mtime = int(Decimal(self._pax["mtime"]) * 10**9)
+        self._current = (typeflag, path, size, mtime)
+        carries = typeflag in (b"x", b"g") or typeflag in _REGULAR
+        self._remaining = size if carries else 0
+        self._padding = (-self._remaining) % BLOCK
+        self._hasher = hashlib.sha256()
+        self._extended = bytearray()
+
+    def _finish(self) -> None:
+        assert self._current is not None
+        typeflag, path, size, mtime = self._current
+        self._current = None
+        if typeflag == b"x":
+            self._pax = _pax_records(bytes(self._extended))
+            return
+        if typeflag == b"g":
+            return
+        self._pax = {}
+        regular = typeflag in _REGULAR
+        self.members.append(Member(path.rstrip("/"), regular, size if regular else 0, mtime,
+                                   self._hasher.hexdigest()))
+
+
+def member_list_sha256(members: list[Member]) -> str:
+    hasher = hashlib.sha256()
+    for m in members:
+        if m.regular:
+            hasher.update(f"{m.sha256} {m.size} {m.path}\n".encode("utf-8", "surrogateescape"))
+    return hasher.hexdigest()
+
+
+def differences(walked: list[WalkEntry], members: list[Member]) -> list[tuple[str, str]]:
+    """(path, what differs) between the walk and the archive, in walk order."""
+    found: list[tuple[str, str]] = []
+    archived = {m.path: m for m in members}
+    for entry in walked:
+        member = archived.pop(entry.path, None)
+        if member is None:
+            found.append((entry.path, "listed by the walk, missing from the archive"))
+        elif member.regular != entry.regular:
+            found.append((entry.path, "another kind of file in the archive"))
+        elif entry.regular and member.size != entry.size:
+            found.append((entry.path, f"size {entry.size} at the walk, {member.size} archived"))
+        elif entry.regular and member.mtime_ns is not None and member.mtime_ns != entry.mtime_ns:
+            found.append((entry.path, "modified between the walk and the archive"))
+    found += [(path, "in the archive, not listed by the walk") for path in archived]
+    return found
+
+
+class TarReadBack:
+    """The PlainObserver of one claim's tar: raises when the archive is not the walk."""
+
+    def __init__(self, claim: str, walked: list[WalkEntry], log: ProgressLog) -> None:
+        self.claim = claim
+        self.walked = walked
+        self.reader = TarReader()
+        self._log = log
+        self.member_list_sha256 = ""
+
+    def write(self, chunk: bytes) -> None:
+        self.reader.write(chunk)
+
+    def close(self) -> None:
+        if not self.reader.ended:
+            raise PipelineError(f"documents of claim '{self.claim}': the tar read back from "
+                                "the stream has no end-of-archive blocks")
+        found = differences(self.walked, self.reader.members)
+        for path, what in found:
+            self._log.event("document-differs", claim=self.claim, path=path, detail=what)
+        if found:
+            raise PipelineError(
+                f"documents of claim '{self.claim}': {len(found)} file(s) of the archive read "
+                "back from the stream differ from the volume walk (changed while the backup "
+                "ran?); the paths are in the Job's log (file names can identify clients)")
+        self.member_list_sha256 = member_list_sha256(self.reader.members)
+
+    def abort(self) -> None:
+        return None
