@@ -93,7 +93,7 @@ def test_server_read_only_is_enforced_and_reverted_on_cancel(
     for secret in tenant.secrets:
         assert secret not in exposed
 
-    tenant.delete_exit(timeout=30)
+    tenant.delete_exit(timeout=90)
 
     assert server_read_only(db) is prior
     conn = tenant.app_connection()

@@ -23,6 +23,7 @@ from tenant_exit.api.extraction import KIND, TenantExtraction
 from tenant_exit.api.owner import Owner
 from tenant_exit.kube import events
 from tenant_exit.kube.errors import tolerate
+from tenant_exit.kube.jobs import locked_down
 from tenant_exit.kube.ownership import owned_labels, owner_reference
 from tenant_exit.kube.secrets import database_credentials, put_secret
 from tenant_exit.settings import OperatorSettings
@@ -103,9 +104,7 @@ def build_run_job(extraction: TenantExtraction, model: DataModel, scheduled_at: 
         resources=k.V1ResourceRequirements(
             requests={"cpu": settings.worker_cpu, "memory": settings.worker_memory},
             limits={"memory": settings.worker_memory}),
-        security_context=k.V1SecurityContext(
-            allow_privilege_escalation=False, read_only_root_filesystem=True,
-            run_as_non_root=True, capabilities=k.V1Capabilities(drop=["ALL"])),
+        security_context=locked_down(),
     )
     pod = k.V1PodSpec(
         restart_policy="Never", automount_service_account_token=False,

@@ -15,7 +15,7 @@ from kubernetes.client import models as k
 from tenant_exit.api import names
 from tenant_exit.api.owner import Owner
 from tenant_exit.api.verify_result import PLAN_KEY, VerifyPlan
-from tenant_exit.kube.jobs import TERMINATION_LOG, ensure_job
+from tenant_exit.kube.jobs import TERMINATION_LOG, ensure_job, locked_down
 from tenant_exit.kube.ownership import owned_labels, owner_reference
 from tenant_exit.kube.secrets import put_secret
 from tenant_exit.settings import OperatorSettings
@@ -55,12 +55,7 @@ def build_verify_job(owner: Owner, attempt: int, settings: OperatorSettings) -> 
             requests={"cpu": settings.verify_cpu, "memory": settings.verify_memory},
             limits={"memory": settings.verify_memory},
         ),
-        security_context=k.V1SecurityContext(
-            allow_privilege_escalation=False,
-            read_only_root_filesystem=True,
-            run_as_non_root=True,
-            capabilities=k.V1Capabilities(drop=["ALL"]),
-        ),
+        security_context=locked_down(),
     )
     pod = k.V1PodSpec(
         restart_policy="Never",

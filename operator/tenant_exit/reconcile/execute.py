@@ -143,6 +143,13 @@ def _enforce_read_only(
     exit: TenantExit, mode: DatabaseReadOnlyMode, ctx: Context
 ) -> list[a.StatusAction]:
     home = ctx.settings.operator_namespace
+    if exit.status.read_only is not None and exit.status.read_only.enforced_at is not None:
+        # Enforced before: the record was written then. If it is gone now, re-creating
+        # it from today's (already revoked) state would make a cancel "restore" the
+        # revoked grants; say it is lost instead, as the cancel does.
+        acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
+        records.require_record(ctx.core, home, exit.name, revert_record.lost_changes(exit),
+                               acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
     with _database(exit, ctx) as conn:
         if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
             # Remember the flag before the first change; later passes keep that value.
