@@ -85,7 +85,11 @@ def test_operator_with_the_chart_identity_runs_an_exit_and_a_cancel(
             "metadata": {"name": exit_name},
             "spec": {"tenantNamespace": tenant,
                      "database": {"host": "db.example", "credentialsSecret": "creds",
-                                  "databases": ["ons"]}},
+                                  "databases": ["ons"]},
+                     # The chart identity's grants are under test, not the write
+                     # freeze: no database server answers at db.example.
+                     "readOnly": {"database": "None", "writesNotFrozenAcknowledgement": (
+                         "chart identity test: no database server runs here")}},
         })
 
         def phase() -> str | None:
@@ -93,7 +97,9 @@ def test_operator_with_the_chart_identity_runs_an_exit_and_a_cancel(
                 names.GROUP, names.VERSION, names.PLURAL, exit_name)
             return (body.get("status") or {}).get("phase")
 
-        assert wait_for("the exit's first phase", phase, timeout=60) == "BackupRunning"
+        # No licence end: read-only is enforced (the app flag only) and the backup
+        # starts at once.
+        wait_for("the exit in BackupRunning", lambda: phase() == "BackupRunning", timeout=60)
         labels = core.read_namespace(tenant).metadata.labels
         assert labels[names.LABEL_EXIT] == exit_name
         assert labels[names.LABEL_DELETION] == names.DELETION_BLOCKED

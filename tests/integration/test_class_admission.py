@@ -112,7 +112,8 @@ def test_a_grace_period_below_the_class_minimum_is_refused_at_apply(
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
-    ({"readOnly": {"database": "None"}},
+    ({"readOnly": {"database": "None", "writesNotFrozenAcknowledgement": (
+        "accepted by the platform team, ticket ZD-1")}},
      "spec.readOnly.database None would let the tenant write during the backup"),
     ({"destination": {"s3": {"bucket": "own", "credentialsSecret": {"namespace": "team-a",
                                                                     "name": "s3"}},
