@@ -87,7 +87,8 @@ SUCCEEDED = re.compile(r"Handler 'handle_change' succeeded")
 def _spec(namespace: str) -> dict[str, object]:
     return {
         "tenantNamespace": namespace,
-        "readOnly": {"until": "2099-01-01T00:00:00Z", "database": "None"},
+        "readOnly": {"until": "2099-01-01T00:00:00Z", "database": "None",
+                     "writesNotFrozenAcknowledgement": "operator bench: no database runs"},
         "database": {"host": "mysql.invalid", "port": 3306,
                      "credentialsSecret": "exit-dump-credentials", "databases": ["ons"]},
         "destination": {
