@@ -123,7 +123,17 @@ class TableResult:
 
 def compare_table(source: Connection, scratch: Connection, schema: str, table: str,
                   source_rows: int) -> TableResult:
-    """One table: `source_rows` is the exact count taken in the dump's snapshot."""
+    """One table, source against scratch.
+
+    The source is not read in the dump's snapshot (each schema's dump takes its own,
+    which no other connection can join). `source_rows` is the exact count the row
+    counter took beside the dumps, in its own consistent snapshot on its own
+    connection (backup.RowCounter); the source's digest (and, for row-digest, the
+    count it reads, which replaces `source_rows`) is read now, after the dump,
+    outside any snapshot. Both equal what the dump read only because the write
+    freeze keeps the source as it was dumped: a write meanwhile (an exit whose
+    freeze is acknowledged as None) fails the comparison although the archive may
+    be right. The scratch side holds exactly the archive's rows."""
     started = time.monotonic()
     method = choose_method(source, schema, table)
     theirs = digest(source, schema, table, method)
