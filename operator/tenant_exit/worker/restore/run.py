@@ -12,7 +12,7 @@
    against scratch. The source's rows are counted beside the dumps in the row
    counter's own snapshot and its digests read after them; neither is the dump's
    snapshot, so both rely on the write freeze keeping the source as it was dumped
-   (compare.compare_table). A difference fails the attempt naming the tables.
+   (compare.compare_tables). A difference fails the attempt naming the tables.
 4. `record()`: the manifest's `verification` section.
 """
 
@@ -126,9 +126,8 @@ class RestoreCheck:
         started = time.monotonic()
         with open_source() as source, self.server.connect() as scratch:
             for plan in plans:
-                for table in plan.data_tables:
-                    result = cmp.compare_table(source, scratch, plan.schema, table.name,
-                                               counts[(plan.schema, table.name)])
+                for result in cmp.compare_tables(source, scratch, plan.schema,
+                                                 [t.name for t in plan.data_tables], counts):
                     self.tables.append(TableCheck(
                         schema_name=result.schema, name=result.name, method=result.method,
                         source_rows=result.source_rows, scratch_rows=result.scratch_rows,
