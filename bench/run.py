@@ -56,9 +56,12 @@ statement, the server executes it, then the next), ~17 CPU-s per 295 MB here
 since nothing is spooled. Scratch server settings did not help (kube/jobs.py,
 SCRATCH_SERVER_OPTIONS); the scratch start-up is hidden behind the worker's own
 start (its first connection succeeds at once); the comparison now digests source
-and scratch side by side. At most 1.5x would need the load to keep pace with the
-dump pipeline: a second connection per schema (statements split by table) or a
-loader that overlaps parsing with execution, and free cores for it.
+and scratch side by side. On saturated cores the wall ratio follows the CPU: at
+289 MB the worker's process tree used 6.8 CPU-s without and 13.5 with (the
+client's parsing is in it; the scratch server's ~12 CPU-s is not). At most 1.5x
+would need the load to keep pace with the dump pipeline: a second connection per
+schema (statements split by table) or a loader that overlaps parsing with
+execution, and free cores for them.
 
 Measured at that quick size only (33 MB SQL, 90 MB documents, SeaweedFS, 2 cores
 shared, load 5-10; the full size was not run): our whole worker 9.8 s / 2.1 CPU-s
