@@ -45,6 +45,24 @@ restore_required_vs_without: wall time of the database backup with restore
 verification Required (the dump teed into a scratch MariaDB started as the Job's
 sidecar runs it, then every table compared) over the same backup without it.
 
+Measured (issue 13; 2 cores shared with other suites, load average 15-25, so the
+1 GB size was not run and wall figures move by 2x between runs): 3000 clients
+(33 MB SQL) 2.13-2.21 before and 2.50 after the change below (noise); 12000
+clients (289 MB SQL, one run) 2.68: the database object 30.3 s without, 113.5 s
+with, the comparison 4.6 s. What limits it is the load, not the tee: the plain
+client and the server take turns on one connection (the client parses a
+statement, the server executes it, then the next), ~17 CPU-s per 295 MB here
+(server ~12, client ~5.3; about 58 CPU-s per GB), and the backup waits for it
+since nothing is spooled. Scratch server settings did not help (kube/jobs.py,
+SCRATCH_SERVER_OPTIONS); the scratch start-up is hidden behind the worker's own
+start (its first connection succeeds at once); the comparison now digests source
+and scratch side by side. On saturated cores the wall ratio follows the CPU: at
+289 MB the worker's process tree used 6.8 CPU-s without and 13.5 with (the
+client's parsing is in it; the scratch server's ~12 CPU-s is not). At most 1.5x
+would need the load to keep pace with the dump pipeline: a second connection per
+schema (statements split by table) or a loader that overlaps parsing with
+execution, and free cores for them.
+
 Measured at that quick size only (33 MB SQL, 90 MB documents, SeaweedFS, 2 cores
 shared, load 5-10; the full size was not run): our whole worker 9.8 s / 2.1 CPU-s
 for the database against rclone's pipeline 1.7 s / 0.6 CPU-s (restic 6.7 s, awscli

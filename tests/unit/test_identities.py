@@ -14,6 +14,7 @@ import pytest
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.admission import guard_policies
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.status import BackupTerms, Phase, TenantVolume
 from tenant_exit.api.terms import changed_terms, terms_from_spec
 from tenant_exit.kube import policies
@@ -59,7 +60,7 @@ def manifest(uid: str = "uid-zorggroep-noord", schemas: tuple[str, ...] = ("ons"
 
 
 def differences(found: Manifest) -> list[str]:
-    terms = terms_from_spec(make_exit())
+    terms = terms_from_spec(make_exit(), RestoreMode.REQUIRED)
     return term_differences(found, exit_uid=terms.exit_uid, schemas=terms.schemas,
                             claims=terms.claims, recipients=terms.recipients)
 
@@ -83,7 +84,7 @@ def test_the_manifest_of_these_terms_is_adopted() -> None:
 
 
 def test_the_exit_folder_carries_the_uid() -> None:
-    terms = terms_from_spec(make_exit())
+    terms = terms_from_spec(make_exit(), RestoreMode.REQUIRED)
     assert terms.exit_folder == "zorggroep-noord/zorggroep-noord-uid-zorg/"
     assert names.attempt_folder(terms.exit_folder, 2).endswith("-uid-zorg/attempt-2/")
 
@@ -134,7 +135,7 @@ def test_volumes_bound_since_are_recorded_by_claim_uid_and_guarded() -> None:
 
 
 def test_identity_and_terms_are_recorded_once() -> None:
-    first = terms_from_spec(make_exit())
+    first = terms_from_spec(make_exit(), RestoreMode.REQUIRED)
     later = BackupTerms(**{**first.model_dump(), "host": "elsewhere"})
     status = fold(make_exit().status, [a.RecordTenantIdentity("first"), a.RecordTerms(first)],
                   generation=1, now=NOW)
@@ -145,7 +146,8 @@ def test_identity_and_terms_are_recorded_once() -> None:
 
 
 def test_a_spec_edited_after_the_backup_began_is_reported() -> None:
-    terms = terms_from_spec(make_exit()).model_dump(mode="json", by_alias=True)
+    terms = terms_from_spec(make_exit(), RestoreMode.REQUIRED).model_dump(
+        mode="json", by_alias=True)
     spec = example_spec()
     spec["database"]["databases"] = ["ons", "ons_new"]
     spec["database"]["host"] = "other.example"
@@ -182,7 +184,8 @@ def test_system_schemas_are_refused_at_drop_time_in_any_case(schemas: list[str],
 
 
 def test_a_changed_spec_is_reported_and_the_recorded_terms_stay() -> None:
-    terms = terms_from_spec(make_exit()).model_dump(mode="json", by_alias=True)
+    terms = terms_from_spec(make_exit(), RestoreMode.REQUIRED).model_dump(
+        mode="json", by_alias=True)
     spec = example_spec()
     spec["database"]["host"] = "other.example"
     exit = make_exit(spec=spec, status={"phase": "Deleted", "terms": terms})

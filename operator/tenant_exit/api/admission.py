@@ -218,6 +218,20 @@ def exit_terms_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[dict[s
                         " ? oldObject.status.phase : ''"
                     ),
                 },
+                # The level recorded with the backed-up terms ('' before the backup
+                # began), and the spec's before and after ('' when it names none).
+                {
+                    "name": "recordedRestore",
+                    "expression": (
+                        "has(oldObject.status) && has(oldObject.status.terms) && "
+                        "has(oldObject.status.terms.restoreVerification) ? "
+                        "oldObject.status.terms.restoreVerification : ''"
+                    ),
+                },
+                {"name": "oldRestore",
+                 "expression": _spec_field("oldObject", "verification.restore", "''")},
+                {"name": "newRestore",
+                 "expression": _spec_field("object", "verification.restore", "''")},
             ],
             "validations": [
                 {
@@ -240,6 +254,27 @@ def exit_terms_policy(operator_user: str = DEFAULT_OPERATOR_USER) -> list[dict[s
                         f"status.terms, so {fields} cannot change any more (deletion drops "
                         "exactly what the backup holds). To exit under other terms, delete "
                         "this TenantExit before Deleting (a cancel) and create a new one'"
+                    ),
+                    "reason": "Forbidden",
+                },
+                {
+                    # Any change but naming the recorded level: a weaker one would let
+                    # an archive never test-loaded through to the deletion, and even a
+                    # removal may loosen it (to a weaker platform default). The gate
+                    # into Deleting decides on the recorded level whatever the spec says.
+                    "expression": (
+                        "variables.status || variables.recordedRestore == '' || "
+                        "variables.newRestore == variables.oldRestore || "
+                        "variables.newRestore == variables.recordedRestore"
+                    ),
+                    "messageExpression": (
+                        "'TenantExit ' + oldObject.metadata.name + ' began its backup under "
+                        "restore verification ' + variables.recordedRestore + ' (status.terms."
+                        "restoreVerification), and the step into Deleting is decided on the "
+                        "proof that level asks for: spec.verification.restore cannot ' + "
+                        "(variables.newRestore == '' ? 'be removed' : 'become ' + "
+                        "variables.newRestore) + ' any more. To exit under another level, "
+                        "delete this TenantExit before Deleting (a cancel) and create a new one'"
                     ),
                     "reason": "Forbidden",
                 },

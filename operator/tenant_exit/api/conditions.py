@@ -111,6 +111,9 @@ RESTORE_LOAD_FAILED: Final = "RestoreLoadFailed"
 RESTORE_MISMATCH: Final = "RestoreMismatch"
 RESTORE_FAILED: Final = "RestoreFailed"
 """The scratch server could not be used (did not start, wrong release)."""
+RESTORE_NOT_PROVEN: Final = "RestoreNotProven"
+"""Held before Deleting: RestoreVerified does not meet the level recorded in
+status.terms.restoreVerification."""
 """spec.receipt quotes the manifest of an earlier attempt or an earlier exit."""
 
 

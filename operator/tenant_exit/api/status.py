@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from tenant_exit.api.base import ApiModel
 from tenant_exit.api.policy import ExitPolicy
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.types import Sha256Hex, Timestamp
 
 
@@ -240,6 +241,13 @@ class BackupTerms(ApiModel):
     """`schema.table` globs left out of the dump."""
     exit_folder: str
     """`<prefix><exit>-<uid8>/`: every object of this exit lives below it."""
+    restore_verification: RestoreMode | None = None
+    """The restore verification level in force when the backup began
+    (spec.verification.restore, else the platform's default): every backup attempt
+    runs under it and the step into Deleting is decided on it, never on the live
+    spec. Absent only in terms recorded before the level was one of them (each
+    attempt then ran under the level of its time, which its worker enforced); the
+    step into Deleting then holds only on a failed proof (RestoreVerified=False)."""
 
 
 class TenantExitStatus(ApiModel):

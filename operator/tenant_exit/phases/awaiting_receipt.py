@@ -32,6 +32,7 @@ from tenant_exit.phases.actions import (
 from tenant_exit.phases.guards import guard_missing, keep_guards
 from tenant_exit.phases.observed import Observed
 from tenant_exit.phases.read_only import keep_read_only
+from tenant_exit.phases.restore_gate import restore_hold
 
 PHASE = Phase.AWAITING_RECEIPT
 REDELIVER: Final = "tenantexit.io/redeliver"
@@ -95,6 +96,9 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
     confirmed = _confirmed(recorded.confirmed_by or receipt.confirmed_by, digest)
     if seen.now < deletion.not_before:
         return [confirmed, _grace(exit, deletion.not_before.isoformat())]
+    unproven = restore_hold(exit)  # on the recorded level, never the live spec
+    if unproven is not None:
+        return [confirmed, *unproven]
     missing = guard_missing(seen, "entering Deleting")  # re-checked before the last step
     if missing is not None:
         return missing

@@ -113,7 +113,8 @@ def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
     name = names.backup_job_name(exit.name, attempt)
     # The terms are frozen before the first Job: it dumps them, and every later step
     # (verification, deletion, certificate) acts on them, not on the live spec.
-    frozen: list[Action] = [] if exit.status.terms else [RecordTerms(terms_from_spec(exit))]
+    frozen: list[Action] = [] if exit.status.terms else [
+        RecordTerms(terms_from_spec(exit, seen.backup_policy.restore_default))]
     return [
         *frozen,
         CopyS3Credentials(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.status import ExcludedTableStatus
 
 
@@ -117,6 +118,9 @@ class BackupPolicy:
     """Wait before attempt n+1 is retry_after * 2**(n-1), at most retry_max."""
     retry_max: timedelta = timedelta(hours=1)
     links_valid_for: timedelta = timedelta(days=7)
+    restore_default: RestoreMode = RestoreMode.REQUIRED
+    """The platform's restore verification level (settings.restore_mode), recorded
+    in status.terms for an exit whose spec names none when its backup begins."""
 
     def wait_after(self, attempt: int) -> timedelta:
         """How long attempt n+1 waits after attempt n finished (capped: the

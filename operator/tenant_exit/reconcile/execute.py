@@ -13,8 +13,8 @@ from typing import assert_never
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
-from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination, restore_mode
-from tenant_exit.api.terms import frozen_spec
+from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination
+from tenant_exit.api.terms import frozen_spec, restore_level
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
 from tenant_exit.mysql.inventory import data_size
@@ -115,9 +115,10 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
 def _scratch_plan(exit: TenantExit, database: Database, ctx: Context) -> ScratchPlan:
     """The scratch server for the backed-up server: its family and version pick the
     image, its size the volume (issue 13). Read at each Job's creation, so a new
-    attempt after an upgrade of the source gets the matching image."""
+    attempt after an upgrade of the source gets the matching image; the level is
+    the recorded one, so no attempt runs under a level loosened since."""
     s = ctx.settings
-    mode = restore_mode(exit.spec, s.restore_mode)
+    mode = restore_level(exit, s.restore_mode)
     if mode is RestoreMode.OFF:
         return ScratchPlan(mode)
     with _database(exit, ctx, database.host, database.port) as conn:

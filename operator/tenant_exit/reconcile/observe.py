@@ -68,6 +68,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             retry_after=timedelta(seconds=ctx.settings.backup_retry_seconds),
             retry_max=timedelta(seconds=ctx.settings.backup_retry_max_seconds),
             links_valid_for=timedelta(seconds=ctx.download_link_seconds()),
+            restore_default=ctx.settings.restore_mode,
         ),
     )
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pymysql
@@ -121,17 +122,51 @@ class TableResult:
                 and self.source_digest == self.scratch_digest)
 
 
-def compare_table(source: Connection, scratch: Connection, schema: str, table: str,
-                  source_rows: int) -> TableResult:
-    """One table: `source_rows` is the exact count taken in the dump's snapshot."""
-    started = time.monotonic()
-    method = choose_method(source, schema, table)
-    theirs = digest(source, schema, table, method)
-    ours = digest(scratch, schema, table, method)
-    scratch_rows = ours.rows if ours.rows is not None else count(scratch, schema, table)
-    counted = theirs.rows if theirs.rows is not None else source_rows
-    return TableResult(schema, table, method, counted, scratch_rows, theirs.value, ours.value,
-                       time.monotonic() - started)
+def _digest_all(conn: Connection, schema: str, methods: list[tuple[str, str]],
+                counted: bool) -> list[tuple[Digest, int | None, float]]:
+    """(digest, row count or None, seconds) of each (table, method), in order; the
+    count is taken where the digest gives none and `counted` asks for it."""
+    found = []
+    for table, method in methods:
+        started = time.monotonic()
+        value = digest(conn, schema, table, method)
+        rows = value.rows if value.rows is not None or not counted else \
+            count(conn, schema, table)
+        found.append((value, rows, time.monotonic() - started))
+    return found
+
+
+def compare_tables(source: Connection, scratch: Connection, schema: str, tables: list[str],
+                   source_rows: dict[tuple[str, str], int]) -> list[TableResult]:
+    """Every table of `schema` in `tables`, source against scratch.
+
+    The two servers digest side by side (the scratch side in a thread of its own,
+    on its own connection): each digest is a scan inside its server, so on two
+    free cores the pass takes the longer side's time instead of the sum. A
+    table's `seconds` is its longer side.
+
+    The source is not read in the dump's snapshot (each schema's dump takes its own,
+    which no other connection can join). `source_rows` are the exact counts the row
+    counter took beside the dumps, in its own consistent snapshot on its own
+    connection (backup.RowCounter); the source's digests (and, for row-digest, the
+    count each reads, which replaces the counter's) are read now, after the dump,
+    outside any snapshot. Both equal what the dump read only because the write
+    freeze keeps the source as it was dumped: a write meanwhile (an exit whose
+    freeze is acknowledged as None) fails the comparison although the archive may
+    be right. The scratch side holds exactly the archive's rows."""
+    methods = [(table, choose_method(source, schema, table)) for table in tables]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scratch-digest") as pool:
+        ours_later = pool.submit(_digest_all, scratch, schema, methods, True)
+        theirs = _digest_all(source, schema, methods, False)
+        ours = ours_later.result()
+    results = []
+    for (table, method), (t_digest, t_rows, t_seconds), (o_digest, o_rows, o_seconds) in zip(
+            methods, theirs, ours, strict=True):
+        assert o_rows is not None  # counted=True
+        counted = t_rows if t_rows is not None else source_rows[(schema, table)]
+        results.append(TableResult(schema, table, method, counted, o_rows, t_digest.value,
+                                   o_digest.value, max(t_seconds, o_seconds)))
+    return results
 
 
 # -- definitions ------------------------------------------------------------

@@ -9,9 +9,10 @@
    and collation in the scratch server, and the observer that tees the dump
    stream into its client (pipeline.PlainObserver).
 3. `compare(...)` after the dumps: every dumped table and definition, source
-   (its rows counted in the dump's snapshot; digests under the read-only
-   licence, which keeps the source as it was dumped) against scratch. A
-   difference fails the attempt naming the tables.
+   against scratch. The source's rows are counted beside the dumps in the row
+   counter's own snapshot and its digests read after them; neither is the dump's
+   snapshot, so both rely on the write freeze keeping the source as it was dumped
+   (compare.compare_tables). A difference fails the attempt naming the tables.
 4. `record()`: the manifest's `verification` section.
 """
 
@@ -102,8 +103,9 @@ class RestoreCheck:
 
     def _skip(self, reason: str, required: type[Exception], why: str) -> None:
         if self.s.restore_mode is RestoreMode.REQUIRED:
-            raise required(f"restore verification is Required, but {why}; raise the limit, "
-                           "or set spec.verification.restore to BestEffort or Off")
+            raise required(f"restore verification is Required, but {why}; fix that (the "
+                           "level is recorded with the backed-up terms in status.terms, so "
+                           "for BestEffort or Off cancel this exit and create a new one)")
         self.status, self.reason = "Unknown", reason
         self.message = f"restore not verified: {why}"
         self.log.event("restore-skipped", reason=reason)
@@ -124,9 +126,8 @@ class RestoreCheck:
         started = time.monotonic()
         with open_source() as source, self.server.connect() as scratch:
             for plan in plans:
-                for table in plan.data_tables:
-                    result = cmp.compare_table(source, scratch, plan.schema, table.name,
-                                               counts[(plan.schema, table.name)])
+                for result in cmp.compare_tables(source, scratch, plan.schema,
+                                                 [t.name for t in plan.data_tables], counts):
                     self.tables.append(TableCheck(
                         schema_name=result.schema, name=result.name, method=result.method,
                         source_rows=result.source_rows, scratch_rows=result.scratch_rows,
