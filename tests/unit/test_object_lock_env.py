@@ -1,0 +1,54 @@
+"""The Object Lock retention the operator chose reaches the worker through the Job's
+environment (TENANT_EXIT_OBJECT_LOCK -> WorkerSettings.object_lock, the manifest's)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kubernetes.client import ApiClient
+
+from tenant_exit.kube.jobs import BackupTerms, build_backup_job
+from tenant_exit.settings import OperatorSettings
+from tenant_exit.storage.object_lock import whole_second
+from tenant_exit.worker.settings import WorkerSettings
+from tests.support.exits import make_exit
+
+UNTIL = datetime(2027, 3, 20, 9, 0, 1, tzinfo=UTC)
+
+
+def env_of(object_lock: tuple[str, datetime] | None) -> dict[str, dict]:
+    exit = make_exit()
+    assert exit.spec.destination is not None
+    terms = BackupTerms(exit.spec.tenant_namespace, exit.spec.database, exit.spec.documents,
+                        exit.spec.destination, object_lock=object_lock)
+    job = ApiClient().sanitize_for_serialization(
+        build_backup_job(exit.owner, terms, 1, OperatorSettings()))
+    return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_the_retention_reaches_the_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = env_of(("COMPLIANCE", UNTIL))
+    assert json.loads(env["TENANT_EXIT_OBJECT_LOCK"]["value"]) == {
+        "mode": "COMPLIANCE", "retainUntil": "2027-03-20T09:00:01+00:00"}
+    assert "TENANT_EXIT_OBJECT_LOCK" not in env_of(None), "no Object Lock, no variable"
+    for name, var in env.items():
+        if "value" in var:
+            monkeypatch.setenv(name, var["value"])
+    monkeypatch.setenv("TENANT_EXIT_DB_USER", "dump")
+    monkeypatch.setenv("TENANT_EXIT_DB_PASSWORD", "pw")
+    settings = WorkerSettings()  # type: ignore[call-arg]
+    assert settings.object_lock is not None
+    assert (settings.object_lock.mode, settings.object_lock.retain_until) == ("COMPLIANCE", UNTIL)
+
+
+@pytest.mark.parametrize(("when", "expected"), [
+    (datetime(2027, 3, 20, 9, 0, 0, tzinfo=UTC), datetime(2027, 3, 20, 9, 0, 0, tzinfo=UTC)),
+    (datetime(2027, 3, 20, 9, 0, 0, 1, tzinfo=UTC), datetime(2027, 3, 20, 9, 0, 1, tzinfo=UTC)),
+])
+def test_retention_dates_are_rounded_up_to_the_second(when: datetime,
+                                                      expected: datetime) -> None:
+    """Stores keep whole seconds; a date read back must not look shorter than asked."""
+    assert whole_second(when) == expected
+    assert whole_second(when) >= when and whole_second(when) - when < timedelta(seconds=1)
