@@ -24,6 +24,7 @@ from kubernetes.client.exceptions import ApiException
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.kube import destruction
+from tenant_exit.reconcile import backup_store
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.failures import ExitError
 from tenant_exit.reconcile.passes import DeletionHeld, cancel, reconcile
@@ -32,9 +33,11 @@ from tenant_exit.storage.manifest import (
     Encryption,
     Manifest,
     ObjectKind,
+    RetentionRecord,
     StoredObject,
     Totals,
 )
+from tenant_exit.storage.object_lock import LockMode, Retention, put_small_object, whole_second
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.volumes import LocalVolume, LocalVolumes
@@ -106,9 +109,9 @@ class Tenant:
             credentialsSecret={"namespace": OPERATOR_NAMESPACE, "name": f"{self.exit_name}-s3"})
         return spec
 
-    def apply_exit(self) -> str:
+    def apply_exit(self, spec: dict[str, Any] | None = None) -> str:
         body = {"apiVersion": names.API_VERSION, "kind": names.KIND,
-                "metadata": {"name": self.exit_name}, "spec": self.spec()}
+                "metadata": {"name": self.exit_name}, "spec": spec or self.spec()}
         self.plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(body))
         return str(self.read(ctx=None)["metadata"]["uid"])
 
@@ -350,6 +353,77 @@ def test_a_manifest_overwritten_after_receipt_stops_the_deletion_with_nothing_de
         got := tenant.one_pass(ctx))["status"].get("phase") == "Deleted" and got, timeout=120)
     assert finished["status"]["deletion"]["archiveVerifiedAt"]
     assert _gone(lambda: tenant.core.read_namespace(tenant.namespace))
+
+
+def test_with_object_lock_the_receipt_is_accepted_only_with_retention_over_the_grace(
+        ctx: Context, tenant: Tenant) -> None:
+    """Issue 10, item 6: a bucket with Object Lock. The operator sees it and picks the
+    upload retention (Job deadline + link lifetime + grace + margin); when the receipt
+    comes, it lengthens every object's retention, by recorded version, to the grace
+    period's end plus the margin before it records the receipt."""
+    ours_uid = tenant.create_namespace()
+    s3 = tenant.s3.client()
+    tenant.bucket = f"lock-{tenant.exit_name}"
+    s3.create_bucket(Bucket=tenant.bucket, ObjectLockEnabledForBucket=True,
+                     CreateBucketConfiguration={"LocationConstraint": tenant.s3.region})  # type: ignore[typeddict-item]
+    tenant.put_s3_secret()
+    spec = tenant.spec()
+    spec["readOnly"] = {"database": "None", "writesNotFrozenAcknowledgement":
+                        "test tenant without a database server, nothing to freeze"}
+    spec["deletion"] = {"gracePeriod": "240h"}
+    exit_uid = tenant.apply_exit(spec)
+    exit = TenantExit.from_body(tenant.read(ctx))
+    started = datetime.now(UTC)
+    chosen = backup_store.upload_retention(exit, ctx, started)
+    assert chosen is not None and chosen[0] == "COMPLIANCE"
+    s = ctx.settings
+    assert chosen[1] >= started + timedelta(seconds=s.job_deadline_seconds
+                                            + s.download_link_seconds
+                                            + s.object_lock_margin_seconds, hours=240)
+
+    folder = names.exit_folder("zorggroep-noord/", tenant.exit_name, exit_uid)
+    upload = Retention(LockMode.COMPLIANCE, whole_second(started + timedelta(days=2)))
+    dump = f"{folder}attempt-1/database-ons.sql.zst.age"
+    body = b"age-encrypted dump bytes " * 40
+    dump_version = put_small_object(s3, tenant.bucket, dump, body, "application/octet-stream",
+                                    upload)
+    manifest = Manifest(
+        exit_name=tenant.exit_name, exit_uid=exit_uid, attempt=1, started_at=started,
+        completed_at=started, encryption=Encryption(recipients=[AGE_RECIPIENT]),
+        objects=[StoredObject(key=dump, kind=ObjectKind.DATABASE, name="ons",
+                              content="application/sql", size=len(body),
+                              sha256=hashlib.sha256(body).hexdigest(), plaintext_bytes=0,
+                              plaintext_sha256="0" * 64, version_id=dump_version)],
+        totals=Totals(tables=1, rows=3, database_bytes=0, files=0, document_bytes=0),
+        retention=RetentionRecord(mode="COMPLIANCE", retain_until=upload.retain_until))
+    key, data = f"{folder}attempt-1/manifest.json", manifest.to_bytes()
+    manifest_version = put_small_object(s3, tenant.bucket, key, data, "application/json",
+                                        upload)
+    digest = hashlib.sha256(data).hexdigest()
+    tenant.set_status(ctx, {
+        "phase": "AwaitingReceipt",
+        "tenant": {"namespaceUid": ours_uid},
+        "terms": {"exitUid": exit_uid, "host": "mysql.example", "port": 3306, "schemas": ["ons"],
+                  "claims": ["docs"], "bucket": tenant.bucket, "exitFolder": folder},
+        "backup": {"manifest": key, "manifestSha256": digest, "schemas": ["ons"],
+                   "manifestVersionId": manifest_version,
+                   "linksExpireAt": _stamp(started + timedelta(days=6)),
+                   "downloadSecret": f"{OPERATOR_NAMESPACE}/{tenant.exit_name}-download",
+                   "retention": {"mode": "COMPLIANCE",
+                                 "retainUntil": _stamp(upload.retain_until)}},
+    })
+    tenant.plane.kubectl("patch", "texit", tenant.exit_name, "--type=merge", "-p", json.dumps(
+        {"spec": {"receipt": {"confirmedBy": "it@x.nl", "manifestSha256": digest}}}))
+    status = tenant.one_pass(ctx)["status"]
+    assert status.get("receipt", {}).get("confirmedAt"), status["conditions"]
+    not_before = datetime.fromisoformat(status["deletion"]["notBefore"])
+    covered = not_before + timedelta(seconds=s.object_lock_margin_seconds)
+    in_force = datetime.fromisoformat(status["backup"]["retention"]["retainUntil"])
+    assert in_force >= covered
+    for object_key, version in ((dump, dump_version), (key, manifest_version)):
+        head = s3.head_object(Bucket=tenant.bucket, Key=object_key, VersionId=version)  # type: ignore[arg-type]
+        assert head["ObjectLockMode"] == "COMPLIANCE"
+        assert head["ObjectLockRetainUntilDate"] >= covered, object_key
 
 
 def test_the_credential_allowlist_is_checked_on_every_read(ctx: Context, tenant: Tenant) -> None:

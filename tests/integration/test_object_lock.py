@@ -76,6 +76,9 @@ def test_the_operator_sees_which_buckets_have_object_lock(s3_server: S3Server) -
     assert (locked.object_lock, locked.versioned) == (True, True)
     assert (plain.object_lock, plain.versioned) == (False, False)
     assert (versioned.object_lock, versioned.versioned) == (False, True)
+    # Not there (yet): the Job fails at the store as in an outage, not the operator.
+    absent = bucket_protection(s3, f"absent-{uuid.uuid4().hex[:8]}")
+    assert (absent.object_lock, absent.versioned) == (False, False)
 
 
 def test_every_backup_object_is_locked_and_a_locked_version_cannot_be_deleted(

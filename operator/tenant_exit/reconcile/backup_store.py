@@ -92,13 +92,17 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         problem = f"cannot read manifest s3://{bucket}/{key}: {describe_error(error)}"
         return BackupCheck(key, None, reported, problems=(problem,))
     totals = manifest.totals
+    problems = _not_these_terms(exit, key, manifest)
+    if manifest.retention is None and bucket_protection(client, bucket).object_lock:
+        problems.append(f"bucket {bucket} has Object Lock but manifest {key} was written "
+                        "without retention")
     return BackupCheck(
         manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
         manifest_version_id=version,
         retention=(BackupRetention(mode=manifest.retention.mode,
                                    retain_until=manifest.retention.retain_until)
                    if manifest.retention else None),
-        problems=tuple(_not_these_terms(exit, key, manifest)),
+        problems=tuple(problems),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
         excluded_tables=excluded_tables(manifest),
         tables=totals.tables, rows=totals.rows,

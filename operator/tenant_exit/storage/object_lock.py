@@ -78,12 +78,20 @@ _NO_LOCK = frozenset({"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockC
 
 
 def bucket_protection(client: S3Client, bucket: str) -> BucketProtection:
-    """Whether the bucket has Object Lock and versioning (read with the operator's keys)."""
+    """Whether the bucket has Object Lock and versioning (read with the operator's keys).
+
+    A bucket that does not exist has neither: the Job then fails at the store like
+    in any outage, and the operator's check of the finished backup refuses one
+    written without retention into a bucket that has Object Lock by then. Other
+    errors propagate (the caller retries)."""
     try:
         config = client.get_object_lock_configuration(Bucket=bucket)
         locked = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in _NO_LOCK:
+        code = error.response.get("Error", {}).get("Code")
+        if code == "NoSuchBucket":
+            return BucketProtection(object_lock=False, versioned=False)
+        if code not in _NO_LOCK:
             raise
         locked = False
     versioned = client.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
