@@ -78,6 +78,13 @@ class OperatorSettings(BaseSettings):
     """Validity of the presigned download links (SigV4 allows at most 7 days); the
     operator renews them while the exit waits for the receipt."""
 
+    object_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = "COMPLIANCE"
+    """Object Lock mode of the backup's retention in a bucket with Object Lock enabled
+    (docs/security.md, "Object Lock"); buckets without it get none."""
+    object_lock_margin_seconds: Annotated[int, Field(ge=0)] = 24 * 3600
+    """Added to the retention's end: the grace period must be over, and the deletion
+    done, well before the archive may go."""
+
     resync_seconds: Annotated[float, Field(gt=0)] = 30.0
     """How often each exit is re-examined (waiting for readOnly.until, drift of guards)."""
     retry_base_seconds: Annotated[float, Field(gt=0)] = 5.0

@@ -24,7 +24,7 @@ def _stalled(reason: str, generation: int = 2) -> dict[str, object]:
 
 def test_the_reasons_are_those_of_the_actions_and_of_observing() -> None:
     assert {c.GUARDS_FAILED, c.READ_ONLY_FAILED, c.BACKUP_START_FAILED, c.VERIFY_START_FAILED,
-            c.CANCEL_FAILED, c.DELIVERY_FAILED, c.DELETION_FAILED,
+            c.CANCEL_FAILED, c.DELIVERY_FAILED, c.DELETION_FAILED, c.RETENTION_FAILED,
             c.OBSERVE_FAILED} == ADAPTER_FAILURE_REASONS
 
 

@@ -13,9 +13,10 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase, TenantVolume
 from tenant_exit.phases import actions as a
-from tenant_exit.phases.deleting import decide
+from tenant_exit.phases.deleting import archive_check_due, decide
 from tenant_exit.phases.observed import DestructionSeen, NamespaceState, Observed, VolumeSeen
 from tenant_exit.phases.status_update import fold
+from tenant_exit.storage.archive_check import ArchiveReading, ObjectReading
 from tests.support.exits import DIGEST, example_spec, make_exit
 from tests.support.observed import no_namespace, observation
 
@@ -58,16 +59,21 @@ def deleting(*, started: bool = True, dropped: list[str] | None = None,
         "phase": Phase.DELETING.value,
         "tenant": {"namespaceUid": UID, "volumes": RECORDED_VOLUMES[:1]},
         "terms": TERMS,
-        "backup": {"manifest": "zorggroep-noord/m/manifest.json", "manifestSha256": DIGEST,
+        "backup": {"manifest": MANIFEST, "manifestSha256": DIGEST,
                    "schemas": ["ons"]},
         "receipt": {"confirmedAt": "2027-03-03T08:00:00Z", "confirmedBy": "it@example.org"},
         "deletion": deletion,
     })
 
 
+MANIFEST = "zorggroep-noord/m/manifest.json"
+INTACT = ArchiveReading("tenant-exits", MANIFEST, DIGEST, objects=(
+    ObjectReading("zorggroep-noord/m/database-ons.sql.zst.age", 2048, 2048),))
+
+
 def seen(*, exists: bool = True, contents: bool = True,
          present: frozenset[str] = frozenset({PV_DOCS, PV_DB}),
-         other_uid: str | None = None) -> Observed:
+         other_uid: str | None = None, archive: ArchiveReading | None = INTACT) -> Observed:
     return observation(
         NOW, NamespaceState(name=NS, terminating=exists and not contents) if exists else None,
         destruction=DestructionSeen(
@@ -77,6 +83,7 @@ def seen(*, exists: bool = True, contents: bool = True,
             present_volumes=present,
             other_namespace_uid=other_uid,
         ),
+        archive=archive,
     )
 
 
@@ -110,19 +117,73 @@ def test_the_first_pass_records_what_will_be_destroyed_and_nothing_else() -> Non
     assert "2 volume(s)" in ready.message
 
 
-@pytest.mark.parametrize(
-    ("drop", "expected"),
-    [
-        # Exactly the manifest's schemas, on the recorded server — not the live spec's.
-        pytest.param(True, a.DropDatabases(("ons",), "mysql.recorded.svc", 3307),
-                     id="dropDatabases"),
-        pytest.param(False, a.RecordDroppedDatabases(()), id="not-configured"),
-    ],
-)
-def test_schemas_are_dropped_only_when_configured(drop: bool, expected: a.Action) -> None:
-    actions = decide(deleting(drop_databases=drop), seen())
-    assert [x for x in actions if not isinstance(x, a.SetCondition)] == [expected]
+def test_schemas_are_dropped_right_after_the_archive_is_found_intact() -> None:
+    actions = decide(deleting(drop_databases=True), seen())
+    # Exactly the manifest's schemas, on the recorded server — not the live spec's.
+    assert [x for x in actions if not isinstance(x, a.SetCondition)] == [
+        a.RecordArchiveVerified(NOW), a.DropDatabases(("ons",), "mysql.recorded.svc", 3307)]
     assert a.DeleteNamespace not in kinds(actions), "schemas first: their Secret is in the ns"
+
+
+def test_without_schemas_to_drop_the_namespace_steps_follow_the_check_in_one_pass() -> None:
+    """The namespace steps are then the first irreversible ones: the check and they
+    run in the same pass, so no later change of the bucket slips in between."""
+    actions = decide(deleting(), seen())
+    assert kinds(actions) == [a.RecordArchiveVerified, a.RecordDroppedDatabases,
+                              a.AllowNamespaceDeletion, a.ReleaseVolumes, a.DeleteNamespace]
+    assert a.RecordDroppedDatabases(()) in actions
+
+
+CHANGED = [
+    pytest.param(ArchiveReading("tenant-exits", MANIFEST, "ab" * 32), "now has SHA-256 abab",
+                 id="manifest-overwritten"),
+    pytest.param(ArchiveReading("tenant-exits", MANIFEST, None), "is gone",
+                 id="manifest-deleted"),
+    pytest.param(ArchiveReading("tenant-exits", MANIFEST, DIGEST, objects=(
+        ObjectReading("zorggroep-noord/m/documents-x.tar.zst.age", 4096, None),)),
+        "documents-x.tar.zst.age is missing", id="object-deleted"),
+    pytest.param(ArchiveReading("tenant-exits", MANIFEST, DIGEST, objects=(
+        ObjectReading("zorggroep-noord/m/database-ons.sql.zst.age", 2048, 17),)),
+        "has 17 bytes, the manifest says 2048", id="object-truncated"),
+]
+
+
+@pytest.mark.parametrize(("reading", "named"), CHANGED)
+@pytest.mark.parametrize("drop", [True, False], ids=["dropDatabases", "namespace-only"])
+def test_a_changed_archive_stops_the_deletion_before_anything_is_destroyed(
+        reading: ArchiveReading, named: str, drop: bool) -> None:
+    actions = decide(deleting(drop_databases=drop), seen(archive=reading))
+    assert a.side_effects(actions) == [], "not one destructive (or any) call"
+    assert not any(isinstance(x, a.RecordArchiveVerified | a.RecordDroppedDatabases)
+                   for x in actions)
+    stalled = condition(actions, c.STALLED)
+    assert stalled is not None and stalled.status is ConditionStatus.TRUE
+    assert stalled.reason == c.ARCHIVE_CHANGED and named in stalled.message
+    assert "Nothing was deleted" in stalled.message and "s3://tenant-exits/" in stalled.message
+
+
+def test_a_store_that_does_not_answer_holds_the_deletion_without_stalling() -> None:
+    down = ArchiveReading("tenant-exits", MANIFEST, None, unreachable=(
+        f"s3://tenant-exits/{MANIFEST}: EndpointConnectionError: Could not connect"))
+    actions = decide(deleting(drop_databases=True), seen(archive=down))
+    assert a.side_effects(actions) == []
+    assert condition(actions, c.STALLED) is None, "an outage heals by itself: retried"
+    ready = condition(actions, c.READY)
+    assert ready is not None and ready.status is ConditionStatus.FALSE
+    assert ready.reason == c.ARCHIVE_UNREACHABLE and "Could not connect" in ready.message
+
+
+def test_an_unread_archive_is_not_taken_for_an_intact_one() -> None:
+    actions = decide(deleting(drop_databases=True), seen(archive=None))
+    assert a.side_effects(actions) == []
+    assert not any(isinstance(x, a.RecordArchiveVerified) for x in actions)
+
+
+def test_once_the_first_step_is_recorded_the_archive_is_not_read_again() -> None:
+    assert archive_check_due(deleting())
+    assert not archive_check_due(deleting(started=False)), "targets first"
+    assert not archive_check_due(deleting(dropped=[])), "past the first irreversible step"
+    assert not archive_check_due(deleting(dropped=["ons"]))
 
 
 NAMESPACE_CASES = [
@@ -193,8 +254,11 @@ def test_a_crash_anywhere_resumes_from_the_recorded_status() -> None:
     """Pass after pass, folding each pass's status: the same sequence a restarted
     operator would follow, ending in Deleted with the targets recorded once."""
     exit = deleting(started=False, drop_databases=True)
+    changed = ArchiveReading("tenant-exits", MANIFEST, "ab" * 32)
     script = [
         (seen(), a.RecordDeletionTargets),
+        # Changed, then put back by a person: the same pass order resumes.
+        (seen(archive=changed), a.SetCondition),
         (seen(), a.DropDatabases),
         (seen(), a.DeleteNamespace),
         (seen(contents=False, present=frozenset()), a.ReleaseNamespace),
@@ -202,7 +266,7 @@ def test_a_crash_anywhere_resumes_from_the_recorded_status() -> None:
     ]
     for observed, wanted in script:
         actions = decide(exit, observed)
-        assert wanted in kinds(actions), (wanted, kinds(actions))
+        assert wanted in [type(x) for x in actions], (wanted, kinds(actions))
         changes = a.status_actions(actions)
         if wanted is a.DropDatabases:  # what the adapter reports after dropping
             changes.append(a.RecordDroppedDatabases(("ons", "ons_reports")))
@@ -214,6 +278,7 @@ def test_a_crash_anywhere_resumes_from_the_recorded_status() -> None:
     assert deletion is not None and deletion.started_at == NOW and deletion.namespace_uid == UID
     assert [v.persistent_volume for v in deletion.volumes or []] == [PV_DOCS, PV_DB]
     assert deletion.databases_dropped == ["ons", "ons_reports"]
+    assert deletion.archive_verified_at == NOW
 
 
 def test_a_namespace_recreated_under_the_tenants_name_is_never_touched() -> None:

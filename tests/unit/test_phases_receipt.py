@@ -297,3 +297,33 @@ def test_the_phase_module_imports_on_its_own(module: str) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+# --- Object Lock: the retention must outlive the grace period -------------------------
+
+
+def locked(until: datetime, **fields: Any) -> TenantExit:
+    exit = waiting(**fields)
+    status = exit.status.model_dump(mode="json", by_alias=True)
+    status["backup"]["retention"] = {"mode": "COMPLIANCE", "retainUntil": stamp(until)}
+    return make_exit(spec=exit.spec.model_dump(mode="json", by_alias=True), status=status)
+
+
+@pytest.mark.parametrize(("until", "extends"), [
+    pytest.param(NOW + timedelta(days=2), True, id="upload-retention-ends-inside-grace"),
+    pytest.param(NOW + timedelta(days=30), False, id="already-long-enough"),
+])
+def test_accepting_a_receipt_first_lengthens_a_short_retention(until: datetime,
+                                                               extends: bool) -> None:
+    actions = decide(locked(until, receipt=DIGEST), observed())
+    margin = observed().backup_policy.retention_margin
+    wanted = a.ExtendRetention(NOW + timedelta(hours=72) + margin)
+    assert (wanted in actions) is extends
+    if extends:  # executed before the receipt is folded: a failure leaves it unaccepted
+        assert kinds(actions)[:2] == [a.ExtendRetention, a.RecordReceipt]
+
+
+def test_without_object_lock_or_once_accepted_nothing_is_lengthened() -> None:
+    assert a.ExtendRetention not in kinds(decide(waiting(receipt=DIGEST), observed()))
+    accepted = locked(NOW, receipt=DIGEST, accepted=True)
+    assert a.ExtendRetention not in kinds(decide(accepted, observed()))

@@ -97,6 +97,14 @@ CLASS_NOT_FOUND: Final = "ClassNotFound"
 CLASS_LIMITS_EXCEEDED: Final = "ClassLimitsExceeded"
 """The spec loosens a limit of its TenantExitClass (or of the recorded status.policy)."""
 RECEIPT_EARLIER_BACKUP: Final = "ReceiptQuotesEarlierBackup"
+ARCHIVE_CHANGED: Final = "ArchiveChanged"
+"""Re-read before the deletion, the receipted manifest or an object it lists is
+gone, resized or replaced: nothing is deleted until a person restores it."""
+ARCHIVE_UNREACHABLE: Final = "ArchiveUnreachable"
+"""The backup store did not answer the re-read before the deletion; retried."""
+RETENTION_FAILED: Final = "RetentionFailed"
+"""The Object Lock retention of the backup could not be lengthened to cover the grace
+period; the receipt is accepted only once it is."""
 # restore verification (issue 13)
 RESTORE_MATCHES: Final = "RestoreMatches"
 """Every table's rows and digest and every definition equal the source's."""

@@ -102,6 +102,17 @@ class RejectedBackup(ApiModel):
     """Why it does not match its manifest (keys, sizes, digests; never a secret)."""
 
 
+class BackupRetention(ApiModel):
+    """The S3 Object Lock retention of every backup object (and the manifest)."""
+
+    mode: str
+    """COMPLIANCE or GOVERNANCE."""
+    retain_until: Timestamp
+    """No version of the backup can be deleted before this (GOVERNANCE: except by an
+    identity allowed to bypass it). Lengthened when the receipt is accepted, to cover
+    the grace period from then on."""
+
+
 class BackupStatus(ApiModel):
     """The backup as run."""
 
@@ -144,6 +155,11 @@ class BackupStatus(ApiModel):
     certificate: `tenant-exit verify --public-key` takes it."""
     schemas: list[str] | None = None
     """Schemas the verified manifest lists: exactly what a deletion may drop."""
+    manifest_version_id: str | None = None
+    """The store's version id of manifest.json (versioned or Object Lock buckets):
+    the deletion re-reads exactly this version."""
+    retention: BackupRetention | None = None
+    """The Object Lock retention in force (None: the bucket has no Object Lock)."""
 
 
 class ReceiptStatus(ApiModel):
@@ -175,6 +191,9 @@ class DeletionStatus(ApiModel):
     """Volumes bound in the tenant namespace when the deletion began."""
     databases_dropped: list[str] | None = None
     """Schemas dropped on the database server (empty when not configured)."""
+    archive_verified_at: Timestamp | None = None
+    """When the operator last re-read the receipted manifest (its SHA-256) and HEADed
+    every object it lists, in the pass that took the first irreversible step."""
     completed_at: Timestamp | None = None
     """When the tenant namespace and its volumes were gone."""
     certificate: str | None = None

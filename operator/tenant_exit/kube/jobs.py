@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from kubernetes import client
 from kubernetes.client import models as k
@@ -73,6 +74,9 @@ class BackupTerms:
     """How writes were frozen before the Job (read back in force unless None)."""
     freeze_acknowledgement: str | None = None
     """With freeze_mode None: spec.readOnly.writesNotFrozenAcknowledgement."""
+    object_lock: tuple[str, datetime] | None = None
+    """Object Lock mode and retain-until date every object is written with (None:
+    the bucket has no Object Lock)."""
 
 
 def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
@@ -270,6 +274,9 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         *restore_env(terms),
         ("TENANT_EXIT_FREEZE", json.dumps({"mode": terms.freeze_mode.value,
                                            "acknowledgement": terms.freeze_acknowledgement})),
+        ("TENANT_EXIT_OBJECT_LOCK", json.dumps({
+            "mode": terms.object_lock[0], "retainUntil": terms.object_lock[1].isoformat()})
+         if terms.object_lock else None),
     ]
     env = [k.V1EnvVar(name=name, value=value) for name, value in plain if value is not None]
     secret_refs = [

@@ -15,6 +15,7 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.spec import AppFlag, DatabaseReadOnlyMode
 from tenant_exit.api.status import (
+    BackupRetention,
     BackupTerms,
     ConditionStatus,
     ExcludedTableStatus,
@@ -123,6 +124,16 @@ class DeliverBackup:
 
 
 @dataclass(frozen=True)
+class ExtendRetention:
+    """Lengthen the Object Lock retention of the manifest and every object it lists to
+    at least `until` (never shortened); reports the date in force."""
+
+    reason: ClassVar[str] = c.RETENTION_FAILED
+
+    until: datetime
+
+
+@dataclass(frozen=True)
 class RemoveDownloadLinks:
     """Delete the download-links Secret (cancel: the backup is no longer handed over)."""
 
@@ -204,6 +215,7 @@ SideEffect = (
     | CreateBackupJob
     | CreateVerifyJob
     | DeliverBackup
+    | ExtendRetention
     | RemoveDownloadLinks
     | AllowNamespaceDeletion
     | ReleaseVolumes
@@ -273,6 +285,10 @@ class RecordBackupResult:
     """Schemas the verified manifest lists: what a deletion may drop."""
     excluded_tables: tuple[ExcludedTableStatus, ...] = ()
     """Tables the verified manifest lists as left out."""
+    manifest_version_id: str | None = None
+    """The store's version id of the verified manifest (versioned buckets)."""
+    retention: BackupRetention | None = None
+    """The Object Lock retention the manifest records (None: no Object Lock)."""
 
 
 @dataclass(frozen=True)
@@ -324,6 +340,20 @@ class RecordDeletionTargets:
 @dataclass(frozen=True)
 class RecordDroppedDatabases:
     schemas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordRetention:
+    """The Object Lock retention in force after lengthening it."""
+
+    retention: BackupRetention
+
+
+@dataclass(frozen=True)
+class RecordArchiveVerified:
+    """The receipted archive was re-read intact in the pass of the first irreversible step."""
+
+    verified_at: datetime
 
 
 @dataclass(frozen=True)
@@ -388,6 +418,8 @@ StatusAction = (
     | ClearReceipt
     | RecordDeletionTargets
     | RecordDroppedDatabases
+    | RecordArchiveVerified
+    | RecordRetention
     | RecordCertificate
     | RecordTenantIdentity
     | RecordTenantVolumes

@@ -14,6 +14,7 @@ grace period. Only removing spec.receipt withdraws it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Final
 
 from tenant_exit.api import conditions as c
@@ -24,6 +25,7 @@ from tenant_exit.phases.actions import (
     Action,
     ClearReceipt,
     DeliverBackup,
+    ExtendRetention,
     RecordReceipt,
     RecordRedelivery,
     SetCondition,
@@ -84,6 +86,7 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
     if not accepted:
         not_before = seen.now + parse_go_duration(exit.spec.deletion.grace_period)
         return [
+            *_cover_grace(exit, not_before + seen.backup_policy.retention_margin),
             RecordReceipt(seen.now, receipt.confirmed_by, not_before),
             _confirmed(receipt.confirmed_by, digest),
             _grace(exit, not_before.isoformat()),
@@ -114,6 +117,16 @@ def _receipt(exit: TenantExit, seen: Observed, digest: str,
             "Grace period over: the irreversible deletion has started",
         ),
     ]
+
+
+def _cover_grace(exit: TenantExit, until: datetime) -> list[Action]:
+    """With Object Lock, the archive must outlive the grace period that starts now: the
+    retention set at upload covered the expected receipt window only. Executed before
+    the receipt is recorded, so a failure leaves the receipt unaccepted (and retried)."""
+    retention = exit.status.backup.retention if exit.status.backup else None
+    if retention is None or retention.retain_until >= until:
+        return []
+    return [ExtendRetention(until)]
 
 
 def _mismatch(quoted: str, digest: str, accepted: bool,

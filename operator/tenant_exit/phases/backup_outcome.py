@@ -162,6 +162,7 @@ def complete(seen: Observed, check: BackupCheck) -> list[Action]:
             database_bytes=check.database_bytes, files=check.files,
             document_bytes=check.document_bytes, stored_bytes=check.stored_bytes,
             schemas=check.schemas, excluded_tables=check.excluded_tables,
+            manifest_version_id=check.manifest_version_id, retention=check.retention,
         ),
         DeliverBackup(check.manifest_key, check.manifest_sha256),
         # The Job is done: the tenant namespace no longer needs the S3 keys.

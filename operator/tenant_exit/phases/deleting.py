@@ -1,6 +1,12 @@
 """Deleting: the irreversible step, in an order that survives a crash anywhere.
 
 1. Record what will be destroyed (namespace UID, bound volumes) while it exists.
+   Then, in the pass that takes the first irreversible step (dropping the schemas,
+   or opening the namespace's guard), re-read the receipted manifest and HEAD its
+   objects (phases/archive.py): an archive that changed since the receipt stops
+   the deletion (ArchiveChanged, Stalled), a store that does not answer holds it
+   (ArchiveUnreachable, retried). Until `databasesDropped` is recorded that step
+   has not run for sure, so a pass after a crash checks again.
 2. Drop the tenant's schemas on an external server, when configured — before the
    namespace goes, because the credentials Secret lives in it. Exactly the schemas
    the verified manifest lists, on the recorded server (never the live spec's).
@@ -26,6 +32,7 @@ from tenant_exit.phases.actions import (
     DeleteNamespace,
     DropDatabases,
     ForgetExitRecords,
+    RecordArchiveVerified,
     RecordDeletionTargets,
     RecordDroppedDatabases,
     RecordNotOurs,
@@ -35,6 +42,7 @@ from tenant_exit.phases.actions import (
     SetPhase,
     WriteCertificate,
 )
+from tenant_exit.phases.archive import ArchiveOutcome, describe, judge
 from tenant_exit.phases.guards import recorded_uid, tenant_volume
 from tenant_exit.phases.observed import DestructionSeen, Observed
 
@@ -53,15 +61,24 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
             _progress(f"Recorded what will be destroyed: namespace {ns} (UID {uid}) and "
                       f"{len(volumes)} volume(s)"),
         ]
+    first: list[Action] = []
     if deletion.databases_dropped is None:
+        checked = _archive_gate(exit, seen)
+        if checked is not None:
+            return checked
+        first.append(RecordArchiveVerified(seen.now))
         if exit.spec.deletion.drop_databases:
             terms = backup_terms(exit)
             schemas = tuple(exit.status.backup.schemas if exit.status.backup
                             and exit.status.backup.schemas is not None else terms.schemas)
-            return [DropDatabases(schemas, terms.host, terms.port),
+            return [*first, DropDatabases(schemas, terms.host, terms.port),
                     _progress(f"Dropping schemas {', '.join(schemas)} on "
                               f"{terms.host}:{terms.port}")]
-        return [RecordDroppedDatabases(())]
+        # Nothing to drop: the namespace steps below are the first irreversible
+        # ones, taken in this same pass, right after the check.
+        first.append(RecordDroppedDatabases(()))
+        if not gone.namespace_exists:
+            return first
     recorded = deletion.volumes or []
     claims = tuple(v.claim_uid for v in recorded if v.claim_uid)
     remaining = sorted({v.persistent_volume for v in recorded} & gone.present_volumes)
@@ -72,12 +89,14 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
             f"Namespace {ns} now has UID {gone.other_namespace_uid}, not {uid} which this "
             "exit deleted: it is another namespace and was not touched"))
     if gone.namespace_exists and uid is not None:
-        actions: list[Action] = [AllowNamespaceDeletion(uid), ReleaseVolumes(claims),
+        actions: list[Action] = [*first, AllowNamespaceDeletion(uid), ReleaseVolumes(claims),
                                  DeleteNamespace(uid)]
         if gone.contents_remaining or remaining:
             return [*actions, _progress(_waiting(ns, gone, remaining))]
         return [*actions, ReleaseNamespace(uid),
                 _progress(f"Namespace {ns} is empty; releasing it")]
+    if first:
+        return first  # no namespace of ours to open: the next pass writes the certificate
     if remaining:
         return [*notes, ReleaseVolumes(claims),
                 _progress(f"Namespace {ns} is gone; waiting for volumes {', '.join(remaining)}")]
@@ -89,12 +108,43 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
         SetCondition(
             c.DELETED, ConditionStatus.TRUE, c.DESTROYED,
             f"Namespace {ns}, {len(recorded)} volume(s) and "
-            f"{len(deletion.databases_dropped)} schema(s) destroyed; see "
+            f"{len(deletion.databases_dropped or [])} schema(s) destroyed; see "
             "status.deletion.certificate",
         ),
         SetCondition(c.READY, ConditionStatus.TRUE, c.DESTROYED,
                      "The exit is complete; this TenantExit is the record and may be removed"),
     ]
+
+
+def archive_check_due(exit: TenantExit) -> bool:
+    """Whether this pass must re-read the archive: Deleting, targets recorded, and the
+    first irreversible step not yet recorded as done."""
+    deletion = exit.status.deletion
+    return (exit.status.phase is Phase.DELETING and deletion is not None
+            and deletion.started_at is not None and deletion.databases_dropped is None)
+
+
+def _archive_gate(exit: TenantExit, seen: Observed) -> list[Action] | None:
+    """None when the archive is intact; otherwise the conditions that hold the deletion."""
+    backup = exit.status.backup
+    assert backup is not None and backup.manifest and backup.manifest_sha256
+    if seen.archive is None:  # fails closed: an unread archive is not an intact one
+        return [_progress("Re-reading the backup before the irreversible step")]
+    verdict = judge(seen.archive, backup.manifest_sha256, backup.manifest_version_id)
+    if verdict.outcome is ArchiveOutcome.INTACT:
+        return None
+    ns = exit.spec.tenant_namespace
+    if verdict.outcome is ArchiveOutcome.UNREACHABLE:
+        message = (f"Not deleting {ns} yet: the backup store did not answer the re-read of "
+                   f"the receipted backup ({describe(verdict)}); nothing was deleted, the "
+                   "operator retries")
+        return [SetCondition(c.READY, ConditionStatus.FALSE, c.ARCHIVE_UNREACHABLE, message)]
+    message = (f"Not deleting {ns}: the backup no longer matches what the customer confirmed "
+               f"({describe(verdict)}). Nothing was deleted. Restore the receipted bytes "
+               f"(manifestSha256 {backup.manifest_sha256}) or find out who changed the "
+               "bucket; the deletion goes on by itself once the archive matches again")
+    return [SetCondition(c.STALLED, ConditionStatus.TRUE, c.ARCHIVE_CHANGED, message),
+            SetCondition(c.READY, ConditionStatus.FALSE, c.ARCHIVE_CHANGED, message)]
 
 
 def _targets(exit: TenantExit, gone: DestructionSeen) -> tuple[TenantVolume, ...]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tenant_exit.api.restore import RestoreMode
-from tenant_exit.api.status import ExcludedTableStatus
+from tenant_exit.api.status import BackupRetention, ExcludedTableStatus
+from tenant_exit.storage.archive_check import ArchiveReading
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class BackupCheck:
     """SHA-256 of the manifest as stored; None when it could not be read."""
     reported_sha256: str
     """What the worker's summary says the manifest's SHA-256 is."""
+    manifest_version_id: str | None = None
+    """The store's version id of the bytes read (None: a bucket without versioning)."""
+    retention: BackupRetention | None = None
+    """The Object Lock retention the manifest records."""
     problems: tuple[str, ...] = ()
     """Empty when the manifest is this exit's, for the recorded terms. Its objects
     are read back by the verify Job (`Observed.verify_job`), not here."""
@@ -121,6 +126,8 @@ class BackupPolicy:
     restore_default: RestoreMode = RestoreMode.REQUIRED
     """The platform's restore verification level (settings.restore_mode), recorded
     in status.terms for an exit whose spec names none when its backup begins."""
+    retention_margin: timedelta = timedelta(days=1)
+    """Object Lock retention lasts this much beyond the grace period's end."""
 
     def wait_after(self, attempt: int) -> timedelta:
         """How long attempt n+1 waits after attempt n finished (capped: the
@@ -173,3 +180,6 @@ class Observed:
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""
+    archive: ArchiveReading | None = None
+    """The receipted manifest and its objects re-read from the store (Deleting, only
+    before the first irreversible step: deleting.archive_check_due)."""

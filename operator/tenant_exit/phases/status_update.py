@@ -21,6 +21,7 @@ from tenant_exit.api.status import (
 from tenant_exit.api.types import human_size
 from tenant_exit.phases.actions import (
     ClearReceipt,
+    RecordArchiveVerified,
     RecordBackupJob,
     RecordBackupRejected,
     RecordBackupResult,
@@ -34,6 +35,7 @@ from tenant_exit.phases.actions import (
     RecordReadOnlyAccounts,
     RecordReceipt,
     RecordRedelivery,
+    RecordRetention,
     RecordTenantIdentity,
     RecordTenantVolumes,
     RecordTerms,
@@ -108,6 +110,8 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
             "documents": DocumentsSize(files=action.files, bytes=action.document_bytes),
             "size": human_size(action.stored_bytes),
             "schemas": list(action.schemas),
+            "manifest_version_id": action.manifest_version_id,
+            "retention": action.retention,
         })})
     if isinstance(action, RecordBackupRejected):
         rejected = RejectedBackup(job=action.job, checked_at=action.checked_at,
@@ -149,6 +153,14 @@ def _apply_later_phases(status: TenantExitStatus, action: StatusAction) -> Tenan
     if isinstance(action, RecordDroppedDatabases):
         return status.model_copy(update={"deletion": deletion.model_copy(update={
             "databases_dropped": list(action.schemas),
+        })})
+    if isinstance(action, RecordRetention):
+        return status.model_copy(update={"backup": backup.model_copy(update={
+            "retention": action.retention,
+        })})
+    if isinstance(action, RecordArchiveVerified):
+        return status.model_copy(update={"deletion": deletion.model_copy(update={
+            "archive_verified_at": action.verified_at,
         })})
     if isinstance(action, RecordCertificate):
         return status.model_copy(update={"deletion": deletion.model_copy(update={

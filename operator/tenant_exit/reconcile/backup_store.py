@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,8 +18,9 @@ from tenant_exit import __version__
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import Destination
-from tenant_exit.api.status import ExcludedTableStatus
+from tenant_exit.api.status import BackupRetention, ExcludedTableStatus
 from tenant_exit.api.terms import backup_terms
+from tenant_exit.api.types import parse_go_duration
 from tenant_exit.api.verify_result import VerifyPlan
 from tenant_exit.kube import delivery, secrets, signing_key, verify_jobs
 from tenant_exit.phases import actions as a
@@ -27,9 +28,23 @@ from tenant_exit.phases.observed import BackupCheck, JobState
 from tenant_exit.reconcile.context import Context
 from tenant_exit.storage import certificate as cert
 from tenant_exit.storage.adoption import term_differences
+from tenant_exit.storage.archive_check import ArchiveReading
+from tenant_exit.storage.archive_check import read_archive as read_stored_archive
 from tenant_exit.storage.customer_readme import write_readme
-from tenant_exit.storage.manifest import MANIFEST_NAME, Manifest, read_manifest
-from tenant_exit.storage.multipart import describe_error
+from tenant_exit.storage.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    read_manifest,
+    read_manifest_version,
+)
+from tenant_exit.storage.multipart import UploadError, describe_error
+from tenant_exit.storage.object_lock import (
+    LockMode,
+    Retention,
+    bucket_protection,
+    ensure_retention,
+    whole_second,
+)
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.storage.signing import SigningKey, write_signature
@@ -72,14 +87,22 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         return None
     client, bucket = open_bucket(exit.spec.destination, ctx)
     try:
-        manifest, digest = read_manifest(client, bucket, key)
+        manifest, digest, version = read_manifest_version(client, bucket, key)
     except (ClientError, BotoCoreError) as error:
         problem = f"cannot read manifest s3://{bucket}/{key}: {describe_error(error)}"
         return BackupCheck(key, None, reported, problems=(problem,))
     totals = manifest.totals
+    problems = _not_these_terms(exit, key, manifest)
+    if manifest.retention is None and bucket_protection(client, bucket).object_lock:
+        problems.append(f"bucket {bucket} has Object Lock but manifest {key} was written "
+                        "without retention")
     return BackupCheck(
         manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
-        problems=tuple(_not_these_terms(exit, key, manifest)),
+        manifest_version_id=version,
+        retention=(BackupRetention(mode=manifest.retention.mode,
+                                   retain_until=manifest.retention.retain_until)
+                   if manifest.retention else None),
+        problems=tuple(problems),
         schemas=tuple(s.name for s in manifest.database.schemas) if manifest.database else (),
         excluded_tables=excluded_tables(manifest),
         tables=totals.tables, rows=totals.rows,
@@ -91,6 +114,56 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         restore_reason=manifest.verification.reason if manifest.verification else "",
         restore_message=manifest.verification.message if manifest.verification else "",
     )
+
+
+def read_archive(exit: TenantExit, ctx: Context) -> ArchiveReading:
+    """The receipted manifest (its recorded version) and every object it lists, as
+    the store has them now: the facts the deletion's last check judges."""
+    backup = exit.status.backup
+    assert backup is not None and backup.manifest and backup.manifest_sha256
+    client, _ = open_bucket(exit.spec.destination, ctx)
+    bucket = backup_terms(exit).bucket  # where the receipted backup was written
+    return read_stored_archive(client, bucket, backup.manifest,
+                               expected_sha256=backup.manifest_sha256,
+                               manifest_version=backup.manifest_version_id)
+
+
+def upload_retention(exit: TenantExit, ctx: Context,
+                     now: datetime) -> tuple[str, datetime] | None:
+    """The Object Lock retention a backup Job writes with, or None when the bucket has
+    no Object Lock: Job creation + the Job's deadline + the download links' lifetime
+    + the grace period + a margin (storage/object_lock.py explains the choice)."""
+    client, _ = open_bucket(exit.spec.destination, ctx)
+    if not bucket_protection(client, backup_terms(exit).bucket).object_lock:
+        return None
+    s = ctx.settings
+    window = timedelta(seconds=s.job_deadline_seconds + ctx.download_link_seconds()
+                       + s.object_lock_margin_seconds)
+    return s.object_lock_mode, whole_second(
+        now + window + parse_go_duration(exit.spec.deletion.grace_period))
+
+
+def extend_retention(exit: TenantExit, ctx: Context, until: datetime) -> a.RecordRetention:
+    """Lengthen the retention of the receipted manifest (its recorded version) and of
+    every object it lists (their recorded versions) to at least `until`."""
+    backup = exit.status.backup
+    assert backup and backup.manifest and backup.manifest_sha256 and backup.retention
+    client, _ = open_bucket(exit.spec.destination, ctx)
+    bucket = backup_terms(exit).bucket
+    args: dict[str, Any] = {"Bucket": bucket, "Key": backup.manifest}
+    if backup.manifest_version_id:
+        args["VersionId"] = backup.manifest_version_id
+    data = client.get_object(**args)["Body"].read()
+    if hashlib.sha256(data).hexdigest() != backup.manifest_sha256:
+        raise UploadError(f"manifest s3://{bucket}/{backup.manifest} is not the verified one; "
+                          "not extending its retention")
+    wanted = Retention(LockMode(backup.retention.mode), whole_second(until))
+    in_force = [ensure_retention(client, bucket, obj.key, obj.version_id, wanted)
+                for obj in Manifest.from_bytes(data).objects]
+    in_force.append(ensure_retention(client, bucket, backup.manifest,
+                                     backup.manifest_version_id, wanted))
+    return a.RecordRetention(BackupRetention(mode=backup.retention.mode,
+                                             retain_until=min(in_force)))
 
 
 def start_verify(exit: TenantExit, ctx: Context, attempt: int, manifest_key: str,

@@ -77,13 +77,17 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             terms = jobs.BackupTerms(namespace, database, documents, destination,
                                      exit.spec.request, _scratch_plan(exit, database, ctx),
                                      _off_reason(exit), exit.spec.freeze_mode(),
-                                     exit.spec.freeze_acknowledgement())
+                                     exit.spec.freeze_acknowledgement(),
+                                     backup_store.upload_retention(exit, ctx,
+                                                                   datetime.now(UTC)))
             jobs.ensure_job(ctx.batch,
                             jobs.build_backup_job(exit.owner, terms, attempt, ctx.settings))
         case a.CreateVerifyJob(attempt=attempt, manifest_key=key, manifest_sha256=digest):
             backup_store.start_verify(exit, ctx, attempt, key, digest)
         case a.DeliverBackup(manifest_key=key, manifest_sha256=digest):
             return [backup_store.deliver(exit, ctx, key, digest, datetime.now(UTC))]
+        case a.ExtendRetention(until=until):
+            return [backup_store.extend_retention(exit, ctx, until)]
         case a.RemoveDownloadLinks():
             delivery.delete_links(ctx.core, ctx.settings.operator_namespace, exit.name)
         case a.AllowNamespaceDeletion(namespace_uid=uid):

@@ -19,6 +19,7 @@ from tenant_exit.kube.secrets import SecretProblem
 from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.mysql.grants import GrantProblem
 from tenant_exit.phases import actions as a
+from tenant_exit.storage.multipart import UploadError
 
 # MySQL errors no retry can fix: access denied (1044, 1045, 1142, 1227) and
 # "you are not allowed to create a user with GRANT" (1410).
@@ -58,6 +59,8 @@ def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitErro
         return ExitError(
             reason, f"{what}: MySQL error {number}: {text}", number in PERMANENT_MYSQL_ERRORS
         )
+    if isinstance(error, UploadError):  # its messages name bucket and key, no secret
+        return ExitError(reason, f"{what}: {error}", permanent=False)
     if isinstance(error, ApiException):
         permanent = error.status in (401, 403, 422)
         return ExitError(reason, f"{what}: Kubernetes API answered {describe(error)}", permanent)

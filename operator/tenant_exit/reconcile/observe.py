@@ -22,6 +22,7 @@ from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.mysql.grants import GrantProblem
 from tenant_exit.phases.backup_outcome import already_rejected
 from tenant_exit.phases.backup_running import current_attempt
+from tenant_exit.phases.deleting import archive_check_due
 from tenant_exit.phases.guards import guard_check_due, rivals
 from tenant_exit.phases.observed import (
     BackupCheck,
@@ -60,6 +61,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         verify_job=_verify_job(exit, ctx) if check is not None and check.ok else None,
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
+        archive=backup_store.read_archive(exit, ctx) if archive_check_due(exit) else None,
         freeze=_freeze(exit, ctx, job, now),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
                         if guard_check_due(exit, now) else None),
@@ -69,6 +71,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             retry_max=timedelta(seconds=ctx.settings.backup_retry_max_seconds),
             links_valid_for=timedelta(seconds=ctx.download_link_seconds()),
             restore_default=ctx.settings.restore_mode,
+            retention_margin=timedelta(seconds=ctx.settings.object_lock_margin_seconds),
         ),
     )
 

@@ -86,8 +86,17 @@ def render_readme(manifest: Manifest, manifest_key: str, manifest_sha256: str,
         classical_note=classical_note, manifest_key=manifest_key,
         completed_at=manifest.completed_at.isoformat(),
     )
+    sections = [body.rstrip()]
     restore = restore_text(manifest, texts)
-    return f"{body.rstrip()}\n\n{restore}" if restore else body
+    if restore:
+        sections.append(restore.rstrip())
+    if manifest.retention is not None:
+        sections.append(texts.retention_note.format(
+            mode=manifest.retention.mode,
+            retain_until=manifest.retention.retain_until.isoformat()).rstrip())
+    if len(sections) == 1:
+        return body
+    return "\n\n".join(sections) + "\n"
 
 
 def restore_text(manifest: Manifest, texts: Texts) -> str:

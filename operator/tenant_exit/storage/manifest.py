@@ -79,6 +79,9 @@ class StoredObject(_Model):
     """SHA-256 of the stored bytes: what `verify` checks."""
     plaintext_bytes: int
     plaintext_sha256: str
+    version_id: str | None = None
+    """The store's version id of these bytes (versioned or Object Lock buckets; None
+    in a bucket without versioning): the deletion re-reads exactly this version."""
 
 
 class TableRows(_Model):
@@ -241,6 +244,18 @@ class FreezeRecord(_Model):
     .writesNotFrozenAcknowledgement), word for word."""
 
 
+class RetentionRecord(_Model):
+    """The S3 Object Lock retention every object and this manifest were written with."""
+
+    mode: str
+    """COMPLIANCE (nobody can delete a version before the date) or GOVERNANCE (only an
+    identity allowed to bypass governance retention can)."""
+    retain_until: datetime
+    """Until when. Covers the download links' lifetime plus the grace period; when the
+    receipt is accepted the operator lengthens it to cover the grace period from the
+    receipt on (status.backup.retention shows the date in force)."""
+
+
 class Manifest(_Model):
     format: str = FORMAT
     exit_name: str
@@ -264,6 +279,8 @@ class Manifest(_Model):
     """Versions of the worker, mysqldump, tar, zstd and age that produced the backup."""
     verification: RestoreVerification | None = None
     """The restore verification; absent in manifests of workers before it."""
+    retention: RetentionRecord | None = None
+    """Object Lock retention at upload (None: the bucket has no Object Lock)."""
 
     def to_bytes(self) -> bytes:
         return (self.model_dump_json(by_alias=True, indent=2) + "\n").encode()
@@ -285,8 +302,20 @@ def beside_manifest(manifest_key: str, name: str) -> str:
 
 def read_manifest(client: S3Client, bucket: str, key: str) -> tuple[Manifest, str]:
     """The manifest at `key` and the SHA-256 of its stored bytes."""
-    data = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return Manifest.from_bytes(data), hashlib.sha256(data).hexdigest()
+    manifest, digest, _ = read_manifest_version(client, bucket, key)
+    return manifest, digest
+
+
+def read_manifest_version(client: S3Client, bucket: str,
+                          key: str) -> tuple[Manifest, str, str | None]:
+    """`read_manifest` plus the version id of the bytes read (None: no versioning),
+    from the same response, so the version is the one that was hashed."""
+    response = client.get_object(Bucket=bucket, Key=key)
+    data = response["Body"].read()
+    version = response.get("VersionId")
+    # An unversioned bucket answers "null" on some stores; that names no version.
+    return (Manifest.from_bytes(data), hashlib.sha256(data).hexdigest(),
+            version if version and version != "null" else None)
 
 
 # -- verification --------------------------------------------------------

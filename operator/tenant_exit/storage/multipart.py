@@ -19,10 +19,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -65,8 +65,13 @@ class MultipartUpload:
     """One object being written as a multipart upload. Not thread-safe: one writer."""
 
     def __init__(self, client: S3Client, bucket: str, key: str, *, part_size: int = 8 << 20,
-                 max_in_flight: int = 2, content_type: str = "application/octet-stream") -> None:
+                 max_in_flight: int = 2, content_type: str = "application/octet-stream",
+                 create_args: Mapping[str, Any] | None = None) -> None:
+        """`create_args`: more CreateMultipartUpload arguments (Object Lock retention)."""
         self._client = client
+        self._create_args = dict(create_args or {})
+        self.version_id: str | None = None
+        """The store's version id of the completed object (versioned buckets)."""
         self.bucket = bucket
         self.key = key
         self._base_part_size = max(part_size, MIN_PART_SIZE)
@@ -100,7 +105,8 @@ class MultipartUpload:
     def start(self) -> None:
         try:
             created = self._client.create_multipart_upload(
-                Bucket=self.bucket, Key=self.key, ContentType=self._content_type)
+                Bucket=self.bucket, Key=self.key, ContentType=self._content_type,
+                **self._create_args)
         except (ClientError, BotoCoreError) as err:
             self._pool.shutdown(wait=False)
             raise UploadError(
@@ -136,7 +142,7 @@ class MultipartUpload:
         parts = [{"PartNumber": n, "ETag": etag} for n, etag in sorted(self._parts.items())]
         assert self._upload_id is not None
         try:
-            self._client.complete_multipart_upload(
+            completed = self._client.complete_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                 MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
             )
@@ -144,6 +150,8 @@ class MultipartUpload:
             raise UploadError(
                 f"cannot complete upload of s3://{self.bucket}/{self.key}: {describe_error(err)}"
             ) from err
+        version = completed.get("VersionId")
+        self.version_id = version if version and version != "null" else None
         self._done = True
         self._pool.shutdown(wait=True)
 

@@ -45,6 +45,8 @@ class Texts:
     """The section when the proof was impossible: {reason}."""
     restore_off: str
     """The section when it was switched off: {off_reason}."""
+    retention_note: str
+    """The Object Lock section when the bucket has it: {mode} {retain_until}."""
     certificate_summary: str
     """The certificate's summary: {exit_name} {namespace} {namespace_uid} {volumes}
     {databases} {completed_at} {confirmed_by} {confirmed_at} {manifest_sha256}

@@ -107,6 +107,12 @@ TEXTS = Texts(
         "routines, triggers, events) matched. The details are in manifest.json, section "
         "\"verification\". This proves that the archive loads into a database server. It "
         "does NOT mean the application can be restored from this backup: it cannot.\n"),
+    retention_note=(
+        "Write protection\n----------------\n"
+        "Every object of this backup and manifest.json are under S3 Object Lock ({mode}) "
+        "until at least {retain_until}: until then no one can delete or overwrite them in "
+        "this bucket. The date is extended when you confirm receipt, to cover the grace "
+        "period before the deletion.\n"),
     restore_unknown=(
         "Restore test\n------------\n"
         "The archive was NOT test-loaded into a database server ({reason}); its objects are "

@@ -114,6 +114,12 @@ TEXTS = Texts(
         "onderdeel \"verification\". Dit bewijst dat het archief in een databaseserver laadt. "
         "Het betekent NIET dat de applicatie uit deze back-up hersteld kan worden: dat kan "
         "niet.\n"),
+    retention_note=(
+        "Schrijfbeveiliging\n------------------\n"
+        "Elk object van deze back-up en manifest.json staan onder S3 Object Lock ({mode}) "
+        "tot ten minste {retain_until}: tot dan kan niemand ze in deze bucket verwijderen "
+        "of overschrijven. De datum wordt verlengd wanneer u de ontvangst bevestigt, zodat "
+        "de wachttijd voor de verwijdering gedekt is.\n"),
     restore_unknown=(
         "Hersteltest\n-----------\n"
         "Het archief is NIET proefgeladen in een databaseserver ({reason}); de objecten zijn "

@@ -49,6 +49,12 @@ from tenant_exit.storage.manifest import (
     verify_backup,
 )
 from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
+from tenant_exit.storage.object_lock import (
+    LockMode,
+    Retention,
+    ensure_retention,
+    put_small_object,
+)
 from tenant_exit.worker.clients import DumpClient, find_client
 from tenant_exit.worker.completeness import DumpCompleteness, expected_objects
 from tenant_exit.worker.documents import TarProducer
@@ -119,21 +125,30 @@ class BackupRun:
         self.log = log
         self.objects: list[StoredObject] = []
 
+    @property
+    def retention(self) -> Retention | None:
+        lock = self.settings.object_lock
+        return Retention(LockMode(lock.mode), lock.retain_until) if lock else None
+
     def store(self, producer: Producer, key: str, kind: ObjectKind, name: str,
               content: str, observers: Sequence[PlainObserver] = ()) -> StreamDigests:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
         started = time.monotonic()
+        retention = self.retention
         with MultipartUpload(self.client, s.s3_bucket, key, part_size=s.part_size_mib << 20,
-                             max_in_flight=s.upload_concurrency) as upload:
+                             max_in_flight=s.upload_concurrency,
+                             create_args=retention.headers() if retention else None) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
                                     recipients=s.age_recipients, log=self.log,
                                     observers=observers)
             upload.complete()
+        if retention is not None:
+            ensure_retention(self.client, s.s3_bucket, key, upload.version_id, retention)
         self.objects.append(StoredObject(
             key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
             sha256=digests.stored_sha256, plaintext_bytes=digests.plaintext_bytes,
-            plaintext_sha256=digests.plaintext_sha256))
+            plaintext_sha256=digests.plaintext_sha256, version_id=upload.version_id))
         # seconds: start of the upload to the store's confirmation of the object;
         # streamSeconds: until the last byte left the pipeline.
         seconds = time.monotonic() - started
@@ -326,10 +341,11 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
                "zstd": zstd_version(),
                "age": tool_version([find_tool("age"), "--version"])},
         verification=restore.record(),
+        retention=s.object_lock,
     )
     data = manifest.to_bytes()
     key = manifest_key(prefix)
-    client.put_object(Bucket=s.s3_bucket, Key=key, Body=data, ContentType="application/json")
+    put_small_object(client, s.s3_bucket, key, data, "application/json", run.retention)
     sha = hashlib.sha256(data).hexdigest()
     log.event("manifest", key=key, manifestSha256=sha)
     return Summary.of(manifest, key, sha)

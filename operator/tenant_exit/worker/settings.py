@@ -21,7 +21,7 @@ from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
 from tenant_exit.api.restore import RestoreMode
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
-from tenant_exit.storage.manifest import FreezeRecord, RequestRecord
+from tenant_exit.storage.manifest import FreezeRecord, RequestRecord, RetentionRecord
 
 # The spec's defaults: a Job without these variables excludes what the CRD documents.
 DEFAULT_EXCLUDE_TABLES = list(API_EXCLUDE_TABLES)
@@ -106,6 +106,11 @@ class WorkerSettings(BaseSettings):
     freeze: FreezeRecord | None = None
     """TENANT_EXIT_FREEZE: JSON {"mode", "acknowledgement"}: how the operator froze
     writes before starting this Job (spec.readOnly), copied into the manifest."""
+
+    object_lock: RetentionRecord | None = None
+    """TENANT_EXIT_OBJECT_LOCK: JSON {"mode", "retainUntil"}: the Object Lock retention
+    every object is written with (set by the operator when the bucket has Object
+    Lock); unset: none."""
 
     termination_log: Path = Path("/dev/termination-log")
     """TENANT_EXIT_TERMINATION_LOG: where the one-line JSON summary goes (the container's
