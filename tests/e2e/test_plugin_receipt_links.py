@@ -68,40 +68,57 @@ def awaiting(operator: OperatorProcess, control_plane: ControlPlane, db_server: 
                               check=False)
 
 
+EXIT_READING = {"apiGroups": ["tenantexit.io"], "resources": ["tenantexits"],
+                "verbs": ["get", "list"]}
+
+
 @pytest.fixture(scope="module")
 def reader_kubeconfig(control_plane: ControlPlane,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Someone who may read TenantExits and their Events but not Secrets: not
     authorised for the links."""
+    yield from _kubeconfig_for(control_plane, tmp_path_factory, READER, [
+        EXIT_READING, {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]}])
+
+
+@pytest.fixture(scope="module")
+def exit_only_kubeconfig(control_plane: ControlPlane,
+                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Someone who may read TenantExits and nothing else, not even their Events."""
+    yield from _kubeconfig_for(control_plane, tmp_path_factory, f"{READER}-exits",
+                               [EXIT_READING])
+
+
+def _kubeconfig_for(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory,
+                    user: str, rules: list[dict[str, Any]]) -> Iterator[Path]:
+    """A ServiceAccount with exactly `rules`, cluster-wide, and a kubeconfig with its
+    token; removed afterwards."""
     docs: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount",
-         "metadata": {"name": READER, "namespace": "default"}},
+         "metadata": {"name": user, "namespace": "default"}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-         "metadata": {"name": READER},
-         "rules": [{"apiGroups": ["tenantexit.io"], "resources": ["tenantexits"],
-                    "verbs": ["get", "list"]},
-                   {"apiGroups": [""], "resources": ["events"], "verbs": ["list"]}]},
+         "metadata": {"name": user}, "rules": rules},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": {"name": READER},
+         "metadata": {"name": user},
          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                     "name": READER},
-         "subjects": [{"kind": "ServiceAccount", "name": READER, "namespace": "default"}]},
+                     "name": user},
+         "subjects": [{"kind": "ServiceAccount", "name": user, "namespace": "default"}]},
     ]
     control_plane.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
-    token = control_plane.kubectl("create", "token", READER, "-n", "default",
+    token = control_plane.kubectl("create", "token", user, "-n", "default",
                                   "--duration=1h").stdout.strip()
     admin = yaml.safe_load(control_plane.kubeconfig.read_text())
     cluster = admin["clusters"][0]
-    path = Path(tmp_path_factory.mktemp("reader")) / "kubeconfig"
+    path = Path(tmp_path_factory.mktemp(user)) / "kubeconfig"
     path.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "clusters": [cluster],
-        "users": [{"name": READER, "user": {"token": token}}],
-        "contexts": [{"name": READER, "context": {"cluster": cluster["name"], "user": READER}}],
-        "current-context": READER}))
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": user, "context": {"cluster": cluster["name"], "user": user}}],
+        "current-context": user}))
     yield path
     for kind in ("clusterrolebinding", "clusterrole"):
-        control_plane.kubectl("delete", kind, READER, check=False)
-    control_plane.kubectl("delete", "serviceaccount", READER, "-n", "default", check=False)
+        control_plane.kubectl("delete", kind, user, check=False)
+    control_plane.kubectl("delete", "serviceaccount", user, "-n", "default", check=False)
 
 
 def plugin(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -157,6 +174,19 @@ def test_links_is_refused_to_whom_may_not_read_the_secret(
     # The same user may see the story, which holds no credential.
     story = plugin(reader_kubeconfig, "status", awaiting.exit_name, "-o", "json")
     assert story.returncode == 0, story.stderr
+
+
+def test_status_without_leave_to_list_events_shows_the_rest_and_says_so(
+        awaiting: FullTenant, exit_only_kubeconfig: Path) -> None:
+    shown = plugin(exit_only_kubeconfig, "status", awaiting.exit_name)
+    assert shown.returncode == 0, shown.stderr
+    assert "Phase:   AwaitingReceipt" in shown.stdout
+    assert ("Events:  not shown: you may not list Events in namespace default"
+            in shown.stdout), shown.stdout
+    assert f"sha256   {awaiting.get()['status']['backup']['manifestSha256']}" in shown.stdout
+    story = json.loads(plugin(exit_only_kubeconfig, "status", awaiting.exit_name,
+                              "-o", "json").stdout)
+    assert story["events"] is None and story["phase"] == "AwaitingReceipt"
 
 
 def test_links_and_withdraw_of_an_unknown_exit_say_not_found(

@@ -64,9 +64,20 @@ def _emit(data: Any, output: str | None, out: TextIO) -> bool:
     return True
 
 
-def _events(core: client.CoreV1Api, exit: dict[str, Any]) -> list[dict[str, Any]]:
-    items = core.list_namespaced_event(
-        "default", field_selector=f"involvedObject.name={exit['metadata']['name']}").items
+EVENTS_NAMESPACE = "default"  # Events about a cluster-scoped object live there
+
+
+def _events(core: client.CoreV1Api, exit: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The exit's Events, or None for a user who may not list them: the rest of the
+    story (phase, conditions, next step) is still theirs to read."""
+    try:
+        items = core.list_namespaced_event(
+            EVENTS_NAMESPACE,
+            field_selector=f"involvedObject.name={exit['metadata']['name']}").items
+    except client.ApiException as error:
+        if error.status == 403:
+            return None
+        raise
     events = [{"time": str(e.last_timestamp or e.event_time or ""), "type": e.type,
                "reason": e.reason, "message": e.message}
               for e in items if e.involved_object.uid == exit["metadata"].get("uid")]
@@ -106,10 +117,14 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
     for c in story["conditions"]:
         mark = _colour(c["status"], "32" if c["status"] == "True" else "33", out)
         out.write(f"  {c['type']:<22} {mark:<5} {c['reason']}: {c['message']}\n")
-    out.write("Events:\n")
-    for e in story["events"]:
-        kind = e["type"] if e["type"] == "Normal" else _colour(e["type"], "31", out)
-        out.write(f"  {e['time']}  {kind:<7} {e['reason']}: {e['message']}\n")
+    if story["events"] is None:
+        out.write(f"Events:  not shown: you may not list Events in namespace "
+                  f"{EVENTS_NAMESPACE}\n")
+    else:
+        out.write("Events:\n")
+        for e in story["events"]:
+            kind = e["type"] if e["type"] == "Normal" else _colour(e["type"], "31", out)
+            out.write(f"  {e['time']}  {kind:<7} {e['reason']}: {e['message']}\n")
     db, docs = backup.get("database") or {}, backup.get("documents") or {}
     out.write(f"Backup:  {db.get('tables', 0)} tables, {db.get('rows', 0)} rows, "
               f"{docs.get('files', 0)} documents, stored {backup.get('size') or '-'}\n")
