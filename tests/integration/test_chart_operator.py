@@ -159,7 +159,9 @@ def test_only_the_higher_priority_replica_acts(
             "metadata": {"name": exit_name},
             "spec": {"tenantNamespace": f"absent-{exit_name}",
                      "database": {"host": "db.example", "credentialsSecret": "creds",
-                                  "databases": ["ons"]}},
+                                  "databases": ["ons"]},
+                     "readOnly": {"database": "None", "writesNotFrozenAcknowledgement": (
+                         "peering test: no database server runs here")}},
         })
         wait_for("the active replica to handle the exit", lambda: observed_generation() == 1,
                  timeout=30)
