@@ -66,8 +66,8 @@ def test_a_job_for_the_stand_in_owner() -> None:
     assert job["metadata"]["ownerReferences"][0]["kind"] == "TenantExtraction"
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["TENANT_EXIT_EXIT_NAME"]["value"] == "nightly"
-    secret = env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"]
-    assert secret == "nightly-destination-credentials"
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["upload-credentials"]["secret"]["secretName"] == "nightly-destination-credentials"
 
 
 def test_an_event_about_the_stand_in_owner() -> None:
