@@ -67,7 +67,8 @@ def test_a_job_for_the_stand_in_owner() -> None:
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["TENANT_EXIT_EXIT_NAME"]["value"] == "nightly"
     volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["upload-credentials"]["secret"]["secretName"] == "nightly-destination-credentials"
+    secret = volumes["upload-credentials"]["secret"]["secretName"]
+    assert secret == "nightly-destination-credentials"
 
 
 def test_an_event_about_the_stand_in_owner() -> None:
