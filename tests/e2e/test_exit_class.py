@@ -175,11 +175,13 @@ def test_an_exit_below_its_class_minimum_is_stalled_where_no_policy_refused_it(
     exit is refused with the same limit named, and nothing of the tenant is touched."""
     control_plane.kubectl("delete", "validatingadmissionpolicybinding",
                           "tenantexit-class-limits")
+    too_short = one_screen_exit(tenant, platform_class, deletion={"gracePeriod": "1h"})
     try:
         control_plane.kubectl("patch", "tenantexitclass", platform_class, "--type=merge",
                               "-p", json.dumps({"spec": {"deletion": {
                                   "minimumGracePeriod": "48h", "defaultGracePeriod": "72h"}}}))
-        tenant.apply(one_screen_exit(tenant, platform_class, deletion={"gracePeriod": "1h"}))
+        _wait_until_admission(control_plane, too_short, refuses=False)
+        tenant.apply(too_short)
         stalled = wait_for("the Stalled condition", lambda: tenant.condition("Stalled"),
                            timeout=60)
         assert stalled["reason"] == "ClassLimitsExceeded"
@@ -192,6 +194,25 @@ def test_an_exit_below_its_class_minimum_is_stalled_where_no_policy_refused_it(
         control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f",
                               str(Path(__file__).resolve().parents[2] / "crds"
                                   / "class-limits-policy.yaml"))
+        _wait_until_admission(control_plane, one_screen_exit(
+            tenant, platform_class, name=f"{tenant.exit_name}-probe",
+            deletion={"gracePeriod": "1h"}), refuses=True)
+
+
+def _wait_until_admission(control_plane: ControlPlane, body: dict[str, Any],
+                          refuses: bool) -> None:
+    """The apiserver feeds its admission-policy cache from a watch, so a deleted or
+    re-created binding takes effect a moment later; a server-side dry run asks the
+    same admission chain without storing anything."""
+    def settled() -> bool:
+        answer = control_plane.kubectl("apply", "--dry-run=server", "-f", "-", check=False,
+                                       input=yaml.safe_dump(body))
+        if refuses:
+            return answer.returncode != 0 and "tenantexit-class-limits" in answer.stderr
+        return answer.returncode == 0
+
+    wait_for(f"the class-limits binding to be {'enforced' if refuses else 'gone'}",
+             settled, timeout=30)
 
 
 def test_a_default_class_annotation_is_what_an_unnamed_exit_gets(

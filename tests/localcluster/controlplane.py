@@ -81,6 +81,14 @@ class _Proc:
     log: Path
 
 
+class KubectlFailed(subprocess.CalledProcessError):
+    """A failed kubectl call whose message carries the server's answer: a bare exit
+    status in a CI summary says nothing about which admission rule refused what."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\nstderr: {(self.stderr or '').strip()[-2000:]}"
+
+
 @dataclass
 class ControlPlane:
     """Start with `start()` (or use as a context manager); always `stop()`."""
@@ -229,9 +237,7 @@ class ControlPlane:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(
-                result.returncode, result.args, result.stdout, result.stderr
-            )
+            raise KubectlFailed(result.returncode, result.args, result.stdout, result.stderr)
         return result
 
     def api_client(self) -> Any:
