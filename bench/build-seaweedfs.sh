@@ -1,30 +1,3 @@
 #!/usr/bin/env bash
-# Builds SeaweedFS's `weed` (Apache-2.0) from its Go module into the cache, for
-# `BENCH_S3=seaweedfs make bench`: an S3 gateway operators really run, written in
-# Go, instead of moto (Python) competing for the same cores. Not used by the tests.
-# Its go.mod has replace directives, so it cannot be `go install`ed: a consumer
-# module copies them (derived from the module's own go.mod).
-set -euo pipefail
-SEAWEEDFS_VERSION="${SEAWEEDFS_VERSION:-v0.0.0-20261109003541-7506e5f91cd6}"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-cache_root="${TENANT_EXIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tenant-exit}"
-bin_dir="$cache_root/bin/seaweedfs-$SEAWEEDFS_VERSION"
-if [[ -x "$bin_dir/weed" ]]; then echo "$bin_dir/weed"; exit 0; fi
-mod="$cache_root/build/seaweedfs-$SEAWEEDFS_VERSION"
-mkdir -p "$mod" "$bin_dir"
-gomod="$(go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
-{
-  echo "module localbench/seaweedfs"
-  echo
-  grep -m1 '^go ' "$gomod"
-  echo
-  echo "require github.com/seaweedfs/seaweedfs $SEAWEEDFS_VERSION"
-  echo
-  grep '^replace ' "$gomod" || true
-} > "$mod/go.mod"
-echo "building weed $SEAWEEDFS_VERSION (several minutes)" >&2
-(cd "$mod" && go build -trimpath -ldflags "-s -w" -o "$bin_dir/weed.tmp" \
-  github.com/seaweedfs/seaweedfs/weed)
-mv "$bin_dir/weed.tmp" "$bin_dir/weed"
-echo "$bin_dir/weed"
+# The benchmark's SeaweedFS is the tests' (tests/localcluster/build-seaweedfs.sh).
+exec "$(cd "$(dirname "$0")/.." && pwd)/tests/localcluster/build-seaweedfs.sh" "$@"

@@ -37,3 +37,5 @@ fi
 tests/localcluster/build-binaries.sh >/dev/null
 tests/localcluster/provision-mysql.sh >/dev/null
 tests/localcluster/build-age.sh >/dev/null
+# The store that enforces STS session policies (tests/localcluster/sts_store.py).
+tests/localcluster/build-seaweedfs.sh >/dev/null

@@ -37,6 +37,10 @@ class OperatorSettings(BaseSettings):
     worker_memory: str = "1Gi"
     job_deadline_seconds: Annotated[int, Field(ge=60)] = 6 * 3600
     """activeDeadlineSeconds of the backup Job: bounds a hung dump."""
+    upload_session_seconds: Annotated[int, Field(ge=900, le=12 * 3600)] = 3600
+    """Length of the backup Job's upload session (uploadCredentials Scoped). AWS allows
+    up to the role's MaxSessionDuration (default 1h); the operator renews the session
+    while the Job runs once less than a third of it is left."""
     job_backoff_limit: Annotated[int, Field(ge=0)] = 3
     """Pod failures a backup Job may have before it fails (evictions do not count)."""
 

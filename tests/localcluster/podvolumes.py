@@ -70,10 +70,30 @@ def _read(call: Any) -> Any:
 
 
 def _write(directory: Path, relative: str, content: bytes, mode: int | None) -> None:
+    # Replaced by rename, as kubelet's atomic writer swaps a volume's files: a
+    # reader sees the old file or the new one, never half of one.
     target = directory / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content)
-    target.chmod(mode if mode is not None else 0o644)
+    staged = target.with_name(f".{target.name}.tmp")
+    staged.write_bytes(content)
+    staged.chmod(mode if mode is not None else 0o644)
+    staged.replace(target)
+
+
+def refresh_secret_volumes(pod: Any, paths: Mapping[str, Path],
+                           objects: NamespaceObjects) -> None:
+    """Rewrite the running pod's Secret volumes from the Secrets now, as kubelet's
+    periodic sync does (which is why a renewed credential reaches a running pod
+    through a volume but not through env). A Secret gone meanwhile keeps its files."""
+    for volume in pod.spec.volumes or []:
+        src = volume.secret
+        if src is None or volume.name not in paths:
+            continue
+        data = objects.secret(src.secret_name)
+        if data is None:
+            continue
+        _write_keys(paths[volume.name], f'secret "{src.secret_name}"', data, src.items,
+                    True, src.default_mode)
 
 
 def _write_keys(

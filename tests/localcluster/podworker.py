@@ -44,6 +44,7 @@ from tests.localcluster.podvolumes import (
     NamespaceObjects,
     UnsupportedVolume,
     prepare_volumes,
+    refresh_secret_volumes,
     release_memory_volumes,
 )
 
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_TERMINATION_PATH = "/dev/termination-log"
+SECRET_SYNC_SECONDS = 2.0
+"""How often a running pod's Secret volumes are rewritten (kubelet: its sync period
+plus cache TTL, about a minute; shorter here so tests of a renewal stay short)."""
 
 log = logging.getLogger("tests.localcluster.kubelet")
 
@@ -237,7 +241,12 @@ class PodWorker:
         return None
 
     def _supervise(self) -> None:
+        synced = time.monotonic()
         while not self._interrupted():
+            if time.monotonic() - synced >= SECRET_SYNC_SECONDS:
+                refresh_secret_volumes(self.pod, self.volumes,
+                                       NamespaceObjects(self.core, self.namespace))
+                synced = time.monotonic()
             changed = False
             for spec, run in zip(self.specs, self.runs, strict=True):
                 if self._reap(spec, run):

@@ -43,6 +43,10 @@ class ExitTenant(ExitView):
             "namespace": OPERATOR_NAMESPACE,
             "name": f"{self.exit_name}-s3",
         }
+        # No store behind this destination (objects.example.net): nothing to ask for
+        # a session, so the Job gets the keys as they are. Scoped sessions are tested
+        # where a store exists (tests/e2e/test_scoped_upload.py, the full exit).
+        spec["destination"]["s3"]["uploadCredentials"] = "PlatformKeys"
         return spec
 
     def apply_exit(self, spec: dict[str, Any], name: str | None = None) -> None:

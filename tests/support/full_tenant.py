@@ -20,17 +20,20 @@ from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import EXCLUDED_DIRS, seed_tenant
+from tests.localcluster.sts_store import SessionPolicyStore
 from tests.localcluster.volumes import LocalVolume, LocalVolumes
 from tests.support.backups import file_digests, table_fingerprints
 from tests.support.exit_view import ExitView
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tenantexit.yaml"
 S3_SECRET = "exit-s3"
+S3Store = S3Server | SessionPolicyStore
+"""moto, or the store that enforces session policies (tests/e2e/test_scoped_upload.py)."""
 
 
 @dataclass
 class FullTenant(ExitView):
-    s3: S3Server
+    s3: S3Store
     operator_namespace: str
     bucket: str
     documents: LocalVolume
@@ -70,7 +73,7 @@ class FullTenant(ExitView):
                 if path.split("/", 1)[0] not in EXCLUDED_DIRS}
 
 
-def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Server,
+def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Store,
                      volumes: LocalVolumes, operator_namespace: str, *, clients: int = 30,
                      files: int = 40, create_bucket: bool = True,
                      exit_name: str | None = None, large_blob_bytes: int = 0) -> FullTenant:

@@ -9,7 +9,12 @@ import pytest
 from kubernetes.client import ApiClient
 
 from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
-from tenant_exit.kube.jobs import TERMINATION_LOG, BackupTerms, build_backup_job
+from tenant_exit.kube.jobs import (
+    S3_CREDENTIALS_DIR,
+    TERMINATION_LOG,
+    BackupTerms,
+    build_backup_job,
+)
 from tenant_exit.settings import OperatorSettings
 from tenant_exit.worker.settings import WorkerSettings
 from tests.support.exits import AGE_RECIPIENT, example_spec, make_exit
@@ -115,6 +120,7 @@ def test_the_environment_is_the_worker_contract() -> None:
         "TENANT_EXIT_S3_PREFIX": "zorggroep-noord/",
         "TENANT_EXIT_S3_ENDPOINT": "https://objects.example.net",
         "TENANT_EXIT_S3_REGION": "eu-west-1",
+        "TENANT_EXIT_S3_CREDENTIALS_DIR": S3_CREDENTIALS_DIR,
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([AGE_RECIPIENT]),
         "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
         "TENANT_EXIT_RESTORE_MODE": "Off",
@@ -135,9 +141,21 @@ def test_credentials_come_only_from_secret_references() -> None:
     assert refs == {
         "TENANT_EXIT_DB_USER": ("exit-dump-credentials", "username"),
         "TENANT_EXIT_DB_PASSWORD": ("exit-dump-credentials", "password"),
-        "AWS_ACCESS_KEY_ID": ("zorggroep-noord-destination-credentials", "accessKeyId"),
-        "AWS_SECRET_ACCESS_KEY": ("zorggroep-noord-destination-credentials", "secretAccessKey"),
     }
+
+
+def test_upload_credentials_are_a_mounted_secret_not_env() -> None:
+    """Env from a Secret is fixed at the container's start; a mounted Secret is updated
+    by kubelet, so the operator's renewal of the session reaches a running worker."""
+    job = rendered()
+    pod = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    secret = volumes["upload-credentials"]["secret"]
+    assert secret["secretName"] == "zorggroep-noord-destination-credentials"
+    assert mounts["upload-credentials"] == {"name": "upload-credentials", "readOnly": True,
+                                            "mountPath": S3_CREDENTIALS_DIR}
+    assert not [name for name in env_of(job) if name.startswith("AWS_")]
 
 
 def test_the_request_reaches_the_worker_settings_through_the_job_env(

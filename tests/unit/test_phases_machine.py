@@ -277,6 +277,29 @@ def test_a_recorded_running_job_needs_nothing_but_read_only() -> None:
     assert kinds(actions) == [a.EnforceReadOnly]
 
 
+@pytest.mark.parametrize(("left", "renewed"), [
+    (timedelta(minutes=50), False), (timedelta(minutes=21), False),
+    (timedelta(minutes=19), True), (timedelta(minutes=-5), True)],
+    ids=["fresh", "just-over-a-third", "under-a-third", "expired"])
+def test_a_running_jobs_upload_session_is_renewed_when_a_third_is_left(
+        left: timedelta, renewed: bool) -> None:
+    """A dump longer than the session: the operator replaces the Secret in time."""
+    exit = in_phase(BACKUP, **RECORDED)
+    observed = seen(guarded(BACKUP), backup_job=JOB, upload_session_ends=NOW + left,
+                    upload_session_length=timedelta(hours=1), **FLAG_SET)
+    actions = decide(exit, observed)
+    assert (a.CopyS3Credentials(attempt=1) in actions) is renewed
+    assert a.CreateBackupJob not in kinds(actions)
+
+
+def test_no_renewal_without_a_session() -> None:
+    """Platform keys (no expiration) or a finished Job: nothing to renew."""
+    exit = in_phase(BACKUP, **RECORDED)
+    actions = decide(exit, seen(guarded(BACKUP), backup_job=JOB, upload_session_ends=None,
+                                **FLAG_SET))
+    assert a.CopyS3Credentials not in kinds(actions)
+
+
 @pytest.mark.parametrize(
     ("spec", "observed", "reason"),
     [

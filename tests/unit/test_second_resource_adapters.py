@@ -66,7 +66,8 @@ def test_a_job_for_the_stand_in_owner() -> None:
     assert job["metadata"]["ownerReferences"][0]["kind"] == "TenantExtraction"
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["TENANT_EXIT_EXIT_NAME"]["value"] == "nightly"
-    secret = env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["name"]
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    secret = volumes["upload-credentials"]["secret"]["secretName"]
     assert secret == "nightly-destination-credentials"
 
 

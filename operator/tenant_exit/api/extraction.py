@@ -31,9 +31,9 @@ from tenant_exit.api.base import ApiModel
 from tenant_exit.api.datamodel import Identifier, SemVer, Validation
 from tenant_exit.api.resource import ObjectMeta
 from tenant_exit.api.spec import (
+    BucketDestination,
     Database,
     Encryption,
-    S3Destination,
     SecretReference,
     cel,
     validations,
@@ -92,7 +92,7 @@ class Pseudonymisation(ApiModel):
 class ExtractionDestination(ApiModel):
     """Where the runs go."""
 
-    s3: S3Destination
+    s3: BucketDestination
     """S3-compatible bucket and prefix; each run is a dated folder under
     `<prefix>runs/`, the model description also under `<prefix>latest/`."""
     encryption: Encryption | None = None

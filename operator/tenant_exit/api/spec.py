@@ -180,7 +180,23 @@ class SecretReference(ApiModel):
     """Name of the Secret."""
 
 
-class S3Destination(ApiModel):
+class UploadCredentials(StrEnum):
+    """What the backup Job in the tenant namespace gets to write with."""
+
+    SCOPED = "Scoped"
+    """Session credentials from STS AssumeRole, limited by an inline session policy to
+    this exit's folder (`<prefix><exit>-<uid8>/`); the platform's keys stay outside."""
+    PLATFORM_KEYS = "PlatformKeys"
+    """A copy of the platform's own keys: as wide as their policy (usually the whole
+    bucket). Only for a store without STS; see docs/security.md."""
+
+
+DEFAULT_SESSION_ROLE_ARN = "arn:aws:iam::000000000000:role/tenant-exit-upload"
+"""The RoleArn asked for when sessionRoleArn is empty: stores that ignore it (MinIO,
+moto) need none; AWS and SeaweedFS need the platform's real role."""
+
+
+class BucketDestination(ApiModel):
     """An S3-compatible bucket receiving the backup."""
 
     bucket: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
@@ -197,6 +213,32 @@ class S3Destination(ApiModel):
     """Secret with keys `accessKeyId` and `secretAccessKey`. The operator copies these
     two keys into the tenant namespace for the backup Job; they never appear in status,
     events or logs."""
+
+
+class S3Destination(BucketDestination):
+    """An S3-compatible bucket receiving the backup."""
+
+    credentials_secret: SecretReference
+    """Secret with keys `accessKeyId` and `secretAccessKey` (the platform's). With
+    uploadCredentials Scoped the operator uses them only to ask the store for session
+    credentials; with PlatformKeys it copies them into the tenant namespace for the
+    backup Job. They never appear in status, events or logs."""
+    upload_credentials: UploadCredentials = UploadCredentials.SCOPED
+    """Scoped (default): the backup Job gets only session credentials (STS AssumeRole
+    with an inline session policy) that can write and read this exit's folder and
+    nothing else, renewed by the operator while the Job runs; a store that refuses
+    AssumeRole stops the exit with a BackupStartFailed condition. PlatformKeys: the Job
+    gets a copy of credentialsSecret's keys, which can reach everything they can
+    (usually every exit's backups in the bucket); only for a store with no STS, and
+    best with a key the platform created for this exit alone (docs/security.md)."""
+    session_role_arn: (
+        Annotated[str, StringConstraints(pattern=r"^arn:[a-z-]+:iam::[0-9]*:role/.+$",
+                                         max_length=2048)] | None
+    ) = None
+    """With uploadCredentials Scoped: the role credentialsSecret's keys assume for the
+    upload session (on AWS a role they may assume; the session policy narrows it to
+    the exit's folder). Empty: arn:aws:iam::000000000000:role/tenant-exit-upload, for
+    stores that ignore the role (MinIO)."""
 
 
 AgeRecipient = Annotated[

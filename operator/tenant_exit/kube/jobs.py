@@ -33,7 +33,7 @@ from tenant_exit.api.spec import (
 )
 from tenant_exit.kube.errors import tolerate
 from tenant_exit.kube.ownership import owned_labels, owner_reference
-from tenant_exit.kube.secrets import S3_ACCESS_KEY, S3_SECRET_KEY, s3_secret_name
+from tenant_exit.kube.secrets import s3_secret_name
 from tenant_exit.settings import OperatorSettings
 
 CONTAINER = "backup"
@@ -41,6 +41,8 @@ OFF = ScratchPlan(RestoreMode.OFF)
 SCRATCH_CONTAINER = "scratch"
 DOCUMENTS_ROOT = "/data/documents"
 TERMINATION_LOG = "/dev/termination-log"
+S3_CREDENTIALS_VOLUME = "upload-credentials"
+S3_CREDENTIALS_DIR = "/var/run/tenant-exit/upload-credentials"
 
 
 def locked_down(**extra: int) -> k.V1SecurityContext:
@@ -84,8 +86,18 @@ def build_backup_job(owner: Owner, terms: BackupTerms, attempt: int,
     """The Job of one backup attempt; pure, so the same inputs give the same Job."""
     labels = owned_labels(owner, CONTAINER)
     claims = [d.claim_name for d in terms.documents]
-    volumes = [k.V1Volume(name="tmp", empty_dir=k.V1EmptyDirVolumeSource())]
-    mounts = [k.V1VolumeMount(name="tmp", mount_path="/tmp")]  # noqa: S108 - read-only root fs
+    volumes = [
+        k.V1Volume(name="tmp", empty_dir=k.V1EmptyDirVolumeSource()),
+        # A volume, not env: kubelet updates a mounted Secret in place, so the
+        # session the operator renews while the Job runs reaches the worker.
+        k.V1Volume(name=S3_CREDENTIALS_VOLUME, secret=k.V1SecretVolumeSource(
+            secret_name=s3_secret_name(owner.name), default_mode=0o444)),
+    ]
+    mounts = [
+        k.V1VolumeMount(name="tmp", mount_path="/tmp"),  # noqa: S108 - read-only root fs
+        k.V1VolumeMount(name=S3_CREDENTIALS_VOLUME, mount_path=S3_CREDENTIALS_DIR,
+                        read_only=True),
+    ]
     for index, claim in enumerate(claims):
         volumes.append(
             k.V1Volume(
@@ -268,6 +280,7 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_S3_PREFIX", s3.prefix),
         ("TENANT_EXIT_S3_ENDPOINT", s3.endpoint),
         ("TENANT_EXIT_S3_REGION", s3.region),
+        ("TENANT_EXIT_S3_CREDENTIALS_DIR", S3_CREDENTIALS_DIR),
         ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
         ("TENANT_EXIT_REQUEST", request_json(terms.request)),
@@ -282,8 +295,6 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
     secret_refs = [
         ("TENANT_EXIT_DB_USER", db.credentials_secret, "username"),
         ("TENANT_EXIT_DB_PASSWORD", db.credentials_secret, "password"),
-        ("AWS_ACCESS_KEY_ID", s3_secret_name(owner.name), S3_ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", s3_secret_name(owner.name), S3_SECRET_KEY),
     ]
     env += [
         k.V1EnvVar(

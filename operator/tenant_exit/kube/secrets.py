@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from kubernetes import client
 from kubernetes.client import models as k
@@ -17,6 +18,10 @@ from tenant_exit.kube.ownership import owned_labels, owner_reference
 # The keys of the destination Secret, and of its copy the backup Job reads.
 S3_ACCESS_KEY = "accessKeyId"
 S3_SECRET_KEY = "secretAccessKey"  # noqa: S105 - a key name, not a secret
+# Only in the tenant namespace's copy, with session credentials (uploadCredentials
+# Scoped): the token and when the session ends (RFC 3339, UTC).
+S3_SESSION_TOKEN = "sessionToken"  # noqa: S105 - a key name, not a secret
+S3_EXPIRATION = "expiration"
 
 
 def s3_secret_name(owner_name: str) -> str:
@@ -71,7 +76,8 @@ def s3_credentials(core: client.CoreV1Api, source: SecretReference) -> S3Credent
 
 def copy_s3_credentials(core: client.CoreV1Api, source: SecretReference, owner: Owner,
                         namespace: str) -> None:
-    """Copy the two destination keys into `namespace` for the backup Job.
+    """Copy the two destination keys into `namespace` for the backup Job
+    (uploadCredentials PlatformKeys only: they reach what the platform's keys reach).
 
     The source lives outside the tenant namespace (docs/architecture.md, "The guards");
     only the two keys the Job uses are copied, owned by `owner` so a cancel (or
@@ -79,7 +85,43 @@ def copy_s3_credentials(core: client.CoreV1Api, source: SecretReference, owner: 
     access_key, secret_key = _read_keys(
         core, source.namespace, source.name, [S3_ACCESS_KEY, S3_SECRET_KEY]
     )
-    copy = k.V1Secret(
+    # Replaced when it exists: rotated at the source since the last copy.
+    put_secret(core, namespace, _upload_secret(owner, namespace, {
+        S3_ACCESS_KEY: access_key, S3_SECRET_KEY: secret_key}))
+
+
+def put_session_credentials(core: client.CoreV1Api, owner: Owner, namespace: str, *,
+                            access_key_id: str, secret_access_key: str, session_token: str,
+                            expiration: datetime) -> None:
+    """Write upload session credentials into `namespace` for the backup Job, replacing
+    an earlier session's (a renewal: kubelet updates the mounted files in place)."""
+    put_secret(core, namespace, _upload_secret(owner, namespace, {
+        S3_ACCESS_KEY: access_key_id, S3_SECRET_KEY: secret_access_key,
+        S3_SESSION_TOKEN: session_token,
+        S3_EXPIRATION: expiration.astimezone(UTC).isoformat().replace("+00:00", "Z")}))
+
+
+def upload_expiration(core: client.CoreV1Api, owner_name: str,
+                      namespace: str) -> datetime | None:
+    """When the session in the tenant namespace's upload Secret ends; None without
+    a Secret or without a session (platform keys do not expire)."""
+    try:
+        secret = core.read_namespaced_secret(s3_secret_name(owner_name), namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    raw = (secret.data or {}).get(S3_EXPIRATION)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(base64.b64decode(raw).decode().replace("Z", "+00:00"))
+    except ValueError:
+        return None  # unreadable: treated as no session, so the next pass renews it
+
+
+def _upload_secret(owner: Owner, namespace: str, data: dict[str, str]) -> k.V1Secret:
+    return k.V1Secret(
         metadata=k.V1ObjectMeta(
             name=s3_secret_name(owner.name),
             namespace=namespace,
@@ -87,10 +129,8 @@ def copy_s3_credentials(core: client.CoreV1Api, source: SecretReference, owner: 
             owner_references=[owner_reference(owner)],
         ),
         type="Opaque",
-        string_data={S3_ACCESS_KEY: access_key, S3_SECRET_KEY: secret_key},
+        string_data=data,
     )
-    # Replaced when it exists: rotated at the source since the last copy.
-    put_secret(core, namespace, copy)
 
 
 def put_secret(core: client.CoreV1Api, namespace: str, body: k.V1Secret) -> None:

@@ -81,9 +81,13 @@ class ResetAppFlag:
 
 @dataclass(frozen=True)
 class CopyS3Credentials:
-    """Copy the destination's credentials into the tenant namespace for the Job."""
+    """Give the Job its upload credentials in the tenant namespace: a session scoped to
+    the exit's folder, or (uploadCredentials PlatformKeys) a copy of the keys. Also
+    renews the session of a running Job (phases.backup_running)."""
 
     reason: ClassVar[str] = c.BACKUP_START_FAILED
+    attempt: int = 1
+    """Named in the session (RoleSessionName), so the store's audit log shows it."""
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ def retry(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
     name = names.backup_job_name(exit.name, following)
     return [
         *actions,
-        CopyS3Credentials(),
+        CopyS3Credentials(attempt=following),
         CreateBackupJob(attempt=following),
         RecordBackupJob(job=name, attempt=following, started_at=seen.now),
         SetCondition(

@@ -69,14 +69,28 @@ def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list
     """Running: say so. Finished: verified -> AwaitingReceipt, otherwise a new attempt."""
     if job.succeeded or job.failed:
         return decide_outcome(exit, seen, job, current_attempt(exit))
+    renew = renew_upload_session(exit, seen)
     waiting = pending_message(job, seen)
     if waiting is not None:
-        return [SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_POD_PENDING, waiting)]
+        return [*renew,
+                SetCondition(c.READY, ConditionStatus.FALSE, c.BACKUP_POD_PENDING, waiting)]
     return [
+        *renew,
         SetCondition(
             c.READY, ConditionStatus.TRUE, c.BACKUP_JOB_CREATED, f"Backup Job {job.name} is running"
         )
     ]
+
+
+def renew_upload_session(exit: TenantExit, seen: Observed) -> list[Action]:
+    """A new session for the running Job once a third of the current one is left: the
+    kubelet updates the mounted Secret within about a minute and the worker re-reads
+    it 15 minutes before the end (storage.file_credentials), so a dump longer than one
+    session never meets an expired token."""
+    ends = seen.upload_session_ends
+    if ends is None or seen.now < ends - seen.upload_session_length / 3:
+        return []
+    return [CopyS3Credentials(attempt=current_attempt(exit))]
 
 
 def pending_message(job: JobState, seen: Observed) -> str | None:
@@ -117,7 +131,7 @@ def _start_job(exit: TenantExit, seen: Observed) -> list[Action]:
         RecordTerms(terms_from_spec(exit, seen.backup_policy.restore_default))]
     return [
         *frozen,
-        CopyS3Credentials(),
+        CopyS3Credentials(attempt=attempt),
         CreateBackupJob(attempt=attempt),
         RecordBackupJob(job=name, attempt=attempt, started_at=seen.now),
         SetCondition(

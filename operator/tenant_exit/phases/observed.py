@@ -177,6 +177,11 @@ class Observed:
     freeze: FreezeSeen | None = None
     """The write freeze, read back only when a backup Job is about to be created
     (None: not checked in this pass)."""
+    upload_session_ends: datetime | None = None
+    """When the running backup Job's upload session ends (read only while the Job runs
+    with Scoped credentials; None: not read, no session, or platform keys)."""
+    upload_session_length: timedelta = timedelta(hours=1)
+    """How long a session the operator asks for (renewed when a third is left)."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tenant_exit import __version__
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import Destination
+from tenant_exit.api.spec import DEFAULT_SESSION_ROLE_ARN, Destination, UploadCredentials
 from tenant_exit.api.status import BackupRetention, ExcludedTableStatus
 from tenant_exit.api.terms import backup_terms
 from tenant_exit.api.types import parse_go_duration
@@ -47,7 +47,9 @@ from tenant_exit.storage.object_lock import (
 )
 from tenant_exit.storage.presign import presign_backup, presign_get
 from tenant_exit.storage.s3client import make_client
+from tenant_exit.storage.session_policy import policy_json, upload_session_policy
 from tenant_exit.storage.signing import SigningKey, write_signature
+from tenant_exit.storage.sts import assume_upload_role, session_name
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -63,6 +65,32 @@ def check_credentials_allowed(destination: Destination | None, ctx: Context) -> 
         raise secrets.SecretProblem(
             f"spec.destination.s3.credentialsSecret is in namespace {source.namespace}; the "
             f"operator reads credentials only from: {', '.join(allowed)}")
+
+
+def issue_upload_credentials(exit: TenantExit, ctx: Context, attempt: int) -> None:
+    """The backup Job's credentials Secret in the tenant namespace: a session limited to
+    the exit's folder (Scoped), or a copy of the platform's keys (PlatformKeys). Called
+    before each attempt's Job and again to renew the session while the Job runs."""
+    check_credentials_allowed(exit.spec.destination, ctx)  # every attempt and renewal
+    assert exit.spec.destination is not None
+    s3 = exit.spec.destination.store
+    namespace = exit.spec.tenant_namespace
+    if s3.upload_credentials is UploadCredentials.PLATFORM_KEYS:
+        secrets.copy_s3_credentials(ctx.core, s3.credentials_secret, exit.owner, namespace)
+        return
+    terms = backup_terms(exit)  # the recorded bucket and folder, never the live spec's
+    keys = secrets.s3_credentials(ctx.core, s3.credentials_secret)
+    session = assume_upload_role(
+        endpoint=s3.endpoint, region=s3.region, access_key_id=keys.access_key_id,
+        secret_access_key=keys.secret_access_key,
+        role_arn=s3.session_role_arn or DEFAULT_SESSION_ROLE_ARN,
+        name=session_name(exit.name, attempt),
+        policy=policy_json(upload_session_policy(terms.bucket, terms.exit_folder)),
+        seconds=ctx.settings.upload_session_seconds)
+    secrets.put_session_credentials(
+        ctx.core, exit.owner, namespace, access_key_id=session.access_key_id,
+        secret_access_key=session.secret_access_key, session_token=session.session_token,
+        expiration=session.expiration)
 
 
 def open_bucket(destination: Destination | None, ctx: Context) -> tuple[S3Client, str]:

@@ -65,10 +65,8 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             appflag.set_flag(ctx.core, namespace, flag)
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
-        case a.CopyS3Credentials():
-            backup_store.check_credentials_allowed(exit.spec.destination, ctx)  # every attempt
-            secrets.copy_s3_credentials(ctx.core, _destination(exit).store.credentials_secret,
-                                        exit.owner, namespace)
+        case a.CopyS3Credentials(attempt=attempt):
+            backup_store.issue_upload_credentials(exit, ctx, attempt)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):

@@ -20,6 +20,8 @@ from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.mysql.grants import GrantProblem
 from tenant_exit.phases import actions as a
 from tenant_exit.storage.multipart import UploadError
+from tenant_exit.storage.session_policy import PolicyTooLong
+from tenant_exit.storage.sts import SessionRefused
 
 # MySQL errors no retry can fix: access denied (1044, 1045, 1142, 1227) and
 # "you are not allowed to create a user with GRANT" (1410).
@@ -48,8 +50,10 @@ class ExitError(Exception):
 def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitError:
     reason = action.reason
     what = f"TenantExit {exit_name}: {type(action).__name__} failed"
-    if isinstance(error, SecretProblem | GrantProblem):
+    if isinstance(error, SecretProblem | GrantProblem | PolicyTooLong):
         return ExitError(reason, f"{what}: {error}", permanent=True)
+    if isinstance(error, SessionRefused):
+        return ExitError(reason, f"{what}: {error}", permanent=error.permanent)
     if isinstance(error, DatabaseUnavailable):
         permanent = error.mysql_errno in PERMANENT_MYSQL_ERRORS
         return ExitError(reason, f"{what}: {error}", permanent=permanent)

@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
-from tenant_exit.api.spec import DatabaseReadOnlyMode
+from tenant_exit.api.spec import DatabaseReadOnlyMode, UploadCredentials
 from tenant_exit.api.status import Phase
-from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, volumes
+from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, secrets, volumes
 from tenant_exit.kube.exits import exits_for_namespace
 from tenant_exit.kube.secrets import SecretProblem
 from tenant_exit.mysql import freeze
@@ -62,6 +62,8 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
         destruction=_destruction(exit, ctx) if exit.status.phase is Phase.DELETING else None,
         earlier_manifest=_earlier_manifest(exit, ctx),
         archive=backup_store.read_archive(exit, ctx) if archive_check_due(exit) else None,
+        upload_session_ends=_upload_session_ends(exit, ctx, job),
+        upload_session_length=timedelta(seconds=ctx.settings.upload_session_seconds),
         freeze=_freeze(exit, ctx, job, now),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
                         if guard_check_due(exit, now) else None),
@@ -74,6 +76,16 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
             retention_margin=timedelta(seconds=ctx.settings.object_lock_margin_seconds),
         ),
     )
+
+
+def _upload_session_ends(exit: TenantExit, ctx: Context,
+                         job: JobState | None) -> datetime | None:
+    """The end of the running Job's upload session, read only while it may need one."""
+    if (exit.status.phase is not Phase.BACKUP_RUNNING or job is None or job.succeeded
+            or job.failed or exit.spec.destination is None or exit.spec.destination.s3 is None
+            or exit.spec.destination.s3.upload_credentials is not UploadCredentials.SCOPED):
+        return None
+    return secrets.upload_expiration(ctx.core, exit.name, exit.spec.tenant_namespace)
 
 
 def _freeze(exit: TenantExit, ctx: Context, job: JobState | None,

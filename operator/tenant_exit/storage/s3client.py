@@ -13,8 +13,9 @@ The CRT transfer client ignores `endpoint_url`: the operator and the worker use
 no managed transfers (our own multipart upload, plain get_object), so none is
 configured here.
 
-Credentials are never passed around here: botocore reads AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY from the environment (the Job gets them from a Secret).
+Credentials are never passed around here: botocore reads them from the Job's
+mounted Secret (storage.file_credentials) or AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN in the environment.
 
 The client is botocore's own, not boto3's: boto3 adds managed transfers we do not
 use, and importing it pulls in s3transfer and multiprocessing — about a fifth of
@@ -54,11 +55,14 @@ def client_config(*, max_attempts: int = DEFAULT_MAX_ATTEMPTS, connect_timeout: 
 
 
 def make_client(*, endpoint_url: str | None = None, region: str | None = None,
-                max_attempts: int = DEFAULT_MAX_ATTEMPTS, **credentials: Any) -> S3Client:
+                max_attempts: int = DEFAULT_MAX_ATTEMPTS, session: Session | None = None,
+                **credentials: Any) -> S3Client:
     """An S3 client for `endpoint_url` (None: AWS). Extra keyword arguments are
     explicit credentials (`aws_access_key_id`, `aws_secret_access_key`,
-    `aws_session_token`; tests pass them, the Job relies on env)."""
-    client: S3Client = Session().create_client(  # type: ignore[assignment]
+    `aws_session_token`; tests pass them); without them `session`'s credential
+    chain (the Job's mounted Secret files, storage.file_credentials) or the
+    environment's."""
+    client: S3Client = (session or Session()).create_client(  # type: ignore[assignment]
         "s3",
         endpoint_url=endpoint_url or None,
         region_name=region or None,

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from tenant_exit.api.worker_errors import ACCESS_DENIED_MYSQL_ERRORS, WorkerErrorCode
 from tenant_exit.mysql.connect import DatabaseUnavailable
+from tenant_exit.storage.file_credentials import secret_values, session_with_files
 from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.backup import run_backup_attempt
@@ -98,7 +99,7 @@ def _config_problems(err: ValidationError) -> str:
 
 
 def run_backup() -> int:
-    redact = secrets_from_env()
+    redact = secrets_from_env(secret_values(os.environ.get("TENANT_EXIT_S3_CREDENTIALS_DIR")))
     try:
         settings = WorkerSettings()  # type: ignore[call-arg]  # fields come from env
     except ValidationError as err:
@@ -110,7 +111,8 @@ def run_backup() -> int:
         return EXIT_CONFIG
     log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
     client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region,
-                         max_attempts=settings.s3_max_attempts)
+                         max_attempts=settings.s3_max_attempts,
+                         session=session_with_files(settings.s3_credentials_dir))
     try:
         summary = run_backup_attempt(settings, client, log)
     except Exception as err:

@@ -1,10 +1,11 @@
 """Configuration of the backup worker: one typed object read from the environment.
 
 The operator's Job builder sets exactly these variables (prefix `TENANT_EXIT_`);
-list-valued ones are JSON. S3 credentials are NOT here: boto3 reads
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY itself, so they never pass through our
-code. The database password is a `SecretStr`: its repr and str are masked, so a
-logged settings object shows `**********`.
+list-valued ones are JSON. S3 credentials are NOT here: botocore reads them
+from the mounted Secret's files (s3_credentials_dir) or AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY itself, so they never pass through our settings. The
+database password is a `SecretStr`: its repr and str are masked, so a logged
+settings object shows `**********`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ class WorkerSettings(BaseSettings):
     """TENANT_EXIT_S3_ENDPOINT: endpoint URL of an S3-compatible store; unset for AWS."""
     s3_region: str | None = None
     """TENANT_EXIT_S3_REGION: bucket region."""
+    s3_credentials_dir: Path | None = None
+    """TENANT_EXIT_S3_CREDENTIALS_DIR: the mounted upload Secret (accessKeyId,
+    secretAccessKey, sessionToken, expiration), re-read before the session ends so
+    the operator's renewal reaches a running Job; unset: AWS_* in the environment."""
     s3_max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
     """TENANT_EXIT_S3_MAX_ATTEMPTS: attempts per S3 request (retries with backoff on
     5xx, throttling and timeouts)."""
