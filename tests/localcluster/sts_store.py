@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 BUILD = Path(__file__).resolve().parent / "build-seaweedfs.sh"
 ACCOUNT = "000000000000"
-ROLE = "tenant-exit-upload"
+# Not the operator's default for an empty sessionRoleArn (api/spec.py): the store
+# knows no other role, so a session it issues proves the spec's ARN was asked for.
+ROLE = "tenant-exit-upload-e2e"
 # weed serves gRPC on each HTTP port + 10000: pick ports with that room.
 _PORTS = range(20000, 55000)
 

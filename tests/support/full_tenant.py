@@ -92,6 +92,20 @@ def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Store,
         string_data={"username": db.root_user, "password": db.root_password}))
     core.create_namespaced_config_map(namespace, client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name="app-settings"), data={"READ_ONLY": "false"}))
+    put_store_keys(core, operator_namespace, s3)
+    bucket = f"exits-{suffix}"
+    if create_bucket:
+        s3.create_bucket(bucket)
+    return FullTenant(plane, db, exit_name, namespace, report, s3, operator_namespace, bucket,
+                      documents, database_volume, pyrage.x25519.Identity.generate())
+
+
+def put_store_keys(core: client.CoreV1Api, operator_namespace: str, s3: S3Store) -> None:
+    """Secret S3_SECRET with exactly `s3`'s keys. Its name is shared by every tenant
+    on the worker's control plane (which lives for the whole session) but the store
+    is not: a module on moto leaves moto's keys in it, and a later module on another
+    store (test_scoped_upload.py's SeaweedFS) must not inherit them, so an existing
+    Secret is overwritten rather than kept."""
     secret = client.V1Secret(
         metadata=client.V1ObjectMeta(name=S3_SECRET),
         string_data={"accessKeyId": s3.access_key, "secretAccessKey": s3.secret_key})
@@ -100,8 +114,4 @@ def provision_tenant(plane: ControlPlane, db: DatabaseServer, s3: S3Store,
     except client.ApiException as error:
         if error.status != 409:
             raise
-    bucket = f"exits-{suffix}"
-    if create_bucket:
-        s3.create_bucket(bucket)
-    return FullTenant(plane, db, exit_name, namespace, report, s3, operator_namespace, bucket,
-                      documents, database_volume, pyrage.x25519.Identity.generate())
+        core.replace_namespaced_secret(S3_SECRET, operator_namespace, secret)
