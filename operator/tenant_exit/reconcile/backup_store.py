@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,8 @@ from tenant_exit.storage.signing import SigningKey, write_signature
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
 
 
 def check_credentials_allowed(destination: Destination | None, ctx: Context) -> None:
@@ -132,9 +135,23 @@ def upload_retention(exit: TenantExit, ctx: Context,
                      now: datetime) -> tuple[str, datetime] | None:
     """The Object Lock retention a backup Job writes with, or None when the bucket has
     no Object Lock: Job creation + the Job's deadline + the download links' lifetime
-    + the grace period + a margin (storage/object_lock.py explains the choice)."""
+    + the grace period + a margin (storage/object_lock.py explains the choice).
+
+    A store that does not answer the question (unreachable, or refusing it) does not
+    hold the Job back: the Job meets the same store and fails there like in any
+    outage, and the check of the finished backup (`check_backup`) refuses a backup
+    written without retention into a bucket that has Object Lock, so the next
+    attempt asks again."""
     client, _ = open_bucket(exit.spec.destination, ctx)
-    if not bucket_protection(client, backup_terms(exit).bucket).object_lock:
+    bucket = backup_terms(exit).bucket
+    try:
+        locked = bucket_protection(client, bucket).object_lock
+    except (BotoCoreError, ClientError) as error:
+        log.warning("exit %s: Object Lock of bucket %s unknown (%s); the Job writes "
+                    "without retention and its finished backup is checked for it",
+                    exit.name, bucket, type(error).__name__)
+        return None
+    if not locked:
         return None
     s = ctx.settings
     window = timedelta(seconds=s.job_deadline_seconds + ctx.download_link_seconds()
