@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
@@ -145,19 +145,15 @@ def _destination(exit: TenantExit) -> Destination:
 def _enforce_read_only(
     exit: TenantExit, mode: DatabaseReadOnlyMode, ctx: Context
 ) -> list[a.StatusAction]:
-    home = ctx.settings.operator_namespace
-    if exit.status.read_only is not None and exit.status.read_only.enforced_at is not None:
+    if _enforced_before(exit):
         # Enforced before: the record was written then. If it is gone now, re-creating
         # it from today's (already revoked) state would make a cancel "restore" the
         # revoked grants; say it is lost instead, as the cancel does.
-        acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
-        records.require_record(ctx.core, home, exit.name, revert_record.lost_changes(exit),
-                               acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
+        _require_record(exit, ctx)
     with _database(exit, ctx) as conn:
         if mode is DatabaseReadOnlyMode.SERVER_READ_ONLY:
             # Remember the flag before the first change; later passes keep that value.
-            flags = readonly.read_flags(conn)
-            records.write_record_once(ctx.core, home, exit.owner, SERVER_RECORD, flags)
+            _remember(exit, ctx, SERVER_RECORD, readonly.read_flags(conn))
             readonly.set_read_only(conn, True)
             return []
         schemas = grants.tenant_schemas(conn, list(exit.spec.database.databases))
@@ -165,9 +161,8 @@ def _enforce_read_only(
         listed = [grants.Account.parse(x) for x in read_only.accounts] if read_only else []
         fresh = grants.plan_revocation(conn, schemas, listed or None)
         # Written before the first REVOKE: a crash in between must not lose the originals.
-        stored = records.write_record_once(ctx.core, home, exit.owner, GRANTS_RECORD,
-                                           fresh.to_json())
-        original = grants.RevocationPlan.from_json(stored)
+        original = grants.RevocationPlan.from_json(
+            _remember(exit, ctx, GRANTS_RECORD, fresh.to_json()))
         # The fresh plan also catches drift (a write grant restored by hand).
         lost = grants.revoke(conn, original) + grants.revoke(conn, fresh)
         if lost:
@@ -176,14 +171,41 @@ def _enforce_read_only(
         return [a.RecordReadOnlyAccounts(tuple(str(x) for x in original.accounts))]
 
 
+def _enforced_before(exit: TenantExit) -> bool:
+    return exit.status.read_only is not None and exit.status.read_only.enforced_at is not None
+
+
+def _require_record(exit: TenantExit, ctx: Context) -> None:
+    acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
+    records.require_record(ctx.core, ctx.settings.operator_namespace, exit.name,
+                           revert_record.lost_changes(exit),
+                           acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
+
+
+def _remember(exit: TenantExit, ctx: Context, key: str, current: Any) -> Any:
+    """The value under `key` from before the exit's first change.
+
+    Until status says the freeze was enforced, `current` is stored (the first write
+    wins, so a pass re-run after a crash keeps the originals). After that the record
+    is only read, never written: a record deleted while this pass ran (after the
+    check above) must stay lost, not come back holding the revoked state; an
+    acknowledged loss goes on with `current`."""
+    home = ctx.settings.operator_namespace
+    if not _enforced_before(exit):
+        return records.write_record_once(ctx.core, home, exit.owner, key, current)
+    stored = records.read_record(ctx.core, home, exit.name, key)
+    if stored is not None:
+        return stored
+    _require_record(exit, ctx)
+    return current
+
+
 def _revert_read_only(exit: TenantExit, ctx: Context) -> None:
     home = ctx.settings.operator_namespace
     stored_grants = records.read_record(ctx.core, home, exit.name, GRANTS_RECORD)
     stored_server = records.read_record(ctx.core, home, exit.name, SERVER_RECORD)
     if stored_grants is None and stored_server is None:
-        acknowledged = exit.metadata.annotations.get(records.LOST_ACKNOWLEDGED)
-        records.require_record(ctx.core, home, exit.name, revert_record.lost_changes(exit),
-                               acknowledged == revert_record.LOST_ACKNOWLEDGED_VALUE)
+        _require_record(exit, ctx)
         return
     with _database(exit, ctx) as conn:
         if stored_grants is not None:
