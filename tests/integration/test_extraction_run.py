@@ -267,6 +267,32 @@ def test_encrypted_runs_decrypt_with_the_customer_key_and_retention_keeps_the_ne
     assert manifest["encryption"] == {"ageRecipients": [str(identity.to_public())]}
 
 
+def test_in_a_versioned_bucket_retention_removes_every_version_of_an_old_run(
+        db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
+        fresh_bucket: str) -> None:
+    """A DeleteObject without a version id only hides data behind a delete marker:
+    the removed run must leave no version behind, in runs/ or in latest/."""
+    client = s3_server.client()
+    client.put_bucket_versioning(Bucket=fresh_bucket,
+                                 VersioningConfiguration={"Status": "Enabled"})
+    model = sample_model().spec
+    for day in (1, 2, 3):
+        run_extraction(run_settings(
+            db_server, s3_server, schema=seeded_tenant.schema, bucket=fresh_bucket,
+            model=model, scheduled_at=datetime(2026, 12, day, 3, 0, tzinfo=UTC), retention=2),
+            client, _log())
+
+    listing = client.list_object_versions(Bucket=fresh_bucket, Prefix="care/")
+    stored = [*listing.get("Versions", []), *listing.get("DeleteMarkers", [])]
+    assert not listing.get("IsTruncated")
+    folders = {v["Key"].split("/")[2] for v in stored if v["Key"].startswith("care/runs/")}
+    assert folders == {"2026-12-02T03-00-00Z", "2026-12-03T03-00-00Z"}
+    assert all(v["IsLatest"] for v in stored if v["Key"].startswith("care/latest/")), \
+        "no superseded copy of an older run is left under latest/"
+    latest = read_manifest(s3_server, fresh_bucket, "care/latest/manifest.json")
+    assert latest["scheduledAt"].startswith("2026-12-03"), latest["scheduledAt"]
+
+
 def test_a_new_model_version_is_in_the_changelog(
         db_server: DatabaseServer, s3_server: S3Server, seeded_tenant: SeedReport,
         fresh_bucket: str) -> None:
