@@ -231,8 +231,12 @@ def test_platform_keys_the_class_does_not_allow_are_stalled_where_no_policy_refu
         wait_until_admission(control_plane, keyed_exit(tenant, platform_class),
                              refuses=False)
         tenant.apply(keyed_exit(tenant, platform_class))
-        stalled = wait_for("the Stalled condition", lambda: tenant.condition("Stalled"),
-                           timeout=60)
+
+        def stalled_true() -> dict[str, Any] | None:
+            found = tenant.condition("Stalled")
+            return found if found and found.get("status") == "True" else None
+
+        stalled = wait_for("the Stalled condition", stalled_true, timeout=60)
         assert stalled["reason"] == "ClassLimitsExceeded"
         assert (f"spec.destination.s3.uploadCredentials PlatformKeys is not allowed by "
                 f"TenantExitClass {platform_class} (allowPlatformKeys is not true)"
