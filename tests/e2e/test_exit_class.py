@@ -27,8 +27,10 @@ from tenant_exit.api.exit_class import DEFAULT_CLASS_ANNOTATION
 from tests.e2e.test_customer_receipt import kubectl_tenantexit
 from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.dbserver import DatabaseServer
+from tests.localcluster.families import only_on
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.volumes import LocalVolumes
+from tests.support.class_admission import wait_until_admission
 from tests.support.customer import download_backup
 from tests.support.full_tenant import S3_SECRET, FullTenant, provision_tenant
 from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
@@ -180,7 +182,7 @@ def test_an_exit_below_its_class_minimum_is_stalled_where_no_policy_refused_it(
         control_plane.kubectl("patch", "tenantexitclass", platform_class, "--type=merge",
                               "-p", json.dumps({"spec": {"deletion": {
                                   "minimumGracePeriod": "48h", "defaultGracePeriod": "72h"}}}))
-        _wait_until_admission(control_plane, too_short, refuses=False)
+        wait_until_admission(control_plane, too_short, refuses=False)
         tenant.apply(too_short)
         stalled = wait_for("the Stalled condition", lambda: tenant.condition("Stalled"),
                            timeout=60)
@@ -194,25 +196,79 @@ def test_an_exit_below_its_class_minimum_is_stalled_where_no_policy_refused_it(
         control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f",
                               str(Path(__file__).resolve().parents[2] / "crds"
                                   / "class-limits-policy.yaml"))
-        _wait_until_admission(control_plane, one_screen_exit(
+        wait_until_admission(control_plane, one_screen_exit(
             tenant, platform_class, name=f"{tenant.exit_name}-probe",
             deletion={"gracePeriod": "1h"}), refuses=True)
 
 
-def _wait_until_admission(control_plane: ControlPlane, body: dict[str, Any],
-                          refuses: bool) -> None:
-    """The apiserver feeds its admission-policy cache from a watch, so a deleted or
-    re-created binding takes effect a moment later; a server-side dry run asks the
-    same admission chain without storing anything."""
-    def settled() -> bool:
-        answer = control_plane.kubectl("apply", "--dry-run=server", "-f", "-", check=False,
-                                       input=yaml.safe_dump(body))
-        if refuses:
-            return answer.returncode != 0 and "tenantexit-class-limits" in answer.stderr
-        return answer.returncode == 0
+def keyed_exit(tenant: FullTenant, class_name: str, name: str | None = None
+               ) -> dict[str, Any]:
+    """An exit that brings its own destination (the class's bucket) and asks for the
+    platform's keys in the tenant namespace."""
+    return one_screen_exit(tenant, class_name, name=name, destination={
+        "s3": {"bucket": tenant.bucket, "prefix": "platform/",
+               "endpoint": tenant.s3.endpoint_url, "region": tenant.s3.region,
+               "credentialsSecret": {"namespace": OPERATOR_NAMESPACE, "name": S3_SECRET},
+               "uploadCredentials": "PlatformKeys"},
+        "encryption": {"ageRecipients": [str(tenant.identity.to_public())]}})
 
-    wait_for(f"the class-limits binding to be {'enforced' if refuses else 'gone'}",
-             settled, timeout=30)
+
+def tenant_secrets(tenant: FullTenant) -> dict[str, list[str]]:
+    """Secret name -> its key names (never the values) in the tenant namespace."""
+    return {s.metadata.name: sorted(s.data or {})
+            for s in tenant.core.list_namespaced_secret(tenant.namespace).items}
+
+
+@only_on("mariadb", "refused before the operator touches the tenant or its database")
+def test_platform_keys_the_class_does_not_allow_are_stalled_where_no_policy_refused_them(
+    tenant: FullTenant, platform_class: str, control_plane: ControlPlane
+) -> None:
+    """The operator's own check: the class says nothing about allowPlatformKeys, so no
+    copy of the platform's keys reaches the tenant namespace."""
+    control_plane.kubectl("delete", "validatingadmissionpolicybinding",
+                          "tenantexit-class-limits")
+    try:
+        wait_until_admission(control_plane, keyed_exit(tenant, platform_class),
+                             refuses=False)
+        tenant.apply(keyed_exit(tenant, platform_class))
+
+        def stalled_true() -> dict[str, Any] | None:
+            found = tenant.condition("Stalled")
+            return found if found and found.get("status") == "True" else None
+
+        stalled = wait_for("the Stalled condition", stalled_true, timeout=60)
+        assert stalled["reason"] == "ClassLimitsExceeded"
+        assert (f"spec.destination.s3.uploadCredentials PlatformKeys is not allowed by "
+                f"TenantExitClass {platform_class} (allowPlatformKeys is not true)"
+                ) in stalled["message"], stalled["message"]
+        status = tenant.get()["status"]
+        assert "phase" not in status and "policy" not in status
+        assert f"{tenant.exit_name}-destination-credentials" not in tenant_secrets(tenant)
+        assert tenant.jobs() == []
+    finally:
+        control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f",
+                              str(Path(__file__).resolve().parents[2] / "crds"
+                                  / "class-limits-policy.yaml"))
+        wait_until_admission(control_plane, keyed_exit(
+            tenant, platform_class, name=f"{tenant.exit_name}-probe"), refuses=True)
+
+
+@only_on("mariadb", "which keys the Job gets does not depend on the database family")
+def test_a_class_that_allows_platform_keys_records_it_and_the_job_gets_the_keys(
+    tenant: FullTenant, platform_class: str, control_plane: ControlPlane
+) -> None:
+    control_plane.kubectl("patch", "tenantexitclass", platform_class, "--type=merge", "-p",
+                          json.dumps({"spec": {"allowPlatformKeys": True}}))
+    wait_until_admission(control_plane, keyed_exit(tenant, platform_class), refuses=False)
+    tenant.apply(keyed_exit(tenant, platform_class))
+    policy = wait_for("status.policy recorded", lambda: (tenant.get().get("status") or {}).get(
+        "policy"), timeout=60)
+    assert policy["className"] == platform_class and policy["allowPlatformKeys"] is True
+    copied = wait_for("the keys' copy in the tenant namespace", lambda: tenant_secrets(
+        tenant).get(f"{tenant.exit_name}-destination-credentials"), timeout=120)
+    assert copied == ["accessKeyId", "secretAccessKey"], "the platform's keys, no session"
+    stalled = tenant.condition("Stalled")
+    assert stalled is None or stalled["status"] != "True", stalled
 
 
 def test_a_default_class_annotation_is_what_an_unnamed_exit_gets(

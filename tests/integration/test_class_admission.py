@@ -25,6 +25,7 @@ from kubernetes import client, config
 from tenant_exit.api import names
 from tenant_exit.api.exit_class import DEFAULT_CLASS_ANNOTATION
 from tests.localcluster.controlplane import ControlPlane
+from tests.support.class_admission import wait_until_admission
 from tests.support.exits import AGE_RECIPIENT
 from tests.support.operator_process import install_crds, operator_kubeconfig
 
@@ -194,6 +195,90 @@ def test_once_recorded_edits_are_held_to_the_record_not_to_the_edited_class(
     assert fine.returncode == 0, fine.stderr
     metadata_only = plane.kubectl("annotate", "texit", name, "example.org/note=x", check=False)
     assert metadata_only.returncode == 0, metadata_only.stderr
+
+
+def own_s3(upload_credentials: str) -> dict[str, Any]:
+    """An exit's own destination, in the namespace the strict class allows."""
+    return {"s3": {"bucket": "own", "uploadCredentials": upload_credentials,
+                   "credentialsSecret": {"namespace": "tenant-exit-system", "name": "s3"}},
+            "encryption": {"ageRecipients": [AGE_RECIPIENT]}}
+
+
+def seen(plane: ControlPlane, class_name: str) -> None:
+    """Until the policy holds exits to this new class: probed with a grace period below
+    its minimum, a limit other than the one under test."""
+    probe = yaml.safe_load(exit_manifest(f"probe-{uuid.uuid4().hex[:6]}", class_name,
+                                         deletion={"gracePeriod": "1s"}))
+    wait_until_admission(plane, probe, refuses=True)
+
+
+def test_platform_keys_are_refused_on_a_class_that_does_not_allow_them(
+        plane: ControlPlane, strict_class: str, exits: list[str]) -> None:
+    """Secure by default: the strict class says nothing about allowPlatformKeys."""
+    seen(plane, strict_class)
+    _, code, stderr = apply(plane, exits, strict_class, destination=own_s3("PlatformKeys"))
+    assert code != 0
+    assert (f"spec.destination.s3.uploadCredentials PlatformKeys is not allowed by "
+            f"TenantExitClass {strict_class} (allowPlatformKeys is not true)") in stderr, stderr
+    assert "ValidatingAdmissionPolicy 'tenantexit-class-limits'" in stderr, stderr
+    _, code, stderr = apply(plane, exits, strict_class, destination=own_s3("Scoped"))
+    assert code == 0, stderr
+
+
+def test_platform_keys_are_accepted_on_a_class_that_allows_them(
+        plane: ControlPlane, exits: list[str]) -> None:
+    keyed = f"keyed-{uuid.uuid4().hex[:6]}"
+    plane.kubectl("apply", "-f", "-", input=class_manifest(keyed, {
+        "allowPlatformKeys": True, "deletion": {"minimumGracePeriod": "24h"}}))
+    try:
+        seen(plane, keyed)
+        _, code, stderr = apply(plane, exits, keyed, destination=own_s3("PlatformKeys"))
+        assert code == 0, stderr
+    finally:
+        plane.kubectl("delete", "tenantexitclass", keyed, "--wait=false")
+
+
+def test_a_class_whose_destination_uses_platform_keys_must_allow_them(
+        plane: ControlPlane) -> None:
+    name = f"keys-{uuid.uuid4().hex[:6]}"
+    destination = {"bucket": "platform-exits", "uploadCredentials": "PlatformKeys",
+                   "credentialsSecret": {"namespace": "tenant-exit-system",
+                                         "name": "platform-s3"}}
+    refused = plane.kubectl("apply", "-f", "-", check=False, input=class_manifest(
+        name, {"destination": destination}))
+    assert refused.returncode != 0
+    assert "destination.uploadCredentials PlatformKeys needs allowPlatformKeys: true" in (
+        refused.stderr), refused.stderr
+    allowed = plane.kubectl("apply", "-f", "-", check=False, input=class_manifest(
+        name, {"destination": destination, "allowPlatformKeys": True}))
+    try:
+        assert allowed.returncode == 0, allowed.stderr
+    finally:
+        plane.kubectl("delete", "tenantexitclass", name, "--wait=false", check=False)
+
+
+def test_once_recorded_platform_keys_follow_the_record_not_the_class(
+        plane: ControlPlane, strict_class: str, exits: list[str],
+        operator_custom: client.CustomObjectsApi) -> None:
+    """A class that allows the keys later does not let a running exit switch to them."""
+    seen(plane, strict_class)
+    name, code, stderr = apply(plane, exits, strict_class, destination=own_s3("Scoped"))
+    assert code == 0, stderr
+    operator_custom.patch_cluster_custom_object_status(
+        names.GROUP, names.VERSION, names.PLURAL, name,
+        {"status": {"policy": {"className": strict_class, "allowPlatformKeys": False,
+                               "credentialNamespaces": ["tenant-exit-system"]}}})
+    plane.kubectl("patch", "tenantexitclass", strict_class, "--type=merge", "-p",
+                  json.dumps({"spec": {"allowPlatformKeys": True}}))
+    fresh = yaml.safe_load(exit_manifest(f"probe-{uuid.uuid4().hex[:6]}", strict_class,
+                                         destination=own_s3("PlatformKeys")))
+    wait_until_admission(plane, fresh, refuses=False)  # the class now allows them
+    switched = plane.kubectl("patch", "texit", name, "--type=merge", "-p", json.dumps(
+        {"spec": {"destination": {"s3": {"uploadCredentials": "PlatformKeys"}}}}),
+        check=False)
+    assert switched.returncode != 0
+    assert ("PlatformKeys is not allowed by the terms recorded in its status.policy"
+            in switched.stderr), switched.stderr
 
 
 def test_the_shipped_examples_are_accepted_by_the_api_server(

@@ -224,3 +224,39 @@ def test_the_class_restore_level_is_the_default_and_an_exit_may_not_ask_for_less
     lenient = policy_from_class(a_class(verification={"restore": "BestEffort"}))
     stronger = effective(minimal_spec(verification={"restore": "Required"}), lenient)
     assert violations(stronger, lenient) == []
+
+
+def keys_spec(**s3: Any) -> dict[str, Any]:
+    return minimal_spec(destination={"s3": {**CLASS_S3, **s3},
+                                     "encryption": {"ageRecipients": [AGE_RECIPIENT]}})
+
+
+def test_platform_keys_are_refused_unless_the_class_allows_them() -> None:
+    """Secure by default: a class that says nothing gives its exits scoped sessions only."""
+    policy = policy_from_class(STANDARD)
+    assert policy.allow_platform_keys is False
+    [refused] = violations(effective(keys_spec(uploadCredentials="PlatformKeys"), policy),
+                           policy)
+    assert refused.startswith("spec.destination.s3.uploadCredentials PlatformKeys is not "
+                              "allowed by TenantExitClass standard (allowPlatformKeys"), refused
+    assert violations(effective(keys_spec(uploadCredentials="Scoped"), policy), policy) == []
+
+    allowing = policy_from_class(a_class(allowPlatformKeys=True))
+    assert violations(effective(keys_spec(uploadCredentials="PlatformKeys"), allowing),
+                      allowing) == []
+
+
+def test_without_a_class_and_in_older_records_platform_keys_stay_allowed() -> None:
+    """No class could forbid them before: an exit without a class, and one whose terms
+    were recorded before the field existed, keep running as they did."""
+    spec = keys_spec(uploadCredentials="PlatformKeys")
+    assert violations(effective({**spec, "className": None}, built_in_policy()),
+                      built_in_policy()) == []
+    older = policy_from_class(STANDARD).model_dump(mode="json", by_alias=True,
+                                                   exclude_none=True)
+    del older["allowPlatformKeys"]
+    stored = TenantExit.from_body(body(spec=spec, status={"phase": "BackupRunning",
+                                                          "policy": older}))
+    assert stored.status.policy is not None and stored.status.policy.allow_platform_keys
+    assert violations(stored.spec, stored.status.policy) == []
+

@@ -2,9 +2,10 @@
 
 `kubectl apply` of an exit that asks for less than its class allows (a shorter
 grace period than the minimum, no write freeze where the class requires one,
-credentials from a namespace the class does not allow, classical keys where the
-class requires post-quantum ones, weaker restore verification) is refused with
-a message naming the class and the limit.
+credentials from a namespace the class does not allow, the platform's keys in
+the tenant namespace (uploadCredentials PlatformKeys) where the class does not
+allow them, classical keys where the class requires post-quantum ones, weaker
+restore verification) is refused with a message naming the class and the limit.
 
 The policy's param is a TenantExitClass. A binding cannot pick the param by a
 field of the object, so it selects every class (`paramRef.selector: {}`) and the
@@ -69,6 +70,12 @@ def class_limits_policy() -> list[dict[str, Any]]:
             "requirePostQuantum", "encryption.requirePostQuantum", "false")},
         {"name": "restore", "expression": _limit(
             "restoreVerification", "verification.restore", "''")},
+        # Unlike the other limits, a class that says nothing forbids (secure by default);
+        # a record without the field predates it, when every class allowed the keys.
+        {"name": "platformKeys", "expression": (
+            f"variables.recorded ? (!has({_RECORDED}.allowPlatformKeys) || "
+            f"{_RECORDED}.allowPlatformKeys) : (!variables.applies || "
+            "(has(params.spec.allowPlatformKeys) && params.spec.allowPlatformKeys))")},
         {"name": "credentials", "expression": (
             "!has(object.spec.destination) || !has(object.spec.destination.s3) ? '' : "
             "object.spec.destination.s3.credentialsSecret.namespace")},
@@ -113,6 +120,19 @@ def class_limits_policy() -> list[dict[str, Any]]:
                 "variables.credentials + ', which ' + variables.source + ' does not allow "
                 "credentials from; use its allowed namespaces or leave spec.destination.s3 out "
                 "to use the class destination'"),
+            "reason": "Invalid",
+        },
+        {
+            "expression": (
+                "variables.platformKeys || !has(object.spec.destination) || "
+                "!has(object.spec.destination.s3) || "
+                "!has(object.spec.destination.s3.uploadCredentials) || "
+                "object.spec.destination.s3.uploadCredentials != 'PlatformKeys'"),
+            "messageExpression": (
+                "'spec.destination.s3.uploadCredentials PlatformKeys is not allowed by ' + "
+                "variables.source + ' (allowPlatformKeys is not true): it would put a copy of "
+                "the platform keys, usually bucket-wide, in the tenant namespace; use Scoped, "
+                "the default'"),
             "reason": "Invalid",
         },
         {

@@ -5,7 +5,8 @@ an exit that names none gets the class annotated
 `tenantexit.io/is-default-class: "true"` (if there is exactly one). A class gives
 defaults (destination, exclusions, grace period, language, write freeze, link
 lifetime) and limits an exit may tighten but not loosen (minimum grace period,
-credential namespaces, post-quantum recipients, restore verification). The
+credential namespaces, platform keys in the tenant namespace, post-quantum
+recipients, restore verification). The
 limits are enforced at admission (api/class_admission.py) and again by the
 operator against the terms it recorded (api/policy.py), so a class edited later
 changes no exit already running.
@@ -103,6 +104,15 @@ class ClassEncryption(ApiModel):
 class TenantExitClassSpec(ApiModel):
     """Defaults and limits for the TenantExits that name this class."""
 
+    # The class's own destination is the default of every exit that sets none; it may
+    # not ask for what the class refuses its exits (an exit taking it would be stalled).
+    model_config = ConfigDict(json_schema_extra=validations(cel(
+        "!has(self.destination) || !has(self.destination.uploadCredentials) || "
+        "self.destination.uploadCredentials != 'PlatformKeys' || "
+        "(has(self.allowPlatformKeys) && self.allowPlatformKeys)",
+        "destination.uploadCredentials PlatformKeys needs allowPlatformKeys: true",
+    )))
+
     destination: S3Destination | None = None
     """The bucket, prefix and credentials of an exit that sets no spec.destination.s3.
     The customer's recipients stay on the exit (spec.destination.encryption)."""
@@ -112,6 +122,11 @@ class TenantExitClassSpec(ApiModel):
     ] | None = None
     """Namespaces an exit's spec.destination.s3.credentialsSecret may be in (the
     operator's own settings still bound them). Empty: as the operator allows."""
+    allow_platform_keys: bool = False
+    """Let an exit of this class set spec.destination.s3.uploadCredentials PlatformKeys,
+    which puts a copy of credentialsSecret's keys (usually bucket-wide) in the tenant
+    namespace. Off by default: exits get session credentials scoped to their folder.
+    Turn it on only for a store without STS, with a per-exit key (docs/security.md)."""
     exclusions: ClassExclusions | None = None
     """Default table and path exclusions."""
     deletion: ClassDeletion | None = None
@@ -170,8 +185,9 @@ def class_schema() -> dict[str, Any]:
         "type": "object",
         "description": (
             "A platform's defaults and limits for TenantExits: destination, exclusions, "
-            "grace period, credential namespaces, write freeze, restore verification, "
-            "link lifetime, post-quantum keys. An exit names it in spec.className (or gets "
+            "grace period, credential namespaces, platform keys, write freeze, restore "
+            "verification, link lifetime, post-quantum keys. An exit names it in "
+            "spec.className (or gets "
             f"the class annotated {DEFAULT_CLASS_ANNOTATION}: \"true\"); the terms are "
             "copied into the exit's status.policy when it starts, so editing a class "
             "changes only exits created afterwards."

@@ -33,6 +33,7 @@ from tenant_exit.api.spec import (
     ReadOnly,
     S3Destination,
     TenantExitSpec,
+    UploadCredentials,
     Verification,
 )
 from tenant_exit.api.types import is_post_quantum, parse_go_duration
@@ -64,6 +65,10 @@ class ExitPolicy(ApiModel):
     """Default spec.destination.s3."""
     credential_namespaces: list[str] | None = None
     """Namespaces the S3 credentials may come from (within the operator's own list)."""
+    allow_platform_keys: bool = True
+    """spec.destination.s3.uploadCredentials PlatformKeys is allowed. A class allows it
+    only when it says so (allowPlatformKeys); without a class, and in terms recorded
+    before a class could forbid it, it stays allowed as it was."""
     write_freeze: DatabaseReadOnlyMode | None = None
     """Default (and, unless None, least) spec.readOnly.database."""
     restore_verification: RestoreVerificationMode | None = None
@@ -104,6 +109,7 @@ def policy_from_class(exit_class: TenantExitClass) -> ExitPolicy:
         destination=spec.destination,
         credential_namespaces=(list(spec.allowed_credential_namespaces)
                                if spec.allowed_credential_namespaces else None),
+        allow_platform_keys=spec.allow_platform_keys,
         write_freeze=spec.write_freeze,
         restore_verification=spec.verification.restore if spec.verification else None,
         download_link_lifetime=spec.download_link_lifetime,
@@ -194,6 +200,13 @@ def violations(spec: TenantExitSpec, policy: ExitPolicy) -> list[str]:
             found.append(f"spec.destination.s3.credentialsSecret is in namespace {namespace}; "
                          f"{of} allows credentials only from: "
                          f"{', '.join(policy.credential_namespaces)}")
+    if not policy.allow_platform_keys and destination is not None \
+            and destination.s3 is not None \
+            and destination.s3.upload_credentials is UploadCredentials.PLATFORM_KEYS:
+        found.append(f"spec.destination.s3.uploadCredentials PlatformKeys is not allowed by "
+                     f"{of} (allowPlatformKeys is not true): it would put a copy of the "
+                     "platform keys, usually bucket-wide, in the tenant namespace; use "
+                     "Scoped, the default")
     if policy.require_post_quantum and destination is not None and not all(
             is_post_quantum(r) for r in destination.encryption.age_recipients):
         found.append(f"{of} requires post-quantum recipients: every "
