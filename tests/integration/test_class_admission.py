@@ -66,6 +66,8 @@ def strict_class(plane: ControlPlane) -> Iterator[str]:
         "writeFreeze": "RevokeWrites",
         "encryption": {"requirePostQuantum": False},
     }))
+    # The policy's params come from a watch: wait until the new class is enforced.
+    wait_until_admission(plane, _probe(name, deletion={"gracePeriod": "1h"}), refuses=True)
     yield name
     plane.kubectl("delete", "tenantexitclass", name, "--wait=false", check=False)
 
@@ -91,6 +93,12 @@ def exit_manifest(name: str, class_name: str | None, **extra: Any) -> str:
         spec["className"] = class_name
     return yaml.safe_dump({"apiVersion": names.API_VERSION, "kind": names.KIND,
                            "metadata": {"name": name}, "spec": spec})
+
+
+def _probe(class_name: str | None, **extra: Any) -> dict[str, Any]:
+    """An exit only ever dry-run, to learn what admission enforces at the moment."""
+    return dict(yaml.safe_load(exit_manifest(f"probe-{uuid.uuid4().hex[:6]}", class_name,
+                                             **extra)))
 
 
 def apply(plane: ControlPlane, exits: list[str], class_name: str | None, **extra: Any
@@ -154,6 +162,7 @@ def test_the_default_class_holds_an_exit_that_names_none(
     default = f"house-{uuid.uuid4().hex[:6]}"
     plane.kubectl("apply", "-f", "-", input=class_manifest(
         default, {"deletion": {"minimumGracePeriod": "24h"}}, default=True))
+    wait_until_admission(plane, _probe(None, deletion={"gracePeriod": "2h"}), refuses=True)
     try:
         _, code, stderr = apply(plane, exits, None, deletion={"gracePeriod": "2h"})
         assert code != 0 and f"of TenantExitClass {default}" in stderr, stderr
@@ -161,6 +170,7 @@ def test_the_default_class_holds_an_exit_that_names_none(
         assert code == 0, stderr
     finally:
         plane.kubectl("delete", "tenantexitclass", default, "--wait=true")
+    wait_until_admission(plane, _probe(None, deletion={"gracePeriod": "2h"}), refuses=False)
     _, code, stderr = apply(plane, exits, None, deletion={"gracePeriod": "2h"})
     assert code == 0, f"without a default class nothing holds it: {stderr}"
 
