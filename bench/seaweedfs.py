@@ -2,41 +2,20 @@
 
 moto, the tests' S3 server, is Python and competes with the pipeline for the
 same cores; SeaweedFS is a Go S3 gateway operators really run, so figures
-against it are closer to a production store. Built by bench/build-seaweedfs.sh.
+against it are closer to a production store. The same build as the tests'
+(tests/localcluster/sts_store.py).
 """
 
 from __future__ import annotations
 
 import json
-import random
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 from tests.localcluster.serverproc import ChildServer, port_accepts
+from tests.localcluster.sts_store import weed_binary, weed_port_pair
 
 from tenant_exit.storage.s3client import make_client
-
-BUILD = Path(__file__).resolve().parent / "build-seaweedfs.sh"
-# weed serves gRPC on each HTTP port + 10000: pick ports with that room.
-_PORTS = range(20000, 55000)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _port_pair() -> int:
-    while True:
-        port = random.choice(_PORTS)
-        if _free(port) and _free(port + 10000):
-            return port
 
 
 class SeaweedS3(ChildServer):
@@ -50,8 +29,7 @@ class SeaweedS3(ChildServer):
         self.endpoint_url = ""
 
     def start(self, timeout: float = 60) -> SeaweedS3:
-        weed = subprocess.run([str(BUILD)], check=True, capture_output=True,
-                              text=True).stdout.strip().splitlines()[-1]
+        weed = weed_binary()
         self.workdir.mkdir(parents=True, exist_ok=True)
         identities = {"identities": [{
             "name": "bench",
@@ -61,12 +39,13 @@ class SeaweedS3(ChildServer):
         config = self.workdir / "s3.json"
         config.write_text(json.dumps(identities))
         config.chmod(0o600)
-        s3_port = _port_pair()
+        taken: set[int] = set()
+        s3_port = weed_port_pair(taken)
         self.endpoint_url = f"http://127.0.0.1:{s3_port}"
         argv = [weed, "server", f"-dir={self.workdir}", "-ip=127.0.0.1", "-s3",
                 f"-s3.port={s3_port}", f"-s3.config={config}",
-                f"-master.port={_port_pair()}", f"-volume.port={_port_pair()}",
-                f"-filer.port={_port_pair()}"]
+                f"-master.port={weed_port_pair(taken)}", f"-volume.port={weed_port_pair(taken)}",
+                f"-filer.port={weed_port_pair(taken)}"]
         process = self._launch("seaweedfs", argv)
         process.wait_until(lambda: port_accepts("127.0.0.1", s3_port), timeout, "serving S3")
         return self

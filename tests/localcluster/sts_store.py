@@ -52,7 +52,9 @@ def _free(port: int) -> bool:
     return True
 
 
-def _port_pair(taken: set[int]) -> int:
+def weed_port_pair(taken: set[int]) -> int:
+    """A free port whose gRPC twin (port + 10000) is free too, neither in `taken`;
+    both are added to it. The bench's SeaweedFS picks its ports the same way."""
     while True:
         port = random.choice(_PORTS)
         if port not in taken and _free(port) and _free(port + 10000):
@@ -117,12 +119,12 @@ class SessionPolicyStore(ChildServer):
             path.write_text(json.dumps(content))
             path.chmod(0o600)
         taken: set[int] = set()
-        self.port = _port_pair(taken)
+        self.port = weed_port_pair(taken)
         argv = [weed, "server", f"-dir={data}", f"-ip={self.host}", "-s3",
                 f"-s3.port={self.port}", f"-s3.config={self.workdir / 's3.json'}",
                 f"-s3.iam.config={self.workdir / 'iam.json'}",
-                f"-master.port={_port_pair(taken)}", f"-volume.port={_port_pair(taken)}",
-                f"-filer.port={_port_pair(taken)}",
+                f"-master.port={weed_port_pair(taken)}", f"-volume.port={weed_port_pair(taken)}",
+                f"-filer.port={weed_port_pair(taken)}",
                 # Each bucket is a collection with volumes of its own (about 7 on first
                 # write); the default 8 volumes would leave room for one bucket only.
                 "-volume.max=200", "-master.volumeSizeLimitMB=256"]
