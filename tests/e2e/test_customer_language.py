@@ -46,12 +46,7 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: Da
     made = provision_tenant(control_plane, db_server, s3_server, local_volumes,
                             OPERATOR_NAMESPACE, clients=10, files=8)
     yield made
-    try:
-        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
-        made.delete_exit(timeout=150)
-    finally:
-        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
-                              check=False)
+    made.clean_up()
 
 
 def test_a_dutch_exit_on_a_request_gives_dutch_texts_and_records_the_request(

@@ -50,12 +50,7 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, mariadb: Mari
     made = provision_tenant(control_plane, mariadb, s3_server, local_volumes,
                             OPERATOR_NAMESPACE, clients=10, files=8)
     yield made
-    try:
-        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
-        made.delete_exit(timeout=150)
-    finally:
-        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
-                              check=False)
+    made.clean_up()
 
 
 def tenant_exit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -85,12 +85,7 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: Da
     yield made
     if not operator.healthy_or_none():
         operator.start()
-    try:
-        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
-        made.delete_exit(timeout=150)
-    finally:
-        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
-                              check=False)
+    made.clean_up()
 
 
 def _secrets(tenant: FullTenant) -> list[str]:

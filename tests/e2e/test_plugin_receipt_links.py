@@ -60,12 +60,7 @@ def awaiting(operator: OperatorProcess, control_plane: ControlPlane, db_server: 
     made.apply(made.body(licence_seconds=None, grace="1h"))
     made.wait_for_phase("AwaitingReceipt", 240)
     yield made
-    try:
-        # Waits for the cancel or the finished exit; a timeout says why (conditions, Events).
-        made.delete_exit(timeout=150)
-    finally:
-        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
-                              check=False)
+    made.clean_up()
 
 
 EXIT_READING = {"apiGroups": ["tenantexit.io"], "resources": ["tenantexits"],

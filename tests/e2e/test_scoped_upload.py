@@ -67,11 +67,7 @@ def tenant(operator: OperatorProcess, control_plane: ControlPlane, db_server: Da
     made = provision_tenant(control_plane, db_server, store, local_volumes, OPERATOR_NAMESPACE,
                             clients=10, files=5)
     yield made
-    try:
-        made.delete_exit(timeout=150)
-    finally:
-        control_plane.kubectl("delete", "namespace", made.namespace, "--wait=false",
-                              check=False)
+    made.clean_up()
 
 
 def body(tenant: FullTenant, role_arn: str) -> dict[str, Any]:

@@ -81,6 +81,15 @@ class ExitView:
         ).stdout
         return list(json.loads(out)["items"])
 
+    def clean_up(self) -> None:
+        """After a test: the exit first (waiting for its cancel or its finished exit; a
+        timeout says why, with conditions and Events), the namespace in any case."""
+        try:
+            self.delete_exit(timeout=150)
+        finally:
+            self.plane.kubectl("delete", "namespace", self.namespace, "--wait=false",
+                               check=False)
+
     def delete_exit(self, name: str | None = None, timeout: float = 90) -> None:
         self.plane.kubectl("delete", "texit", name or self.exit_name, "--wait=false", check=False)
         try:
