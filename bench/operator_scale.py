@@ -11,7 +11,12 @@ rivals for the namespace, so taking 1,000 new exits up one by one ran at ~0.7
 exits/s (351 s to create 1,000 and 299 held after 7 min on 2 shared cores). The
 rivals are now listed by a field selector (spec.tenantNamespace); the held
 status is kept because it is what a restart meets. Status and namespace guards
-are written as the operator's identity, which the guard policies require.
+are written as the operator's identity, which the guard policies require. The
+copies also carry the template's kopf state (its finalizer and last handled
+spec), so the restart is kopf's resume of exits it has handled before;
+BENCH_FIRST_CONTACT=1 leaves it out, as the figures before issue 15's watch
+cache were taken: kopf then adds its finalizer and stores its diff base first,
+two patches and a watch round trip per exit before its handler runs.
 Then the operator starts again and the bench reports:
 
   settle      seconds from the restart until every exit was reconciled once
@@ -66,6 +71,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client, config
 from tests.localcluster.controlplane import ControlPlane
@@ -103,10 +109,12 @@ def _spec(namespace: str) -> dict[str, object]:
 
 def create_exits(plane: ControlPlane, first: int, count: int,
                  status: dict[str, object] | None = None,
-                 operator_api: client.ApiClient | None = None) -> list[str]:
+                 operator_api: client.ApiClient | None = None,
+                 kopf_state: dict[str, Any] | None = None) -> list[str]:
     """Exits `first`..`count-1`, each with its namespace; with `status` (a held
     exit's, written by the operator) set through the status subresource as the
-    operator's identity (the terms guard lets nobody else write it)."""
+    operator's identity (the terms guard lets nobody else write it); with
+    `kopf_state` (the held exit's finalizers and kopf annotations) as kopf left it."""
     api = plane.api_client()
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
     as_operator = client.CustomObjectsApi(operator_api or api)
@@ -125,9 +133,14 @@ def create_exits(plane: ControlPlane, first: int, count: int,
                 annotations={names.ANNOTATION_PHASE: str(status.get("phase"))})
         creator = client.CoreV1Api(operator_api) if status is not None and operator_api else core
         created_ns = creator.create_namespace(client.V1Namespace(metadata=meta))
+        metadata: dict[str, Any] = {"name": name}
+        if kopf_state is not None:
+            # kopf's diff base holds the spec, which names the exit's own namespace.
+            metadata.update(json.loads(json.dumps(kopf_state).replace(TEMPLATE_NAMESPACE,
+                                                                      namespace)))
         custom.create_cluster_custom_object(names.GROUP, names.VERSION, names.PLURAL, {
             "apiVersion": f"{names.GROUP}/{names.VERSION}", "kind": "TenantExit",
-            "metadata": {"name": name}, "spec": _spec(namespace)})
+            "metadata": metadata, "spec": _spec(namespace)})
         if status is not None:
             # Its own namespace's identity: the template's UID would make every first
             # pass report a replaced namespace (a status patch and an Event per exit).
@@ -145,6 +158,18 @@ def held_status(plane: ControlPlane, name: str) -> dict[str, object]:
         names.GROUP, names.VERSION, names.PLURAL, name)
     status: dict[str, object] = body.get("status") or {}
     return status
+
+
+def kopf_state(plane: ControlPlane, name: str) -> dict[str, Any]:
+    """What kopf keeps on an exit it has handled: its finalizer and its annotations
+    (the last handled spec). An exit without them is new to kopf, which first adds
+    the finalizer (one patch, then the next watch event) and stores the diff base
+    (another patch): first contact, not a restart."""
+    meta = client.CustomObjectsApi(plane.api_client()).get_cluster_custom_object(
+        names.GROUP, names.VERSION, names.PLURAL, name)["metadata"]
+    return {"finalizers": list(meta.get("finalizers") or []),
+            "annotations": {k: v for k, v in (meta.get("annotations") or {}).items()
+                            if k.startswith(f"{names.GROUP}/")}}
 
 
 def _ready_reason(status: dict[str, object]) -> str | None:
@@ -241,6 +266,7 @@ def wait_until(what: str, check: object, timeout: float) -> float:
 
 def main() -> int:
     count = int(os.environ.get("BENCH_EXITS", "100"))
+    first_contact = os.environ.get("BENCH_FIRST_CONTACT", "") not in ("", "0")
     idle = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
     resync = OperatorSettings.model_fields["resync_seconds"].default
     workdir = Path(tempfile.mkdtemp(prefix="tenant-exit-bench-operator-"))
@@ -262,10 +288,11 @@ def main() -> int:
                        lambda: _ready_reason(held_status(plane, "scale-0000"))
                        == "LicenceRunning", timeout=120)
             template = held_status(plane, "scale-0000")
+            state = None if first_contact else kopf_state(plane, "scale-0000")
             operator.kill()
             started = time.monotonic()
             create_exits(plane, 1, count, template,
-                         config.new_client_from_config(str(kubeconfig)))
+                         config.new_client_from_config(str(kubeconfig)), state)
             print(f"created {count - 1} more exits with the held status in "
                   f"{time.monotonic() - started:.1f} s: {phases(plane)}", flush=True)
             restarted = time.monotonic()
@@ -309,6 +336,7 @@ def main() -> int:
           f"(resync {resync:.0f} s x {count} exits); operator CPU {cpu_idle:.1f} s "
           f"({100 * cpu_idle / idle:.0f}% of a core); RSS {rss_idle / 1024:.0f} MiB")
     print(f"exits={count}")
+    print(f"kopf_state={'first-contact' if first_contact else 'restart'}")
     print(f"settle_seconds={settle:.1f}")
     print(f"operator_rss_mib={max(hwm, hwm_idle) / 1024:.0f}")
     print(f"operator_idle_cpu_percent={100 * cpu_idle / idle:.0f}")
