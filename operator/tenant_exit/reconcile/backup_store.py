@@ -41,6 +41,7 @@ from tenant_exit.storage.manifest import (
 from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.object_lock import (
     LockMode,
+    LockStateUnknown,
     Retention,
     bucket_protection,
     ensure_retention,
@@ -96,9 +97,14 @@ def check_backup(exit: TenantExit, ctx: Context, job: JobState) -> BackupCheck |
         return BackupCheck(key, None, reported, problems=(problem,))
     totals = manifest.totals
     problems = _not_these_terms(exit, key, manifest)
-    if manifest.retention is None and bucket_protection(client, bucket).object_lock:
-        problems.append(f"bucket {bucket} has Object Lock but manifest {key} was written "
-                        "without retention")
+    if manifest.retention is None:
+        try:
+            if bucket_protection(client, bucket).object_lock:
+                problems.append(f"bucket {bucket} has Object Lock but manifest {key} was "
+                                "written without retention")
+        except LockStateUnknown as error:
+            # Unknown is not "unlocked": a backup that may lack its retention is refused.
+            problems.append(str(error))
     return BackupCheck(
         manifest_key=key, manifest_sha256=digest, reported_sha256=reported,
         manifest_version_id=version,
@@ -146,7 +152,11 @@ def upload_retention(exit: TenantExit, ctx: Context,
     bucket = backup_terms(exit).bucket
     try:
         locked = bucket_protection(client, bucket).object_lock
-    except (BotoCoreError, ClientError) as error:
+    except LockStateUnknown as error:
+        log.warning("exit %s: %s; the Job writes without retention and its finished "
+                    "backup is checked for it", exit.name, error)
+        return None
+    except BotoCoreError as error:
         log.warning("exit %s: Object Lock of bucket %s unknown (%s); the Job writes "
                     "without retention and its finished backup is checked for it",
                     exit.name, bucket, type(error).__name__)

@@ -77,13 +77,21 @@ class BucketProtection:
 _NO_LOCK = frozenset({"ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration"})
 
 
+class LockStateUnknown(Exception):
+    """The store would not say whether the bucket has Object Lock or versioning."""
+
+
+_REFUSED = frozenset({"AccessDenied", "Forbidden", "403"})
+
+
 def bucket_protection(client: S3Client, bucket: str) -> BucketProtection:
     """Whether the bucket has Object Lock and versioning (read with the operator's keys).
 
     A bucket that does not exist has neither: the Job then fails at the store like
     in any outage, and the operator's check of the finished backup refuses one
-    written without retention into a bucket that has Object Lock by then. Other
-    errors propagate (the caller retries)."""
+    written without retention into a bucket that has Object Lock by then. A refused
+    or failed question raises LockStateUnknown, naming the permission when the
+    store refused it; an unreachable store raises BotoCoreError (the caller retries)."""
     try:
         config = client.get_object_lock_configuration(Bucket=bucket)
         locked = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
@@ -92,10 +100,21 @@ def bucket_protection(client: S3Client, bucket: str) -> BucketProtection:
         if code == "NoSuchBucket":
             return BucketProtection(object_lock=False, versioned=False)
         if code not in _NO_LOCK:
-            raise
+            raise lock_state_unknown(bucket, "s3:GetBucketObjectLockConfiguration", error) from None
         locked = False
-    versioned = client.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    try:
+        versioned = client.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    except ClientError as error:
+        raise lock_state_unknown(bucket, "s3:GetBucketVersioning", error) from None
     return BucketProtection(object_lock=locked, versioned=versioned or locked)
+
+
+def lock_state_unknown(bucket: str, permission: str, error: ClientError) -> LockStateUnknown:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    needs = (f"; the operator's S3 identity needs {permission} on the bucket"
+             if code in _REFUSED else "")
+    return LockStateUnknown(f"cannot tell whether bucket {bucket} has Object Lock: "
+                            f"{describe_error(error)}{needs}")
 
 
 def put_small_object(client: S3Client, bucket: str, key: str, body: bytes, content_type: str,
