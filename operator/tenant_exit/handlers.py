@@ -49,7 +49,9 @@ _locks_guard = threading.Lock()
 def context() -> Context:
     global _context
     if _context is None:
-        _context = Context.connect(SETTINGS)
+        connected = Context.connect(SETTINGS)
+        # Started by the first startup handler that asks: passes find it listed.
+        _context = connected.watching(wait_seconds=30) if SETTINGS.watch_cache else connected
     return _context
 
 

@@ -91,6 +91,9 @@ class OperatorSettings(BaseSettings):
 
     resync_seconds: Annotated[float, Field(gt=0)] = 30.0
     """How often each exit is re-examined (waiting for readOnly.until, drift of guards)."""
+    watch_cache: bool = True
+    """Watch namespaces, claims and volumes cluster-wide, so a pass with nothing to do
+    reads them from memory instead of the API (a pass that acts reads them again)."""
     retry_base_seconds: Annotated[float, Field(gt=0)] = 5.0
     retry_max_seconds: Annotated[float, Field(gt=0)] = 300.0
     """Backoff after a failed pass: base * 2**retry, capped."""

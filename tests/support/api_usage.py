@@ -191,11 +191,10 @@ def client_calls(paths: list[Path]) -> dict[Permission, list[str]]:
                     for k in parent.keywords  # type: ignore[union-attr]
                 )
             )
+            # A watch request (GET ...?watch=true) is authorized by the watch verb alone.
             for endpoint in endpoints:
                 args = _call_args(parent, endpoint, aliases) if called else {}  # type: ignore[arg-type]
-                used[permission_of(endpoint, args, watch=False)].append(where)
-                if watched:
-                    used[permission_of(endpoint, args, watch=True)].append(where)
+                used[permission_of(endpoint, args, watch=watched)].append(where)
     return dict(used)
 
 

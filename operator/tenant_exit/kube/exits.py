@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from kubernetes import client
@@ -45,17 +46,49 @@ def read_exit(custom: client.CustomObjectsApi, name: str) -> TenantExit | None:
     return None
 
 
+class Versions:
+    """The resourceVersion of each exit (by UID) as this process last read or wrote it.
+
+    kopf's body of an exit is its view from the watch, which can predate the status
+    patch of the pass before (passes of one exit are sequential, but the watch event
+    of a patch arrives after it). A body whose resourceVersion is the one this
+    process last saw is current; any other one (or none known: a body from after
+    a restart, before this process wrote anything) is read again. Versions are
+    compared for equality only: the API makes no promise about their order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, str] = {}
+
+    def current(self, exit: TenantExit) -> bool:
+        """Nothing this process read or wrote is newer than `exit`."""
+        with self._lock:
+            seen = self._seen.get(exit.metadata.uid)
+        return seen is None or seen == exit.metadata.resource_version
+
+    def saw(self, uid: str, resource_version: str) -> None:
+        if uid and resource_version:
+            with self._lock:
+                self._seen[uid] = resource_version
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            self._seen.pop(uid, None)
+
+
 def patch_status(
     custom: client.CustomObjectsApi, exit: TenantExit, status: TenantExitStatus
-) -> None:
+) -> str:
     """Write the whole status we own (merge patch: lists like conditions are replaced;
-    a field the new status no longer has is sent as null, which removes it)."""
+    a field the new status no longer has is sent as null, which removes it).
+    Returns the exit's resourceVersion after the patch."""
     old = exit.status.model_dump(mode="json", by_alias=True, exclude_none=True)
     new = status.model_dump(mode="json", by_alias=True, exclude_none=True)
     body = {"status": merge_patch(old, new)}
-    custom.patch_cluster_custom_object_status(
+    written = custom.patch_cluster_custom_object_status(
         names.GROUP, names.VERSION, names.PLURAL, exit.name, body
     )
+    return str(((written or {}).get("metadata") or {}).get("resourceVersion", ""))
 
 
 def merge_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

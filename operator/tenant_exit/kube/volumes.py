@@ -59,6 +59,25 @@ def _volume(pv: k.V1PersistentVolume) -> TenantVolume:
     )
 
 
+def volume_from_raw(pv: dict[str, Any]) -> tuple[str, TenantVolume] | None:
+    """`_volume` of a PV as the API's JSON (the watch cache keeps these): (the
+    claimRef's namespace, the volume), or None for a PV no claim UID refers to."""
+    spec, meta = pv.get("spec") or {}, pv["metadata"]
+    ref = spec.get("claimRef") or {}
+    if not ref.get("uid"):
+        return None
+    return ref.get("namespace", ""), TenantVolume(
+        persistent_volume=meta["name"],
+        claim=f"{ref.get('namespace')}/{ref.get('name')}",
+        claim_uid=ref["uid"],
+        capacity=(spec.get("capacity") or {}).get("storage"),
+        reclaim_policy=spec.get("persistentVolumeReclaimPolicy"),
+        phase=(pv.get("status") or {}).get("phase"),
+        original_policy=(meta.get("annotations") or {}).get(names.ANNOTATION_ORIGINAL_RECLAIM),
+        resource_version=meta["resourceVersion"],
+    )
+
+
 def _claimed(core: client.CoreV1Api) -> list[k.V1PersistentVolume]:
     return [pv for pv in core.list_persistent_volume().items
             if pv.spec.claim_ref is not None and pv.spec.claim_ref.uid]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from kubernetes import client, config
 
 from tenant_exit.api.policy import ExitPolicy, allowed_credential_namespaces
+from tenant_exit.kube.cache import ClusterCache
+from tenant_exit.kube.exits import Versions
 from tenant_exit.settings import OperatorSettings
 
 
@@ -18,6 +20,11 @@ class Context:
     settings: OperatorSettings
     policy: ExitPolicy | None = None
     """The class terms of the exit this pass is about (status.policy)."""
+    cache: ClusterCache | None = None
+    """Watched namespaces, claims and volumes (operator process only): lets a pass
+    that has nothing to do skip its reads (reconcile/passes.py)."""
+    versions: Versions = field(default_factory=Versions)
+    """Which kopf bodies are current (kube/exits.py)."""
 
     def for_exit(self, policy: ExitPolicy | None) -> Context:
         return replace(self, policy=policy)
@@ -32,6 +39,11 @@ class Context:
         """The class's link lifetime, else the operator's."""
         lifetime = self.policy.link_lifetime if self.policy else None
         return int(lifetime.total_seconds()) if lifetime else self.settings.download_link_seconds
+
+    def watching(self, wait_seconds: float) -> Context:
+        """This context with the watch cache started, on its own connection pool."""
+        cache = ClusterCache(client.CoreV1Api(client.ApiClient()))
+        return replace(self, cache=cache.start(wait_seconds))
 
     @classmethod
     def connect(cls, settings: OperatorSettings) -> Context:

@@ -14,6 +14,7 @@ from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.spec import DatabaseReadOnlyMode, UploadCredentials
 from tenant_exit.api.status import Phase
 from tenant_exit.kube import appflag, claims, destruction, guards, jobs, policies, secrets, volumes
+from tenant_exit.kube.cache import NotCached
 from tenant_exit.kube.exits import exits_for_namespace
 from tenant_exit.kube.secrets import SecretProblem
 from tenant_exit.mysql import freeze
@@ -41,7 +42,9 @@ from tenant_exit.reconcile.database import connection as database_connection
 _JOB_PHASES = {Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
 
 
-def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
+def observe(exit: TenantExit, ctx: Context, now: datetime, cached: bool = False) -> Observed:
+    """`cached`: the namespace, its claims and volumes from ctx.cache (raises
+    NotCached when it cannot answer). Only for deciding that nothing needs doing."""
     namespace = exit.spec.tenant_namespace
     read_only = exit.spec.read_only
     flag = read_only.app_flag if read_only else None
@@ -52,7 +55,7 @@ def observe(exit: TenantExit, ctx: Context, now: datetime) -> Observed:
     return Observed(
         now=now,
         operator_namespace=ctx.settings.operator_namespace,
-        namespace=_namespace(ctx, namespace),
+        namespace=_namespace(ctx, namespace, cached),
         rivals=rivals(exit, _others(exit, ctx)) if exit.status.phase is None else (),
         app_flag_value=appflag.read_flag(ctx.core, namespace, flag) if flag else None,
         backup_job=job,
@@ -186,8 +189,13 @@ def _others(exit: TenantExit, ctx: Context) -> list[TenantExit]:
     return found
 
 
-def _namespace(ctx: Context, name: str) -> NamespaceState | None:
-    seen = guards.read_guards(ctx.core, name)
+def _namespace(ctx: Context, name: str, cached: bool) -> NamespaceState | None:
+    if cached:
+        if ctx.cache is None:
+            raise NotCached(name)
+        seen = ctx.cache.guards(name)
+    else:
+        seen = guards.read_guards(ctx.core, name)
     if seen is None:
         return None
     return NamespaceState(

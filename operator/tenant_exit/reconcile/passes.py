@@ -12,6 +12,7 @@ from tenant_exit.api import conditions as c
 from tenant_exit.api.policy import ExitPolicy
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.status import ConditionStatus, Phase, TenantExitStatus
+from tenant_exit.kube.cache import NotCached
 from tenant_exit.kube.events import post_event
 from tenant_exit.kube.exits import patch_status, read_exit
 from tenant_exit.kube.secrets import SecretProblem
@@ -33,17 +34,33 @@ class DeletionHeld(Exception):
     """The TenantExit may not go yet; retry later (message is for the user)."""
 
 
+_QUIET_PHASES = {Phase.READ_ONLY_LICENSED, Phase.BACKUP_RUNNING, Phase.AWAITING_RECEIPT}
+"""Where a pass may end without a read: a new exit is always admitted, and a
+Deleting one surveys what is left of the tenant on every pass anyway."""
+
+
 def reconcile(exit: TenantExit, ctx: Context) -> None:
-    """Observe, decide, act, publish. Raises ExitError after publishing a failure."""
+    """Observe, decide, act, publish. Raises ExitError after publishing a failure.
+
+    A pass first asks the watch cache (ctx.cache) whether anything needs doing; if
+    nothing does, it ends there, with no API request. Otherwise it starts again from
+    the stored exit and fresh reads of everything, and acts on those: the cache
+    only ever decides that nothing is to be done, never what to do or to what."""
     # The event that triggered this pass may predate the last pass's status patch;
     # decisions (the attempt number, the phase) must start from the stored status.
-    latest = read_exit(ctx.custom, exit.name)
-    if latest is None or latest.metadata.uid != exit.metadata.uid:
-        if latest is None:
-            metrics.EXITS.forget(exit.name)
+    stored: TenantExit | None = None
+    if not ctx.versions.current(exit):
+        stored = _stored(exit, ctx)
+        if stored is None:
+            return
+        exit = stored
+    now = datetime.now(UTC)
+    if nothing_to_do(exit, ctx, now):
+        return
+    latest = stored or _stored(exit, ctx)
+    if latest is None:
         return
     exit = latest
-    now = datetime.now(UTC)
     failure: ExitError | None = None
     try:
         exit, recorded = admitted(exit, ctx)
@@ -60,6 +77,41 @@ def reconcile(exit: TenantExit, ctx: Context) -> None:
     if failure is not None:
         metrics.EXITS.failed(failure.reason)
         raise failure
+
+
+def _stored(exit: TenantExit, ctx: Context) -> TenantExit | None:
+    """The exit as stored now; None when it is gone or is another one by now."""
+    latest = read_exit(ctx.custom, exit.name)
+    if latest is None or latest.metadata.uid != exit.metadata.uid:
+        if latest is None:
+            metrics.EXITS.forget(exit.name)
+            ctx.versions.forget(exit.metadata.uid)
+        return None
+    ctx.versions.saw(latest.metadata.uid, latest.metadata.resource_version)
+    return latest
+
+
+def nothing_to_do(exit: TenantExit, ctx: Context, now: datetime) -> bool:
+    """The pass from the watch cache finds no action and no status change. False
+    whenever the cache cannot tell: the full pass then decides."""
+    if ctx.cache is None or exit.status.phase not in _QUIET_PHASES:
+        return False
+    try:
+        exit, recorded = admitted(exit, ctx)
+        if recorded:
+            return False
+        seen = observe(exit, ctx.for_exit(exit.status.policy), now, cached=True)
+    except (ExitError, NotCached, SecretProblem, ApiException):
+        return False
+    decided = decide(exit, seen)
+    if a.side_effects(decided):
+        return False
+    status = fold(exit.status, a.status_actions(decided), generation=exit.metadata.generation,
+                  now=now)
+    if status != exit.status:
+        return False
+    metrics.EXITS.passed(exit.name, exit.status, status)
+    return True
 
 
 def _recorded(changes: list[a.StatusAction]) -> ExitPolicy | None:
@@ -88,7 +140,7 @@ def publish(exit: TenantExit, status: TenantExitStatus, ctx: Context) -> None:
     """Patch the status if it changed and post one Event per transition."""
     if status == exit.status:
         return
-    patch_status(ctx.custom, exit, status)
+    ctx.versions.saw(exit.metadata.uid, patch_status(ctx.custom, exit, status))
     for event in transition_events(exit.status, status):
         post_event(
             ctx.core, ctx.settings.events_namespace, exit.owner, event.type, event.reason,
