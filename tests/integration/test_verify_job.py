@@ -240,7 +240,10 @@ def _objects_read(pid: int) -> int:
 
 def test_a_pod_killed_mid_read_is_replaced_and_the_job_still_verifies(
         home: Home, s3_server: S3Server, fresh_bucket: str) -> None:
-    stored = store_backup(s3_server, fresh_bucket, [8 * MiB, 64 * MiB, 8 * MiB])
+    # The middle object must take long enough to read for the kill to land inside
+    # it: on a quiet machine 64 MiB took 0.25 s and the whole pod 1.2 s, too short
+    # for the test to find the process before it had finished.
+    stored = store_backup(s3_server, fresh_bucket, [8 * MiB, 512 * MiB, 8 * MiB])
     start_verify_job(home.core, home.batch, home.exit.owner, 1, plan_for(stored), home.settings)
     wait_for("the verify pod's process", lambda: _verify_process(stored.manifest_key) is not None,
              timeout=120, interval=0.05)
@@ -255,7 +258,7 @@ def test_a_pod_killed_mid_read_is_replaced_and_the_job_still_verifies(
     job = jobs.read_job(home.batch, home.settings.operator_namespace, done.name)
     assert job is not None and job.status.failed == 1, "the killed pod counted once"
     result = VerifyResult.parse(done.termination_message)
-    assert result is not None and result.ok and result.bytes == 80 * MiB
+    assert result is not None and result.ok and result.bytes == 528 * MiB
 
 
 def test_links_the_store_refuses_fail_the_job_with_a_clear_reason(
