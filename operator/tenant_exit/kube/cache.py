@@ -10,7 +10,7 @@ known in advance, and one watch per kind costs less than one per exit.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kubernetes import client
@@ -26,31 +26,24 @@ class NotCached(Exception):
 
 
 @dataclass(frozen=True)
-class _Namespace:
-    uid: str
-    terminating: bool
-    exit: str | None
-    deletion: str | None
-    phase: str | None
-    has_finalizer: bool
-
-
-@dataclass(frozen=True)
 class _Claim:
     uid: str
     volume_name: str | None
 
 
-def _namespace(raw: dict[str, Any]) -> _Namespace:
+def _namespace(raw: dict[str, Any]) -> NamespaceGuards:
+    """The namespace's part of its guards; `guards` adds the volumes on each read."""
     meta = raw["metadata"]
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    return _Namespace(
+    return NamespaceGuards(
+        name=meta["name"],
         uid=meta["uid"],
         terminating=meta.get("deletionTimestamp") is not None,
         exit=labels.get(names.LABEL_EXIT),
         deletion=labels.get(names.LABEL_DELETION),
         phase=annotations.get(names.ANNOTATION_PHASE),
         has_finalizer=names.NAMESPACE_FINALIZER in (meta.get("finalizers") or []),
+        volumes=(),
     )
 
 
@@ -63,15 +56,11 @@ def _namespace_of(raw: dict[str, Any]) -> str:
     return str(raw["metadata"].get("namespace", ""))
 
 
-def _claim_ref_namespace(raw: dict[str, Any]) -> str:
-    return str(((raw.get("spec") or {}).get("claimRef") or {}).get("namespace", ""))
-
-
 class ClusterCache:
     def __init__(self, core: client.CoreV1Api) -> None:
         """`core` should have its own ApiClient: each watch holds a pooled connection
         for as long as it runs, which the handler threads' pool cannot spare."""
-        self.namespaces: Informer[_Namespace] = Informer(Source(
+        self.namespaces: Informer[NamespaceGuards] = Informer(Source(
             kind="namespaces",
             list=lambda: core.list_namespace(_preload_content=False),
             watch=lambda rv, timeout, request: core.list_namespace(
@@ -131,13 +120,4 @@ class ClusterCache:
             ref_namespace, volume = seen
             if volume.claim_uid == claim.uid and ref_namespace == namespace:
                 found.append(volume)
-        return NamespaceGuards(
-            name=namespace,
-            uid=ns.uid,
-            terminating=ns.terminating,
-            exit=ns.exit,
-            deletion=ns.deletion,
-            phase=ns.phase,
-            has_finalizer=ns.has_finalizer,
-            volumes=tuple(sorted(found, key=lambda v: v.persistent_volume)),
-        )
+        return replace(ns, volumes=tuple(sorted(found, key=lambda v: v.persistent_volume)))
