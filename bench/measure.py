@@ -103,6 +103,29 @@ def _hwm_kib(pid: int) -> int:
     return 0
 
 
+def session_cpu_seconds(leader: int | None) -> float:
+    """User+sys CPU-seconds so far of the live processes in `leader`'s session (the
+    servers the bench starts lead their own), waited-for children included. A
+    server's CPU is not in any contender's `wait4`: the restore load's scratch server
+    and the source database do their share of a backup's work there."""
+    if leader is None:
+        return 0.0
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name (which may hold spaces) in ")": state is
+        # field 3, session 6, utime..cstime 14..17 (proc(5)).
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == leader:
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def best(runs: list[Measured]) -> Measured:
     """The fastest run's wall and the least CPU and RSS seen (noise only adds)."""
     return Measured(min(m.wall for m in runs), min(m.cpu for m in runs),
