@@ -137,10 +137,11 @@ def key_of(plane: Any, operator_namespace: str, name: str) -> str:
     return base64.b64decode(out).decode()
 
 
-def completed_runs(plane: Any, name: str, runs: dict[str, dict[str, Any]]) -> bool:
-    """Collect lastSuccessfulRun by schedule time into `runs`; True once two are in."""
+def completed_runs(plane: Any, name: str, runs: dict[str, dict[str, Any]],
+                   count: int = 2) -> bool:
+    """Collect lastSuccessfulRun by schedule time into `runs`; True once `count` are in."""
     status = (get_json(plane, "textract", name) or {}).get("status", {})
     good = status.get("lastSuccessfulRun")
     if good:
         runs[good["scheduledAt"]] = good
-    return len(runs) >= 2
+    return len(runs) >= count
