@@ -27,7 +27,9 @@ SCHEMA = "bench_zorg"
 
 def seed(workdir: Path, clients: int, files: int, max_bytes: int) -> tuple[MariaDBServer, Path]:
     """Start (and seed once per size) the bench database and documents tree."""
-    tag = f"{clients}c-{files}f-{max_bytes}b"
+    # v2: scanned records no longer grow with the client count (tests/localcluster/
+    # seed_clinical.py); a datadir seeded before that is not reused.
+    tag = f"{clients}c-{files}f-{max_bytes}b-v2"
     base = workdir / tag
     if os.environ.get("BENCH_RESEED") == "1":
         shutil.rmtree(base, ignore_errors=True)
