@@ -38,10 +38,20 @@ IN_FLIGHT_SLACK = 16
 uploads at most 16 parts at once)."""
 
 
+class TooManyObjects(UploadError):
+    """The attempt's URLs cannot fit one Secret, even with the smallest window."""
+
+
 def window_for(objects: int, url_length: int, wanted: int) -> int:
-    """Parts per object that fit the Secret's budget, at most `wanted` (pure)."""
-    per_object = max(objects, 1) * max(url_length, 1)
-    return max(MIN_WINDOW, min(wanted, (SECRET_BUDGET // per_object) - 2))
+    """Parts per object that fit the Secret's budget (with each object's complete and
+    abort URLs), at most `wanted`; TooManyObjects below MIN_WINDOW (pure)."""
+    fits = SECRET_BUDGET // (max(objects, 1) * max(url_length, 1)) - 2
+    if fits < MIN_WINDOW:
+        raise TooManyObjects(
+            f"the presigned URLs of {objects} objects do not fit one Secret (1 MiB) even "
+            f"with {MIN_WINDOW} parts each; use uploadCredentials Scoped, or PlatformKeys "
+            "with a key for this exit alone (docs/security.md)")
+    return min(wanted, fits)
 
 
 def highest_part(client: S3Client, bucket: str, key: str, upload_id: str) -> int | None:
