@@ -10,6 +10,9 @@ here; the fixtures are test_scoped_upload's (the same store, operator and tenant
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,19 +21,40 @@ import urllib3
 
 from tenant_exit.storage.presigned_file import FILE_NAME, parse
 from tests.e2e import test_scoped_upload as scoped
+from tests.localcluster.controlplane import ControlPlane
+from tests.localcluster.families import only_on
 from tests.localcluster.sts_store import SessionPolicyStore
 from tests.support.full_tenant import FullTenant
-from tests.support.operator_process import OperatorProcess
+from tests.support.operator_process import OperatorProcess, running_operator
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 
-# test_scoped_upload's fixtures, reused (not copied): its SeaweedFS store, its
-# operator (settings for one attempt, a delayed worker) and a provisioned tenant.
+# test_scoped_upload's fixtures, reused (not copied): its SeaweedFS store and a
+# provisioned tenant, served by this module's operator.
 store = scoped.store
-operator = scoped.operator
 tenant = scoped.tenant
 upload_secret = scoped.upload_secret
+WINDOW = 4
+PART_MIB = 5
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, kubelet: object,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    """One attempt, and a window of 4 parts of 5 MiB: an object over 20 MiB needs
+    the operator's top-up while the Job runs."""
+    env = {
+        "TENANT_EXIT_PRESIGNED_PART_WINDOW": str(WINDOW),
+        "TENANT_EXIT_PRESIGNED_PART_SIZE_MIB": str(PART_MIB),
+        "TENANT_EXIT_UPLOAD_SESSION_SECONDS": "900",
+        "TENANT_EXIT_RESYNC_SECONDS": "2",
+        "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
+        "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
+    }
+    with running_operator(control_plane, Path(tmp_path_factory.mktemp("operator")),
+                          env) as process:
+        yield process
 
 KEY_NAMES = {"accessKeyId", "secretAccessKey", "sessionToken", "expiration"}
 
@@ -111,3 +135,28 @@ def test_the_job_gets_only_presigned_urls_and_the_backup_verifies(
         for url in (*urls.parts[:3], urls.complete, urls.abort):
             assert urlsplit(url).query not in seen
     assert "X-Amz-Signature" not in seen
+
+
+@only_on("mariadb", "the top-up is about the Secret, the store and the Job, not the database")
+def test_a_large_object_gets_its_window_topped_up_while_the_job_runs(
+        tenant: FullTenant, store: SessionPolicyStore, operator: OperatorProcess) -> None:
+    """A 26 MiB document (incompressible) is 6 parts of 5 MiB, but the first window
+    has 4: only the operator's top-up, brought to the running pod's mounted file,
+    lets the upload finish."""
+    (Path(tenant.documents.path) / "scan-large.pdf").write_bytes(os.urandom(26 << 20))
+    tenant.apply(presigned_body(tenant))
+    first = parse(wait_for("the upload Secret", lambda: upload_secret(tenant),
+                           timeout=120)[FILE_NAME])
+    [documents] = [u for k, u in first.uploads.items() if "/documents-" in k]
+    assert (documents.first_part, documents.last_part) == (1, WINDOW)
+
+    tenant.wait_for_phase("AwaitingReceipt", 300)
+    key = documents.key
+    head = store.client().head_object(Bucket=tenant.bucket, Key=key)
+    parts = int(head["ETag"].strip('"').rsplit("-", 1)[1])
+    assert parts > WINDOW, f"{key} has {parts} parts: no top-up was needed"
+    issued = [line for line in operator.logs().splitlines()
+              if f"exit {tenant.exit_name}: presigned" in line]
+    assert len(issued) >= 2, issued
+    assert store.client().list_multipart_uploads(
+        Bucket=tenant.bucket, Prefix=key).get("Uploads", []) == []

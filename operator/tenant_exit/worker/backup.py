@@ -208,8 +208,9 @@ def existing_backup(settings: WorkerSettings, client: S3Client,
     return Summary.of(manifest, key, sha)
 
 
-def run_backup_attempt(settings: WorkerSettings, client: S3Client,
+def run_backup_attempt(settings: WorkerSettings, client: S3Client | None,
                        log: ProgressLog) -> Summary:
+    """`client`: None with presigned uploads (settings.presigned), which need none."""
     s = settings
     prefix = s.object_prefix
     started_at = datetime.now(UTC)
@@ -220,6 +221,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
         # presigned URLs do not give: the operator does both with its own keys.
         log.event("presigned-uploads", note="no keys in the tenant namespace")
     else:
+        assert client is not None, "uploads with keys need a client"
         previous = existing_backup(s, client, log)
         if previous is not None:
             return previous

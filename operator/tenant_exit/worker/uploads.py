@@ -107,5 +107,8 @@ class PresignedStore:
         put_small(self._source, self._http, key, data)
 
 
-def object_store(settings: WorkerSettings, client: S3Client) -> ObjectStore:
-    return PresignedStore(settings) if settings.presigned else KeyedStore(settings, client)
+def object_store(settings: WorkerSettings, client: S3Client | None) -> ObjectStore:
+    if settings.presigned:
+        return PresignedStore(settings)
+    assert client is not None, "uploads with keys need a client"
+    return KeyedStore(settings, client)
