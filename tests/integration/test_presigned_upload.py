@@ -1,19 +1,25 @@
 """Presigned part uploads (uploadCredentials Presigned) against the real S3 server:
 the operator's side starts the uploads and presigns windows with the platform's
-keys; the worker's side writes with nothing but the URLs in the mounted file."""
+keys; the worker's side writes with nothing but the URLs in the mounted file.
+Only the whole-worker test touches a database (both families)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyrage
 import pytest
 
+from tenant_exit.storage.manifest import RetentionRecord, read_manifest, verify_backup
 from tenant_exit.storage.multipart import MIN_PART_SIZE, UploadError
+from tenant_exit.storage.object_lock import LockMode, Retention, ensure_retention, whole_second
 from tenant_exit.storage.presigned_file import FILE_NAME, parse, render
 from tenant_exit.storage.presigned_issue import highest_part, issue
 from tenant_exit.storage.presigned_upload import (
@@ -22,7 +28,11 @@ from tenant_exit.storage.presigned_upload import (
     http_pool,
     put_small,
 )
+from tenant_exit.worker.layout import database_key, dictionary_key, documents_key
+from tests.localcluster.dbserver import DatabaseServer
 from tests.localcluster.s3server import S3Server
+from tests.localcluster.seed import seed_tenant
+from tests.support.backups import run_worker, worker_env
 
 KEY = "exits/e-0a1b2c3d/attempt-1/database-x.sql.zst.age"
 MANIFEST = "exits/e-0a1b2c3d/attempt-1/manifest.json"
@@ -153,3 +163,54 @@ def test_expired_urls_are_not_used(s3_server: S3Server, fresh_bucket: str,
     source = PresignedSource(tmp_path, fresh_bucket, wait_seconds=1, poll_seconds=0.2)
     with pytest.raises(UploadError, match="its presigned URLs expired"):
         put_small(source, http_pool(), MANIFEST, b"{}")
+
+
+def test_the_worker_writes_a_whole_backup_with_presigned_urls_alone(
+        db_server: DatabaseServer, s3_server: S3Server, fresh_schema: str,
+        tmp_path: Path) -> None:
+    """The backup worker as the Job runs it, with no key in its environment or its
+    mounted directory, into a bucket with Object Lock: every object and the manifest
+    arrive through the URLs, the manifest records the retention the operator's
+    uploads were started with, and the operator's keys confirm it afterwards."""
+    bucket = f"presigned-{uuid.uuid4().hex[:12]}"
+    platform = s3_server.client()
+    platform.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True,
+                           CreateBucketConfiguration={"LocationConstraint": s3_server.region})  # type: ignore[typeddict-item]
+    docs = tmp_path / "documents"
+    seed_tenant(db_server, fresh_schema, clients=5, documents_dir=docs, files=3, seed=5)
+    prefix = "exits/presigned/attempt-1/"
+    octet = "application/octet-stream"
+    until = whole_second(datetime.now(UTC) + timedelta(hours=2))
+    retention = RetentionRecord(mode="COMPLIANCE", retain_until=until)
+    plan = issue(platform, bucket=bucket, attempt=1, objects=[
+        (database_key(prefix, fresh_schema), octet), (documents_key(prefix, "docs"), octet),
+        (dictionary_key(prefix, "json"), octet), (dictionary_key(prefix, "md"), octet),
+        (f"{prefix}manifest.json", "application/json")], previous=None, window=8,
+        seconds=900, part_size_mib=5, retention=retention, now=datetime.now(UTC))
+    mounted = tmp_path / "upload-credentials"
+    mounted.mkdir()
+    write_file(mounted, render(plan))
+    termination = tmp_path / "termination-log"
+    env = worker_env(db=db_server, s3=s3_server, bucket=bucket, exit_name="presigned",
+                     recipients=[str(pyrage.x25519.Identity.generate().to_public())],
+                     termination_log=termination, databases=[fresh_schema],
+                     documents=[{"name": "docs", "path": str(docs)}],
+                     TENANT_EXIT_S3_UPLOAD_CREDENTIALS="Presigned",
+                     TENANT_EXIT_S3_CREDENTIALS_DIR=str(mounted))
+    env = {k: v for k, v in env.items() if not k.startswith("AWS_")}  # no key at all
+    result = run_worker(env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "X-Amz" not in result.stderr and "X-Amz" not in termination.read_text()
+    key = json.loads(termination.read_text())["manifestKey"]
+    assert key == f"{prefix}manifest.json"
+
+    report = verify_backup(platform, bucket, key)
+    assert report.ok, report.summary()
+    manifest, _ = read_manifest(platform, bucket, key)
+    assert manifest.retention == retention
+    assert {o.key for o in manifest.objects} | {key} == set(plan.uploads)
+    # What the worker could not do without a key, the operator does with its own.
+    wanted = Retention(LockMode.COMPLIANCE, until)
+    for obj in manifest.objects:
+        assert ensure_retention(platform, bucket, obj.key, obj.version_id, wanted) >= until
+    assert platform.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
