@@ -7,14 +7,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from tenant_exit.api.status import Phase
+from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.status import BackupRetention, Phase
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.backup_running import decide_finished_job, presigned_due
-from tenant_exit.phases.observed import JobState, PresignedSeen
+from tenant_exit.phases.observed import BackupCheck, JobState, PresignedSeen
 from tenant_exit.storage.manifest import RetentionRecord
 from tenant_exit.storage.presigned_file import (
     ObjectUrls,
@@ -41,8 +44,8 @@ SIGNED = ("https://s3.example.net/exits/e-0a1b2c3d/attempt-1/manifest.json?partN
 QUERY = SIGNED.split("?", 1)[1]
 
 
-def plan(**changes: object) -> PresignedUploads:
-    fields: dict[str, object] = {
+def plan(**changes: Any) -> PresignedUploads:
+    fields: dict[str, Any] = {
         "bucket": "tenant-exits", "attempt": 2, "issued_at": NOW,
         "expires_at": NOW + timedelta(hours=1), "part_size_mib": 32,
         "retention": RetentionRecord(mode="COMPLIANCE", retain_until=NOW + timedelta(days=9)),
@@ -51,7 +54,7 @@ def plan(**changes: object) -> PresignedUploads:
             first_part=17, parts=(SIGNED, SIGNED + "2"), complete=SIGNED + "c",
             abort=SIGNED + "a")}}
     fields.update(changes)
-    return PresignedUploads(**fields)  # type: ignore[arg-type]
+    return PresignedUploads(**fields)
 
 
 def test_the_file_round_trips() -> None:
@@ -133,7 +136,7 @@ def test_when_the_window_is_topped_up(window: PresignedSeen, now: datetime,
     assert presigned_due(window, now) is due
 
 
-def presigned_exit() -> object:
+def presigned_exit() -> TenantExit:
     spec = example_spec()
     spec["destination"]["s3"]["uploadCredentials"] = "Presigned"
     return make_exit(spec=spec, status={"phase": "BackupRunning",
@@ -145,19 +148,42 @@ def test_a_running_job_gets_a_top_up_and_an_ended_one_its_leftovers_aborted() ->
     running = JobState(name="x-backup-2", active=1)
     observed = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
                       backup_job=running, presigned=seen((64, 40)))
-    actions = decide_finished_job(exit, observed, running)  # type: ignore[arg-type]
+    actions = decide_finished_job(exit, observed, running)
     assert a.CopyS3Credentials(attempt=2) in actions
     quiet = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
                    backup_job=running, presigned=seen((64, 3)))
-    assert not [x for x in decide_finished_job(exit, quiet, running)  # type: ignore[arg-type]
+    assert not [x for x in decide_finished_job(exit, quiet, running)
                 if isinstance(x, a.CopyS3Credentials)]
 
     failed = JobState(name="x-backup-2", failed=True, finished_at=NOW)
     ended = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
                    backup_job=failed, presigned_leftovers=3)
-    actions = decide_finished_job(exit, ended, failed)  # type: ignore[arg-type]
+    actions = decide_finished_job(exit, ended, failed)
     assert actions[0] == a.AbortUnfinishedUploads(attempt=2)
     clean = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
                    backup_job=failed, presigned_leftovers=0)
     assert a.AbortUnfinishedUploads(attempt=2) not in decide_finished_job(
-        exit, clean, failed)  # type: ignore[arg-type]
+        exit, clean, failed)
+
+
+def test_a_presigned_backup_with_retention_has_it_confirmed_before_the_verify_job() -> None:
+    """The worker cannot read its objects' retention back without a key: the operator
+    does it, once, before the verify Job; a backup with keys (or no lock) does not."""
+    check = BackupCheck(manifest_key="k/manifest.json", manifest_sha256="a" * 64,
+                        reported_sha256="a" * 64, manifest_version_id="v7",
+                        retention=BackupRetention(mode="COMPLIANCE",
+                                                  retain_until=NOW + timedelta(days=9)))
+    done = JobState(name="x-backup-2", succeeded=True, finished_at=NOW)
+    observed = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
+                      backup_job=done, backup_check=check, presigned_leftovers=0)
+    actions = decide_finished_job(presigned_exit(), observed, done)
+    confirm = a.ConfirmUploadRetention("k/manifest.json", "v7")
+    assert actions.index(confirm) < next(
+        i for i, x in enumerate(actions) if isinstance(x, a.CreateVerifyJob))
+    keyed = make_exit(status={"phase": "BackupRunning",
+                              "backup": {"attempts": 2, "job": "x-backup-2"}})
+    assert confirm not in decide_finished_job(keyed, observed, done)
+    unlocked = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
+                      backup_job=done, backup_check=replace(check, retention=None))
+    assert not [x for x in decide_finished_job(presigned_exit(), unlocked,
+                                               done) if isinstance(x, a.ConfirmUploadRetention)]
