@@ -101,10 +101,11 @@ class PresignedSource:
                 f"{len(plan.uploads)} objects of attempt {plan.attempt}, not this one")
         return found
 
-    def url(self, key: str, pick: Callable[[ObjectUrls], str | None], what: str) -> str:
+    def url(self, key: str, pick: Callable[[ObjectUrls], str | None], what: str, *,
+            wait: bool = True) -> str:
         """The URL `pick` takes from the object's entry. Missing or about to expire:
-        the file is read again at once, then every poll until the wait is over."""
-        deadline = time.monotonic() + self._wait
+        the file is read again at once, then (`wait`) every poll until the wait is over."""
+        deadline = time.monotonic() + (self._wait if wait else 0)
         plan = self.current()
         while True:
             found = self._pick(plan, key, pick)
@@ -121,7 +122,7 @@ class PresignedSource:
                 raise UploadError(
                     f"no presigned URL for {what} of s3://{self.bucket}/{key}: {state}, and "
                     f"the operator did not top up the upload Secret within "
-                    f"{self._wait:.0f}s (is the operator running?)")
+                    f"{self._wait if wait else 0:.0f}s (is the operator running?)")
             time.sleep(self._poll)
 
     def _fresh(self, plan: PresignedUploads) -> bool:
@@ -258,7 +259,9 @@ class PresignedMultipartUpload:
         if not self._started:
             return True
         try:
-            url = self._source.url(self.key, lambda u: u.abort, "aborting the upload")
+            # No waiting on a failure path: what is left, the operator aborts after the Job.
+            url = self._source.url(self.key, lambda u: u.abort, "aborting the upload",
+                                   wait=False)
             response = self._http.request("DELETE", url)
         except (UploadError, urllib3.exceptions.HTTPError) as error:
             log.warning("abort of s3://%s/%s failed: %s", self.bucket, self.key,
