@@ -18,6 +18,7 @@ from tenant_exit.api.status import BackupRetention, Phase
 from tenant_exit.phases import actions as a
 from tenant_exit.phases.backup_running import decide_finished_job, presigned_due
 from tenant_exit.phases.observed import BackupCheck, JobState, PresignedSeen
+from tenant_exit.reconcile.failures import classify
 from tenant_exit.storage.manifest import RetentionRecord
 from tenant_exit.storage.presigned_file import (
     ObjectUrls,
@@ -187,3 +188,12 @@ def test_a_presigned_backup_with_retention_has_it_confirmed_before_the_verify_jo
                       backup_job=done, backup_check=replace(check, retention=None))
     assert not [x for x in decide_finished_job(presigned_exit(), unlocked,
                                                done) if isinstance(x, a.ConfirmUploadRetention)]
+
+
+def test_too_many_objects_stalls_the_exit_rather_than_retrying() -> None:
+    """No retry makes the URLs fit a Secret: the exit stops, saying what to choose."""
+    with pytest.raises(TooManyObjects) as refused:
+        window_for(objects=5000, url_length=800, wanted=64)
+    failure = classify(a.CopyS3Credentials(attempt=1), "zorggroep-noord", refused.value)
+    assert failure.permanent and failure.reason == "BackupStartFailed"
+    assert "use uploadCredentials Scoped" in failure.message
