@@ -37,14 +37,18 @@ tenant = scoped.tenant
 upload_secret = scoped.upload_secret
 WINDOW = 4
 PART_MIB = 5
+WORKER_DELAY = 8
 
 
 @pytest.fixture(scope="module")
 def operator(control_plane: ControlPlane, kubelet: object,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
     """One attempt, and a window of 4 parts of 5 MiB: an object over 20 MiB needs
-    the operator's top-up while the Job runs."""
+    the operator's top-up while the Job runs. The worker starts WORKER_DELAY seconds
+    after its pod, time for a test to act on the uploads first."""
     env = {
+        "TENANT_EXIT_WORKER_COMMAND": json.dumps(
+            ["sh", "-c", f"sleep {WORKER_DELAY}; exec tenant-exit worker backup"]),
         "TENANT_EXIT_PRESIGNED_PART_WINDOW": str(WINDOW),
         "TENANT_EXIT_PRESIGNED_PART_SIZE_MIB": str(PART_MIB),
         "TENANT_EXIT_UPLOAD_SESSION_SECONDS": "900",
@@ -160,3 +164,36 @@ def test_a_large_object_gets_its_window_topped_up_while_the_job_runs(
     assert len(issued) >= 2, issued
     assert store.client().list_multipart_uploads(
         Bucket=tenant.bucket, Prefix=key).get("Uploads", []) == []
+
+
+@only_on("mariadb", "the clean-up is about the store and the Job, not the database")
+def test_a_failed_job_leaves_no_unfinished_upload_and_names_no_url(
+        tenant: FullTenant, store: SessionPolicyStore, operator: OperatorProcess) -> None:
+    """The database object's upload is gone before the worker starts (as if aborted
+    by someone with the platform's keys): the worker fails on its first part with a
+    message naming bucket, key and part, and the operator, which started them,
+    aborts every other upload of the attempt the worker never reached."""
+    tenant.apply(presigned_body(tenant))
+    plan = parse(wait_for("the upload Secret", lambda: upload_secret(tenant),
+                          timeout=120)[FILE_NAME])
+    [database] = [u for k, u in plan.uploads.items() if "/database-" in k]
+    platform = store.client()
+    platform.abort_multipart_upload(Bucket=tenant.bucket, Key=database.key,
+                                    UploadId=database.upload_id)
+
+    def failed() -> dict[str, Any] | None:
+        found = tenant.condition("BackupComplete")
+        return found if found and found.get("reason") == "BackupJobFailed" else None
+
+    condition = wait_for("the failed backup", failed, timeout=180)
+    message = condition["message"]
+    assert f"cannot upload part 1 of s3://{tenant.bucket}/{database.key}: " in message, message
+    assert "X-Amz" not in message and database.upload_id not in message
+
+    folder = database.key.rsplit("/", 1)[0] + "/"
+    wait_for("no unfinished upload in the attempt's folder", lambda: not platform.
+             list_multipart_uploads(Bucket=tenant.bucket, Prefix=folder).get("Uploads", []),
+             timeout=60)
+    # The four the worker never reached, aborted by the operator with its keys.
+    assert f"exit {tenant.exit_name}: aborted 4 unfinished uploads of attempt 1" in \
+        operator.logs()

@@ -161,10 +161,14 @@ def test_a_running_job_gets_a_top_up_and_an_ended_one_its_leftovers_aborted() ->
                    backup_job=failed, presigned_leftovers=3)
     actions = decide_finished_job(exit, ended, failed)
     assert actions[0] == a.AbortUnfinishedUploads(attempt=2)
+    # None unfinished, but the URLs are still there: they go too.
     clean = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
                    backup_job=failed, presigned_leftovers=0)
-    assert a.AbortUnfinishedUploads(attempt=2) not in decide_finished_job(
-        exit, clean, failed)
+    assert decide_finished_job(exit, clean, failed)[0] == a.AbortUnfinishedUploads(attempt=2)
+    # Cleaned up (the URLs are gone): nothing more to ask the store.
+    done = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
+                  backup_job=failed)
+    assert a.AbortUnfinishedUploads(attempt=2) not in decide_finished_job(exit, done, failed)
 
 
 def test_a_presigned_backup_with_retention_has_it_confirmed_before_the_verify_job() -> None:
@@ -176,7 +180,7 @@ def test_a_presigned_backup_with_retention_has_it_confirmed_before_the_verify_jo
                                                   retain_until=NOW + timedelta(days=9)))
     done = JobState(name="x-backup-2", succeeded=True, finished_at=NOW)
     observed = steady(NOW, "tenant-zorggroep-noord", "zorggroep-noord", Phase.BACKUP_RUNNING,
-                      backup_job=done, backup_check=check, presigned_leftovers=0)
+                      backup_job=done, backup_check=check)
     actions = decide_finished_job(presigned_exit(), observed, done)
     confirm = a.ConfirmUploadRetention("k/manifest.json", "v7")
     assert actions.index(confirm) < next(

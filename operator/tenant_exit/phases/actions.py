@@ -93,8 +93,9 @@ class CopyS3Credentials:
 
 @dataclass(frozen=True)
 class AbortUnfinishedUploads:
-    """Abort the unfinished uploads of an ended attempt (uploadCredentials Presigned:
-    the operator started them, and the worker holds no key to clean up after a crash)."""
+    """Abort the unfinished uploads of an ended attempt and delete its presigned URLs
+    (uploadCredentials Presigned: the operator started the uploads, and the worker
+    holds no key to clean up after a crash)."""
 
     reason: ClassVar[str] = c.BACKUP_JOB_FAILED
     attempt: int

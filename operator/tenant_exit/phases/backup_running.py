@@ -71,7 +71,7 @@ def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list
     if job.succeeded or job.failed:
         # Presigned: the worker cannot abort what a crash left; the operator can.
         leftovers: list[Action] = [AbortUnfinishedUploads(current_attempt(exit))] \
-            if seen.presigned_leftovers else []
+            if seen.presigned_leftovers is not None else []
         return [*leftovers, *decide_outcome(exit, seen, job, current_attempt(exit))]
     renew = [*renew_upload_session(exit, seen), *top_up_presigned(exit, seen)]
     waiting = pending_message(job, seen)

@@ -199,8 +199,9 @@ class Observed:
     presigned: PresignedSeen | None = None
     """The running Job's presigned uploads (read only while it runs with Presigned)."""
     presigned_leftovers: int | None = None
-    """Unfinished uploads in the folder of the current attempt once its Job ended
-    (read only with Presigned: the worker holds no key to abort them all)."""
+    """Unfinished uploads in the folder of the current attempt once its Job ended, read
+    only with Presigned (the worker holds no key to abort them all) and while the
+    tenant namespace still holds that attempt's URLs; None: nothing to clean up."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

@@ -104,22 +104,30 @@ def window_seen(exit: TenantExit, ctx: Context, attempt: int) -> PresignedSeen |
                          window=plan.window, progress=progress)
 
 
-def leftovers(exit: TenantExit, ctx: Context, attempt: int) -> int:
-    """Unfinished uploads in an ended attempt's folder."""
+def leftovers(exit: TenantExit, ctx: Context, attempt: int) -> int | None:
+    """Unfinished uploads in an ended attempt's folder, while the tenant namespace
+    still holds that attempt's URLs; None once they are gone (cleaned up: nothing
+    to ask the store)."""
+    plan = current_uploads(exit, ctx)
+    if plan is None or plan.attempt != attempt:
+        return None
     terms = backup_terms(exit)
     client, _ = backup_store.open_bucket(exit.spec.destination, ctx)
     return unfinished(client, terms.bucket, names.attempt_folder(terms.exit_folder, attempt))
 
 
 def abort_leftovers(exit: TenantExit, ctx: Context, attempt: int) -> None:
-    """Abort every unfinished upload of an ended attempt: a failed or killed worker
-    could not abort them all with its URLs, and parts left would be kept (and billed)."""
+    """Abort every unfinished upload of an ended attempt (a failed or killed worker
+    cannot abort them all with its URLs, and parts left would be kept, and billed),
+    then delete its URLs: an ended attempt needs none, and each is a bearer credential."""
     terms = backup_terms(exit)
     client, _ = backup_store.open_bucket(exit.spec.destination, ctx)
     folder = names.attempt_folder(terms.exit_folder, attempt)
     aborted = abort_stale_uploads(client, terms.bucket, [folder])
-    log.info("exit %s: aborted %d unfinished uploads of attempt %d", exit.name, aborted,
-             attempt)
+    if aborted:
+        log.info("exit %s: aborted %d unfinished uploads of attempt %d", exit.name, aborted,
+                 attempt)
+    secrets.remove_s3_credentials(ctx.core, exit.name, exit.spec.tenant_namespace)
 
 
 def confirm_retention(exit: TenantExit, ctx: Context, key: str,
