@@ -41,6 +41,13 @@ class OperatorSettings(BaseSettings):
     """Length of the backup Job's upload session (uploadCredentials Scoped). AWS allows
     up to the role's MaxSessionDuration (default 1h); the operator renews the session
     while the Job runs once less than a third of it is left."""
+    presigned_part_window: Annotated[int, Field(ge=4, le=1000)] = 64
+    """Part URLs presigned per object at a time (uploadCredentials Presigned); fewer
+    when that many would not fit the 1 MiB Secret. The operator tops the window up
+    while the Job runs once the uploaded parts come within half of it of its end."""
+    presigned_part_size_mib: Annotated[int, Field(ge=5, le=1024)] = 32
+    """First part size with uploadCredentials Presigned (larger than with keys: each
+    window then covers more bytes between top-ups); doubles every 1,000 parts."""
     job_backoff_limit: Annotated[int, Field(ge=0)] = 3
     """Pod failures a backup Job may have before it fails (evictions do not count)."""
 

@@ -240,6 +240,9 @@ def test_platform_keys_are_refused_unless_the_class_allows_them() -> None:
     assert refused.startswith("spec.destination.s3.uploadCredentials PlatformKeys is not "
                               "allowed by TenantExitClass standard (allowPlatformKeys"), refused
     assert violations(effective(keys_spec(uploadCredentials="Scoped"), policy), policy) == []
+    # Presigned puts no key in the tenant namespace: nothing for the class to allow.
+    assert violations(effective(keys_spec(uploadCredentials="Presigned"), policy),
+                      policy) == []
 
     allowing = policy_from_class(a_class(allowPlatformKeys=True))
     assert violations(effective(keys_spec(uploadCredentials="PlatformKeys"), allowing),

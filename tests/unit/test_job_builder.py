@@ -121,6 +121,7 @@ def test_the_environment_is_the_worker_contract() -> None:
         "TENANT_EXIT_S3_ENDPOINT": "https://objects.example.net",
         "TENANT_EXIT_S3_REGION": "eu-west-1",
         "TENANT_EXIT_S3_CREDENTIALS_DIR": S3_CREDENTIALS_DIR,
+        "TENANT_EXIT_S3_UPLOAD_CREDENTIALS": "Scoped",
         "TENANT_EXIT_AGE_RECIPIENTS": json.dumps([AGE_RECIPIENT]),
         "TENANT_EXIT_TERMINATION_LOG": TERMINATION_LOG,
         "TENANT_EXIT_RESTORE_MODE": "Off",

@@ -189,6 +189,10 @@ class UploadCredentials(StrEnum):
     PLATFORM_KEYS = "PlatformKeys"
     """A copy of the platform's own keys: as wide as their policy (usually the whole
     bucket). Only for a store without STS; see docs/security.md."""
+    PRESIGNED = "Presigned"
+    """No keys at all: the operator starts every upload of the attempt itself and
+    writes only presigned URLs, each good for one request on one object of this
+    attempt, topped up while the Job runs. For a store without STS."""
 
 
 DEFAULT_SESSION_ROLE_ARN = "arn:aws:iam::000000000000:role/tenant-exit-upload"
@@ -227,9 +231,12 @@ class S3Destination(BucketDestination):
     """Scoped (default): the backup Job gets only session credentials (STS AssumeRole
     with an inline session policy) that can write and read this exit's folder and
     nothing else, renewed by the operator while the Job runs; a store that refuses
-    AssumeRole stops the exit with a BackupStartFailed condition. PlatformKeys: the Job
+    AssumeRole stops the exit with a BackupStartFailed condition. Presigned: the Job
+    gets no keys, only presigned URLs for the part uploads, completion and abort of
+    each object of its attempt (and nothing that reads, lists or deletes), which the
+    operator tops up while the Job runs; for a store without STS. PlatformKeys: the Job
     gets a copy of credentialsSecret's keys, which can reach everything they can
-    (usually every exit's backups in the bucket); only for a store with no STS, and
+    (usually every exit's backups in the bucket); only for a store with neither, and
     best with a key the platform created for this exit alone (docs/security.md)."""
     session_role_arn: (
         Annotated[str, StringConstraints(pattern=r"^arn:[a-z-]+:iam::[0-9]*:role/.+$",

@@ -281,6 +281,8 @@ def worker_env(owner: Owner, terms: BackupTerms, attempt: int) -> list[k.V1EnvVa
         ("TENANT_EXIT_S3_ENDPOINT", s3.endpoint),
         ("TENANT_EXIT_S3_REGION", s3.region),
         ("TENANT_EXIT_S3_CREDENTIALS_DIR", S3_CREDENTIALS_DIR),
+        # Presigned: the mounted Secret holds URLs, not keys (storage.presigned_file).
+        ("TENANT_EXIT_S3_UPLOAD_CREDENTIALS", s3.upload_credentials.value),
         ("TENANT_EXIT_AGE_RECIPIENTS", json.dumps(destination.encryption.age_recipients)),
         ("TENANT_EXIT_TERMINATION_LOG", TERMINATION_LOG),
         ("TENANT_EXIT_REQUEST", request_json(terms.request)),

@@ -101,6 +101,26 @@ def put_session_credentials(core: client.CoreV1Api, owner: Owner, namespace: str
         S3_EXPIRATION: expiration.astimezone(UTC).isoformat().replace("+00:00", "Z")}))
 
 
+def put_presigned_uploads(core: client.CoreV1Api, owner: Owner, namespace: str, *,
+                          name: str, text: str) -> None:
+    """Write the presigned-upload file (uploadCredentials Presigned) into `namespace`
+    as the upload Secret's only key: no access key, secret key or token."""
+    put_secret(core, namespace, _upload_secret(owner, namespace, {name: text}))
+
+
+def read_upload_file(core: client.CoreV1Api, owner_name: str, namespace: str,
+                     name: str) -> str | None:
+    """One key of the tenant namespace's upload Secret; None without the Secret or key."""
+    try:
+        secret = core.read_namespaced_secret(s3_secret_name(owner_name), namespace)
+    except client.ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    raw = (secret.data or {}).get(name)
+    return base64.b64decode(raw).decode() if raw is not None else None
+
+
 def upload_expiration(core: client.CoreV1Api, owner_name: str,
                       namespace: str) -> datetime | None:
     """When the session in the tenant namespace's upload Secret ends; None without

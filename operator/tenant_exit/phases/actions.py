@@ -82,12 +82,33 @@ class ResetAppFlag:
 @dataclass(frozen=True)
 class CopyS3Credentials:
     """Give the Job its upload credentials in the tenant namespace: a session scoped to
-    the exit's folder, or (uploadCredentials PlatformKeys) a copy of the keys. Also
-    renews the session of a running Job (phases.backup_running)."""
+    the exit's folder, presigned URLs for the attempt's uploads (Presigned), or
+    (PlatformKeys) a copy of the keys. Also renews the session, or tops up the URLs,
+    of a running Job (phases.backup_running)."""
 
     reason: ClassVar[str] = c.BACKUP_START_FAILED
     attempt: int = 1
     """Named in the session (RoleSessionName), so the store's audit log shows it."""
+
+
+@dataclass(frozen=True)
+class AbortUnfinishedUploads:
+    """Abort the unfinished uploads of an ended attempt and delete its presigned URLs
+    (uploadCredentials Presigned: the operator started the uploads, and the worker
+    holds no key to clean up after a crash)."""
+
+    reason: ClassVar[str] = c.BACKUP_JOB_FAILED
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ConfirmUploadRetention:
+    """Read back, and set where missing, the Object Lock retention of a finished
+    presigned backup's objects and manifest (the worker has no key to do it)."""
+
+    reason: ClassVar[str] = c.RETENTION_FAILED
+    manifest_key: str
+    manifest_version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +236,8 @@ SideEffect = (
     | SetAppFlag
     | ResetAppFlag
     | CopyS3Credentials
+    | AbortUnfinishedUploads
+    | ConfirmUploadRetention
     | RemoveS3Credentials
     | CreateBackupJob
     | CreateVerifyJob

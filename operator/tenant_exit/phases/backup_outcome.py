@@ -18,11 +18,13 @@ import json
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
 from tenant_exit.api.resource import TenantExit
+from tenant_exit.api.spec import UploadCredentials
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.api.verify_result import VerifyResult
 from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.phases.actions import (
     Action,
+    ConfirmUploadRetention,
     CopyS3Credentials,
     CreateBackupJob,
     CreateVerifyJob,
@@ -77,6 +79,13 @@ def already_rejected(exit: TenantExit, job_name: str) -> str | None:
     return rejected.problem if rejected is not None and rejected.job == job_name else None
 
 
+def presigned_uploads(exit: TenantExit) -> bool:
+    """The exit's Jobs write through presigned URLs (uploadCredentials Presigned)."""
+    destination = exit.spec.destination
+    return (destination is not None and destination.s3 is not None
+            and destination.s3.upload_credentials is UploadCredentials.PRESIGNED)
+
+
 def decide_outcome(exit: TenantExit, seen: Observed, job: JobState, attempt: int) -> list[Action]:
     recorded = already_rejected(exit, job.name) if job.succeeded else None
     if recorded is not None:
@@ -98,7 +107,13 @@ def read_back(exit: TenantExit, seen: Observed, job: JobState, attempt: int,
     verify = seen.verify_job
     name = names.verify_job_name(exit.name, attempt)
     if verify is None:
+        # Presigned: the worker could not read its objects' retention back (that needs
+        # a key), so the operator does, before anything relies on the backup.
+        confirm: list[Action] = [ConfirmUploadRetention(check.manifest_key,
+                                                        check.manifest_version_id)] \
+            if check.retention is not None and presigned_uploads(exit) else []
         return [
+            *confirm,
             CreateVerifyJob(attempt, check.manifest_key, check.manifest_sha256),
             SetCondition(c.READY, ConditionStatus.TRUE, c.BACKUP_VERIFYING,
                          f"Backup Job {job.name} succeeded; verify Job {name} reads every "

@@ -6,7 +6,7 @@ what follows a finished Job is decided in `backup_outcome`.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tenant_exit.api import conditions as c
 from tenant_exit.api import names
@@ -15,6 +15,7 @@ from tenant_exit.api.spec import DatabaseReadOnlyMode
 from tenant_exit.api.status import ConditionStatus, Phase
 from tenant_exit.api.terms import terms_from_spec
 from tenant_exit.phases.actions import (
+    AbortUnfinishedUploads,
     Action,
     CopyS3Credentials,
     CreateBackupJob,
@@ -25,7 +26,7 @@ from tenant_exit.phases.actions import (
 )
 from tenant_exit.phases.backup_outcome import decide_outcome
 from tenant_exit.phases.guards import keep_guards
-from tenant_exit.phases.observed import JobState, Observed
+from tenant_exit.phases.observed import JobState, Observed, PresignedSeen
 from tenant_exit.phases.read_only import keep_read_only
 
 PHASE = Phase.BACKUP_RUNNING
@@ -68,8 +69,11 @@ def decide(exit: TenantExit, seen: Observed) -> list[Action]:
 def decide_finished_job(exit: TenantExit, seen: Observed, job: JobState) -> list[Action]:
     """Running: say so. Finished: verified -> AwaitingReceipt, otherwise a new attempt."""
     if job.succeeded or job.failed:
-        return decide_outcome(exit, seen, job, current_attempt(exit))
-    renew = renew_upload_session(exit, seen)
+        # Presigned: the worker cannot abort what a crash left; the operator can.
+        leftovers: list[Action] = [AbortUnfinishedUploads(current_attempt(exit))] \
+            if seen.presigned_leftovers is not None else []
+        return [*leftovers, *decide_outcome(exit, seen, job, current_attempt(exit))]
+    renew = [*renew_upload_session(exit, seen), *top_up_presigned(exit, seen)]
     waiting = pending_message(job, seen)
     if waiting is not None:
         return [*renew,
@@ -91,6 +95,27 @@ def renew_upload_session(exit: TenantExit, seen: Observed) -> list[Action]:
     if ends is None or seen.now < ends - seen.upload_session_length / 3:
         return []
     return [CopyS3Credentials(attempt=current_attempt(exit))]
+
+
+def top_up_presigned(exit: TenantExit, seen: Observed) -> list[Action]:
+    """New presigned URLs for the running Job (uploadCredentials Presigned) when
+    `presigned_due` says so; the same uploads, fresh windows."""
+    window = seen.presigned
+    if window is None or not presigned_due(window, seen.now):
+        return []
+    return [CopyS3Credentials(attempt=current_attempt(exit))]
+
+
+def presigned_due(window: PresignedSeen, now: datetime) -> bool:
+    """Top up when the URLs have a third of their lifetime left, or an object's
+    uploaded parts came within half a window of the last part it has a URL for:
+    kubelet takes up to about a minute to bring the rewritten file to the pod, and
+    the worker waits (bounded) rather than fail while it does."""
+    if now >= window.expires_at - (window.expires_at - window.issued_at) / 3:
+        return True
+    half = max(window.window // 2, 1)
+    return any(highest is not None and highest + half >= last
+               for last, highest in window.progress)
 
 
 def pending_message(job: JobState, seen: Observed) -> str | None:

@@ -151,6 +151,20 @@ class FreezeSeen:
 
 
 @dataclass(frozen=True)
+class PresignedSeen:
+    """The running Job's presigned uploads (uploadCredentials Presigned): what the
+    tenant namespace's file holds and how far the store has the parts."""
+
+    issued_at: datetime
+    expires_at: datetime
+    window: int
+    """Part URLs presigned per object."""
+    progress: tuple[tuple[int, int | None], ...] = ()
+    """Per object: (the last part number it has a URL for, the highest part the store
+    holds: 0 none yet, None the upload is complete or gone). Empty: not listed."""
+
+
+@dataclass(frozen=True)
 class Observed:
     now: datetime
     operator_namespace: str
@@ -182,6 +196,12 @@ class Observed:
     with Scoped credentials; None: not read, no session, or platform keys)."""
     upload_session_length: timedelta = timedelta(hours=1)
     """How long a session the operator asks for (renewed when a third is left)."""
+    presigned: PresignedSeen | None = None
+    """The running Job's presigned uploads (read only while it runs with Presigned)."""
+    presigned_leftovers: int | None = None
+    """Unfinished uploads in the folder of the current attempt once its Job ended, read
+    only with Presigned (the worker holds no key to abort them all) and while the
+    tenant namespace still holds that attempt's URLs; None: nothing to clean up."""
     earlier_manifest: str | None = None
     """Key of an earlier attempt's or exit's manifest whose digest spec.receipt quotes
     (looked up only when the receipt does not match the current backup)."""

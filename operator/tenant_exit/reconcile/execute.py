@@ -13,7 +13,7 @@ from typing import Any, assert_never
 
 from tenant_exit.api.resource import TenantExit
 from tenant_exit.api.restore import RestoreMode, ScratchPlan, plan_scratch
-from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination
+from tenant_exit.api.spec import Database, DatabaseReadOnlyMode, Destination, UploadCredentials
 from tenant_exit.api.terms import frozen_spec, restore_level
 from tenant_exit.kube import appflag, delivery, destruction, guards, jobs, records, secrets
 from tenant_exit.mysql import drop, grants, readonly
@@ -21,7 +21,7 @@ from tenant_exit.mysql.inventory import data_size
 from tenant_exit.mysql.server import read_server
 from tenant_exit.phases import actions as a
 from tenant_exit.phases import revert_record
-from tenant_exit.reconcile import backup_store
+from tenant_exit.reconcile import backup_store, presigned
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.database import connection as _database
 from tenant_exit.reconcile.failures import classify
@@ -66,7 +66,14 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
         case a.ResetAppFlag(flag=flag):
             appflag.reset_flag(ctx.core, namespace, flag)
         case a.CopyS3Credentials(attempt=attempt):
-            backup_store.issue_upload_credentials(exit, ctx, attempt)
+            if _presigned(exit):
+                presigned.issue_presigned(exit, ctx, attempt)
+            else:
+                backup_store.issue_upload_credentials(exit, ctx, attempt)
+        case a.AbortUnfinishedUploads(attempt=attempt):
+            presigned.abort_leftovers(exit, ctx, attempt)
+        case a.ConfirmUploadRetention(manifest_key=key, manifest_version_id=version):
+            presigned.confirm_retention(exit, ctx, key, version)
         case a.RemoveS3Credentials():
             secrets.remove_s3_credentials(ctx.core, exit.name, namespace)
         case a.CreateBackupJob(attempt=attempt):
@@ -112,6 +119,12 @@ def _run(exit: TenantExit, action: a.SideEffect, ctx: Context) -> list[a.StatusA
             # type check instead of silently doing nothing.
             assert_never(action)
     return []
+
+
+def _presigned(exit: TenantExit) -> bool:
+    destination = exit.spec.destination
+    return (destination is not None and destination.s3 is not None
+            and destination.s3.upload_credentials is UploadCredentials.PRESIGNED)
 
 
 def _scratch_plan(exit: TenantExit, database: Database, ctx: Context) -> ScratchPlan:

@@ -20,6 +20,7 @@ from tenant_exit.mysql.connect import DatabaseUnavailable
 from tenant_exit.mysql.grants import GrantProblem
 from tenant_exit.phases import actions as a
 from tenant_exit.storage.multipart import UploadError
+from tenant_exit.storage.presigned_issue import TooManyObjects
 from tenant_exit.storage.session_policy import PolicyTooLong
 from tenant_exit.storage.sts import SessionRefused
 
@@ -50,7 +51,7 @@ class ExitError(Exception):
 def classify(action: a.SideEffect, exit_name: str, error: Exception) -> ExitError:
     reason = action.reason
     what = f"TenantExit {exit_name}: {type(action).__name__} failed"
-    if isinstance(error, SecretProblem | GrantProblem | PolicyTooLong):
+    if isinstance(error, SecretProblem | GrantProblem | PolicyTooLong | TooManyObjects):
         return ExitError(reason, f"{what}: {error}", permanent=True)
     if isinstance(error, SessionRefused):
         return ExitError(reason, f"{what}: {error}", permanent=error.permanent)

@@ -33,9 +33,10 @@ from tenant_exit.phases.observed import (
     JobState,
     NamespaceState,
     Observed,
+    PresignedSeen,
     VolumeSeen,
 )
-from tenant_exit.reconcile import backup_store
+from tenant_exit.reconcile import backup_store, presigned
 from tenant_exit.reconcile.context import Context
 from tenant_exit.reconcile.database import connection as database_connection
 
@@ -67,6 +68,8 @@ def observe(exit: TenantExit, ctx: Context, now: datetime, cached: bool = False)
         archive=backup_store.read_archive(exit, ctx) if archive_check_due(exit) else None,
         upload_session_ends=_upload_session_ends(exit, ctx, job),
         upload_session_length=timedelta(seconds=ctx.settings.upload_session_seconds),
+        presigned=_presigned_window(exit, ctx, job),
+        presigned_leftovers=_presigned_leftovers(exit, ctx, job),
         freeze=_freeze(exit, ctx, job, now),
         guard_problems=(tuple(policies.guard_problems(ctx.core.api_client))
                         if guard_check_due(exit, now) else None),
@@ -89,6 +92,28 @@ def _upload_session_ends(exit: TenantExit, ctx: Context,
             or exit.spec.destination.s3.upload_credentials is not UploadCredentials.SCOPED):
         return None
     return secrets.upload_expiration(ctx.core, exit.name, exit.spec.tenant_namespace)
+
+
+def _presigned_job(exit: TenantExit, job: JobState | None) -> bool:
+    """A Job of BackupRunning that writes through presigned URLs."""
+    return (exit.status.phase is Phase.BACKUP_RUNNING and job is not None
+            and exit.spec.destination is not None and exit.spec.destination.s3 is not None
+            and exit.spec.destination.s3.upload_credentials is UploadCredentials.PRESIGNED)
+
+
+def _presigned_window(exit: TenantExit, ctx: Context,
+                      job: JobState | None) -> PresignedSeen | None:
+    """While a presigned Job runs: how far its uploads got, for the top-up."""
+    if not _presigned_job(exit, job) or job is None or job.succeeded or job.failed:
+        return None
+    return presigned.window_seen(exit, ctx, current_attempt(exit))
+
+
+def _presigned_leftovers(exit: TenantExit, ctx: Context, job: JobState | None) -> int | None:
+    """Once a presigned Job ended: the unfinished uploads of its attempt."""
+    if not _presigned_job(exit, job) or job is None or not (job.succeeded or job.failed):
+        return None
+    return presigned.leftovers(exit, ctx, current_attempt(exit))
 
 
 def _freeze(exit: TenantExit, ctx: Context, job: JobState | None,

@@ -69,8 +69,9 @@ def assume_upload_role(*, endpoint: str | None, region: str | None, access_key_i
             f"the store at {where} refused AssumeRole of {role_arn} (HTTP {status}, {code}); "
             "the keys in spec.destination.s3.credentialsSecret must be allowed to assume "
             "spec.destination.s3.sessionRoleArn with an inline session policy. A store "
-            "without STS needs uploadCredentials: PlatformKeys with a key limited to this "
-            "exit (docs/security.md)", permanent=not _transient(status, code)) from None
+            "without STS needs uploadCredentials: Presigned, or uploadCredentials: "
+            "PlatformKeys with a key limited to this exit (docs/security.md)",
+            permanent=not _transient(status, code)) from None
     except BotoCoreError as error:
         raise SessionRefused(
             f"no session credentials from {where}: {type(error).__name__}",

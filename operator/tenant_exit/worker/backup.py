@@ -48,13 +48,7 @@ from tenant_exit.storage.manifest import (
     read_manifest,
     verify_backup,
 )
-from tenant_exit.storage.multipart import MultipartUpload, abort_stale_uploads
-from tenant_exit.storage.object_lock import (
-    LockMode,
-    Retention,
-    ensure_retention,
-    put_small_object,
-)
+from tenant_exit.storage.multipart import abort_stale_uploads
 from tenant_exit.worker.clients import DumpClient, find_client
 from tenant_exit.worker.completeness import DumpCompleteness, expected_objects
 from tenant_exit.worker.documents import TarProducer
@@ -77,6 +71,7 @@ from tenant_exit.worker.restore.run import RestoreCheck
 from tenant_exit.worker.settings import WorkerSettings
 from tenant_exit.worker.summary import Summary
 from tenant_exit.worker.tar_readback import TarReadBack
+from tenant_exit.worker.uploads import ObjectStore, object_store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -119,32 +114,23 @@ class RowCounter(threading.Thread):
 class BackupRun:
     """Streams objects of one attempt and remembers what it stored."""
 
-    def __init__(self, settings: WorkerSettings, client: S3Client, log: ProgressLog) -> None:
+    def __init__(self, settings: WorkerSettings, store: ObjectStore, log: ProgressLog) -> None:
         self.settings = settings
-        self.client = client
+        self.store_to = store
         self.log = log
         self.objects: list[StoredObject] = []
-
-    @property
-    def retention(self) -> Retention | None:
-        lock = self.settings.object_lock
-        return Retention(LockMode(lock.mode), lock.retain_until) if lock else None
 
     def store(self, producer: Producer, key: str, kind: ObjectKind, name: str,
               content: str, observers: Sequence[PlainObserver] = ()) -> StreamDigests:
         s = self.settings
         self.log.event("object-start", object=producer.label, key=key)
         started = time.monotonic()
-        retention = self.retention
-        with MultipartUpload(self.client, s.s3_bucket, key, part_size=s.part_size_mib << 20,
-                             max_in_flight=s.upload_concurrency,
-                             create_args=retention.headers() if retention else None) as upload:
+        with self.store_to.upload(key) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
                                     recipients=s.age_recipients, log=self.log,
                                     observers=observers)
             upload.complete()
-        if retention is not None:
-            ensure_retention(self.client, s.s3_bucket, key, upload.version_id, retention)
+        self.store_to.confirm(key, upload.version_id)
         self.objects.append(StoredObject(
             key=key, kind=kind, name=name, content=content, size=digests.stored_bytes,
             sha256=digests.stored_sha256, plaintext_bytes=digests.plaintext_bytes,
@@ -222,19 +208,27 @@ def existing_backup(settings: WorkerSettings, client: S3Client,
     return Summary.of(manifest, key, sha)
 
 
-def run_backup_attempt(settings: WorkerSettings, client: S3Client,
+def run_backup_attempt(settings: WorkerSettings, client: S3Client | None,
                        log: ProgressLog) -> Summary:
+    """`client`: None with presigned uploads (settings.presigned), which need none."""
     s = settings
     prefix = s.object_prefix
     started_at = datetime.now(UTC)
     log.event("start", exit=s.exit_name, attempt=s.attempt, bucket=s.s3_bucket, prefix=prefix)
 
-    previous = existing_backup(s, client, log)
-    if previous is not None:
-        return previous
-    stale = abort_stale_uploads(client, s.s3_bucket, s.ended_attempt_prefixes)
-    if stale:
-        log.event("aborted-stale-uploads", count=stale)
+    if s.presigned:
+        # Reading an earlier run's manifest and aborting stale uploads need rights the
+        # presigned URLs do not give: the operator does both with its own keys.
+        log.event("presigned-uploads", note="no keys in the tenant namespace")
+    else:
+        assert client is not None, "uploads with keys need a client"
+        previous = existing_backup(s, client, log)
+        if previous is not None:
+            return previous
+        stale = abort_stale_uploads(client, s.s3_bucket, s.ended_attempt_prefixes)
+        if stale:
+            log.event("aborted-stale-uploads", count=stale)
+    store = object_store(s, client)
 
     # -- server, client and inventory first --
     password = s.db_password.get_secret_value()
@@ -266,7 +260,7 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
     counter = RowCounter(open_source, left_out + (dumped if restore.active else []))
     counter.start()
 
-    run = BackupRun(s, client, log)
+    run = BackupRun(s, store, log)
 
     database_bytes = 0
     sandboxed: list[str] = []
@@ -341,11 +335,11 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client,
                "zstd": zstd_version(),
                "age": tool_version([find_tool("age"), "--version"])},
         verification=restore.record(),
-        retention=s.object_lock,
+        retention=store.retention,
     )
     data = manifest.to_bytes()
     key = manifest_key(prefix)
-    put_small_object(client, s.s3_bucket, key, data, "application/json", run.retention)
+    store.put_manifest(key, data)
     sha = hashlib.sha256(data).hexdigest()
     log.event("manifest", key=key, manifestSha256=sha)
     return Summary.of(manifest, key, sha)

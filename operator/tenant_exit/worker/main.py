@@ -110,9 +110,11 @@ def run_backup() -> int:
                                   failure_json(WorkerErrorCode.CONFIG_INVALID, message))
         return EXIT_CONFIG
     log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
-    client = make_client(endpoint_url=settings.s3_endpoint, region=settings.s3_region,
-                         max_attempts=settings.s3_max_attempts,
-                         session=session_with_files(settings.s3_credentials_dir))
+    # Presigned: no keys at all, so no client (one would look for credentials).
+    client = None if settings.presigned else make_client(
+        endpoint_url=settings.s3_endpoint, region=settings.s3_region,
+        max_attempts=settings.s3_max_attempts,
+        session=session_with_files(settings.s3_credentials_dir))
     try:
         summary = run_backup_attempt(settings, client, log)
     except Exception as err:

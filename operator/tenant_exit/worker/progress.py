@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -17,9 +18,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+_SIGNED_QUERY = re.compile(r"\?[^\s\"']*X-Amz-(?:Signature|Credential)[^\s\"']*",
+                           re.IGNORECASE)
+"""The query of a presigned URL (uploadCredentials Presigned): a bearer credential."""
+
 
 class Redactor:
-    """Replaces every occurrence of the given secret values with `***`."""
+    """Replaces every occurrence of the given secret values, and the query of any
+    presigned URL, with `***`."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         # Very short values would mask ordinary words; real secrets are longer.
@@ -28,7 +34,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return _SIGNED_QUERY.sub("?***", text)
 
 
 def secrets_from_env(extra: Iterable[str | None] = ()) -> Redactor:

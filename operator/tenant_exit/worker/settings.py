@@ -21,6 +21,7 @@ from tenant_exit.api import names
 from tenant_exit.api.exclusions import DEFAULT_DOCUMENT_EXCLUDES as API_DOCUMENT_EXCLUDES
 from tenant_exit.api.exclusions import DEFAULT_EXCLUDE_TABLES as API_EXCLUDE_TABLES
 from tenant_exit.api.restore import RestoreMode
+from tenant_exit.api.spec import UploadCredentials
 from tenant_exit.api.types import AGE_RECIPIENT, is_post_quantum
 from tenant_exit.storage.manifest import FreezeRecord, RequestRecord, RetentionRecord
 
@@ -97,6 +98,15 @@ class WorkerSettings(BaseSettings):
     """TENANT_EXIT_S3_CREDENTIALS_DIR: the mounted upload Secret (accessKeyId,
     secretAccessKey, sessionToken, expiration), re-read before the session ends so
     the operator's renewal reaches a running Job; unset: AWS_* in the environment."""
+    s3_upload_credentials: UploadCredentials = UploadCredentials.SCOPED
+    """TENANT_EXIT_S3_UPLOAD_CREDENTIALS: what the mounted upload Secret holds. Presigned:
+    no keys, only presigned URLs (presigned.json) for the uploads the operator started;
+    the worker then writes through them alone and leaves what needs wider rights
+    (adopting an earlier run's manifest, aborting stale uploads, setting retention)
+    to the operator."""
+    presigned_wait_seconds: Annotated[float, Field(gt=0)] = 300.0
+    """TENANT_EXIT_PRESIGNED_WAIT_SECONDS: how long a part beyond the presigned window
+    waits for the operator's top-up of the mounted file before the attempt fails."""
     s3_max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
     """TENANT_EXIT_S3_MAX_ATTEMPTS: attempts per S3 request (retries with backoff on
     5xx, throttling and timeouts)."""
@@ -168,6 +178,10 @@ class WorkerSettings(BaseSettings):
     @classmethod
     def _prefix_ends_with_slash(cls, value: str) -> str:
         return names.key_prefix(value)
+
+    @property
+    def presigned(self) -> bool:
+        return self.s3_upload_credentials is UploadCredentials.PRESIGNED
 
     @property
     def object_prefix(self) -> str:
