@@ -19,7 +19,7 @@ from tenant_exit.worker.pipeline import Producer, stream_object
 from tenant_exit.worker.progress import ProgressLog
 from tenant_exit.worker.settings import WorkerSettings
 
-KNOBS = ("ZSTD_LEVEL", "PART_SIZE_MIB", "UPLOAD_CONCURRENCY")
+KNOBS = ("ZSTD_LEVEL", "ZSTD_THREADS", "PART_SIZE_MIB", "UPLOAD_CONCURRENCY")
 
 
 def zstd_level() -> int:

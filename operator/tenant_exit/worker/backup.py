@@ -127,6 +127,7 @@ class BackupRun:
         started = time.monotonic()
         with self.store_to.upload(key) as upload:
             digests = stream_object(producer, upload, zstd_level=s.zstd_level,
+                                    zstd_threads=s.zstd_threads,
                                     recipients=s.age_recipients, log=self.log,
                                     observers=observers)
             upload.complete()

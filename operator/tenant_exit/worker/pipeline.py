@@ -33,9 +33,10 @@ Plaintext observers (`PlainObserver`) see every chunk in order, on their own
 thread beside the pump (`_ObserverFeed`): the restore verification tees the dump
 into a scratch server's client there, and the completeness check scans the dump's
 statements. A slow observer slows the pump once the feed's few chunks are
-queued: the archive and the observer see the same bytes, and nothing is spooled. Each is closed after the producer finished
-and before the caller completes the upload, so an observer that refuses the
-stream fails the object; on any failure every observer is aborted.
+queued: the archive and the observer see the same bytes, and nothing is spooled.
+Each is closed after the producer finished and before the caller completes the
+upload, so an observer that refuses the stream fails the object; on any failure
+every observer is aborted.
 
 Memory is bounded by pipe buffers plus the multipart part size (parts in flight
 + the one filling); nothing is spooled to disk. Any failure kills every stage
@@ -204,18 +205,20 @@ class _Pump(threading.Thread):
     the compressed stream into age's stdin; observers get each chunk through `feed`."""
 
     def __init__(self, producer: Producer, sink: subprocess.Popen[bytes], level: int,
-                 feed: _ObserverFeed | None = None) -> None:
+                 feed: _ObserverFeed | None = None, threads: int = 0) -> None:
         super().__init__(name=f"pump-{producer.label}", daemon=True)
         self._producer = producer
         self._feed = feed
         self._sink = sink
         self._level = level
+        self._threads = threads
         self.stats = PlainStats()
         self.error: BaseException | None = None
 
     def run(self) -> None:
         hasher = hashlib.sha256()
-        compressor = zstandard.ZstdCompressor(level=self._level).compressobj()
+        compressor = zstandard.ZstdCompressor(level=self._level,
+                                              threads=self._threads).compressobj()
         tail = b""
         stdin = self._sink.stdin
         assert stdin is not None
@@ -244,6 +247,7 @@ class _Pump(threading.Thread):
 
 
 def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
+                  zstd_threads: int = 0,
                   recipients: list[str], log: ProgressLog,
                   observers: Sequence[PlainObserver] = ()) -> StreamDigests:
     """Run one producer through zstd and age into `upload` (started, not completed);
@@ -264,7 +268,7 @@ def stream_object(producer: Producer, upload: ByteSink, *, zstd_level: int,
         widen_pipe(age.stdin.fileno())
         if feed is not None:
             feed.start()
-        pump = _Pump(producer, age, zstd_level, feed)
+        pump = _Pump(producer, age, zstd_level, feed, zstd_threads)
         pump.start()
 
         hasher = hashlib.sha256()
