@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from tenant_exit.api.worker_errors import NEEDS_A_FIX, WorkerErrorCode
 from tenant_exit.mysql.connect import DatabaseUnavailable, connect
+from tenant_exit.storage.file_credentials import CredentialFilesMissing
 from tenant_exit.storage.multipart import UploadError
 from tenant_exit.worker.completeness import DumpIncomplete
 from tenant_exit.worker.main import failure_code, run_backup
@@ -38,6 +39,8 @@ denied_s3 = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "P
     (UploadError("cannot store"), Code.UPLOAD_FAILED),
     (ToolMissing("age is not on PATH"), Code.TOOL_MISSING),
     (denied_s3, Code.STORAGE_REQUEST_FAILED),
+    (CredentialFilesMissing("no accessKeyId in the mounted credentials /s3"),
+     Code.CONFIG_INVALID),
     (ValueError("Access denied"), Code.UNEXPECTED),
 ])
 def test_failure_codes(error: BaseException, code: WorkerErrorCode) -> None:
@@ -68,3 +71,26 @@ def test_an_invalid_configuration_reports_its_code(tmp_path: Path,
     message = json.loads(termination.read_text())
     assert message["code"] == "ConfigInvalid"
     assert message["error"].startswith("invalid worker configuration")
+
+
+def test_mounted_credentials_without_a_key_end_in_a_termination_message(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore reads the mounted Secret's files when the client is built: an upload
+    Secret without `accessKeyId` is a configuration error with its code, not a crash."""
+    termination = tmp_path / "termination-log"
+    mounted = tmp_path / "s3"
+    mounted.mkdir()
+    (mounted / "secretAccessKey").write_text("not-shown-Qx81")
+    for name, value in {
+            "EXIT_NAME": "ons", "ATTEMPT": "1", "DB_HOST": "127.0.0.1", "DB_PORT": "1",
+            "DB_USER": "dump", "DB_PASSWORD": "pw", "DB_DATABASES": '["ons"]',
+            "DOCUMENTS": "[]", "S3_BUCKET": "exits", "S3_ENDPOINT": "http://127.0.0.1:1",
+            "S3_REGION": "us-east-1", "S3_CREDENTIALS_DIR": str(mounted),
+            "AGE_RECIPIENTS": '["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]',
+            "TERMINATION_LOG": str(termination)}.items():
+        monkeypatch.setenv(f"TENANT_EXIT_{name}", value)
+    assert run_backup() != 0
+    message = json.loads(termination.read_text())
+    assert message["code"] == "ConfigInvalid"
+    assert "no accessKeyId in the mounted credentials" in message["error"]
+    assert "not-shown-Qx81" not in termination.read_text()

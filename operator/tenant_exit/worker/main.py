@@ -16,7 +16,11 @@ from pydantic import ValidationError
 
 from tenant_exit.api.worker_errors import ACCESS_DENIED_MYSQL_ERRORS, WorkerErrorCode
 from tenant_exit.mysql.connect import DatabaseUnavailable
-from tenant_exit.storage.file_credentials import secret_values, session_with_files
+from tenant_exit.storage.file_credentials import (
+    CredentialFilesMissing,
+    secret_values,
+    session_with_files,
+)
 from tenant_exit.storage.multipart import UploadError, describe_error
 from tenant_exit.storage.s3client import make_client
 from tenant_exit.worker.backup import run_backup_attempt
@@ -49,7 +53,7 @@ EXIT_CONFIG = 2
 
 # Failures whose message we wrote ourselves and which read as a sentence.
 _OWN_ERRORS = (PipelineError, UploadError, DatabaseUnavailable, ToolMissing, LookupError,
-               MissingPrivileges)
+               MissingPrivileges, CredentialFilesMissing)
 
 
 def failure_code(err: BaseException) -> WorkerErrorCode:
@@ -60,6 +64,8 @@ def failure_code(err: BaseException) -> WorkerErrorCode:
         return restore
     if isinstance(err, MissingPrivileges):
         return code.DUMP_PRIVILEGES_MISSING
+    if isinstance(err, CredentialFilesMissing):
+        return code.CONFIG_INVALID
     if isinstance(err, DumpIncomplete):
         return code.DUMP_INCOMPLETE
     if isinstance(err, DatabaseUnavailable):
@@ -110,12 +116,14 @@ def run_backup() -> int:
                                   failure_json(WorkerErrorCode.CONFIG_INVALID, message))
         return EXIT_CONFIG
     log = ProgressLog(interval=settings.progress_interval_seconds, redact=redact)
-    # Presigned: no keys at all, so no client (one would look for credentials).
-    client = None if settings.presigned else make_client(
-        endpoint_url=settings.s3_endpoint, region=settings.s3_region,
-        max_attempts=settings.s3_max_attempts,
-        session=session_with_files(settings.s3_credentials_dir))
     try:
+        # Presigned: no keys at all, so no client (one would look for credentials).
+        # Inside the try: botocore reads the mounted credentials here, and a Secret
+        # without a key must end in a termination message, not a traceback.
+        client = None if settings.presigned else make_client(
+            endpoint_url=settings.s3_endpoint, region=settings.s3_region,
+            max_attempts=settings.s3_max_attempts,
+            session=session_with_files(settings.s3_credentials_dir))
         summary = run_backup_attempt(settings, client, log)
     except Exception as err:
         store = f"s3://{settings.s3_bucket} at {settings.s3_endpoint or 'the AWS default endpoint'}"
