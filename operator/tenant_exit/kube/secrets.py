@@ -108,16 +108,22 @@ def put_presigned_uploads(core: client.CoreV1Api, owner: Owner, namespace: str, 
     put_secret(core, namespace, _upload_secret(owner, namespace, {name: text}))
 
 
-def read_upload_file(core: client.CoreV1Api, owner_name: str, namespace: str,
-                     name: str) -> str | None:
-    """One key of the tenant namespace's upload Secret; None without the Secret or key."""
+def _upload_secret_data(core: client.CoreV1Api, owner_name: str,
+                        namespace: str) -> dict[str, str]:
+    """The tenant namespace's upload Secret's data (base64 values); {} without one."""
     try:
         secret = core.read_namespaced_secret(s3_secret_name(owner_name), namespace)
     except client.ApiException as error:
         if error.status == 404:
-            return None
+            return {}
         raise
-    raw = (secret.data or {}).get(name)
+    return dict(secret.data or {})
+
+
+def read_upload_file(core: client.CoreV1Api, owner_name: str, namespace: str,
+                     name: str) -> str | None:
+    """One key of the tenant namespace's upload Secret; None without the Secret or key."""
+    raw = _upload_secret_data(core, owner_name, namespace).get(name)
     return base64.b64decode(raw).decode() if raw is not None else None
 
 
@@ -125,13 +131,7 @@ def upload_expiration(core: client.CoreV1Api, owner_name: str,
                       namespace: str) -> datetime | None:
     """When the session in the tenant namespace's upload Secret ends; None without
     a Secret or without a session (platform keys do not expire)."""
-    try:
-        secret = core.read_namespaced_secret(s3_secret_name(owner_name), namespace)
-    except client.ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    raw = (secret.data or {}).get(S3_EXPIRATION)
+    raw = _upload_secret_data(core, owner_name, namespace).get(S3_EXPIRATION)
     if raw is None:
         return None
     try:
