@@ -25,15 +25,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from xml.sax.saxutils import escape
 
 import urllib3
 
-from tenant_exit.storage.multipart import MAX_PARTS, MIN_PART_SIZE, UploadError, part_size_for
+from tenant_exit.storage.parts import MIN_PART_SIZE, PartedUpload, UploadError
 from tenant_exit.storage.presigned_file import (
     FILE_NAME,
     ObjectUrls,
@@ -164,37 +162,16 @@ def _failure(response: urllib3.BaseHTTPResponse) -> str:
     return f"{code} (HTTP {response.status})"
 
 
-class PresignedMultipartUpload:
+class PresignedMultipartUpload(PartedUpload):
     """One object written through presigned URLs. Not thread-safe: one writer."""
 
     def __init__(self, source: PresignedSource, http: urllib3.PoolManager, key: str, *,
                  part_size: int = 32 << 20, max_in_flight: int = 2) -> None:
+        super().__init__(source.bucket, key, part_size=part_size, max_in_flight=max_in_flight,
+                         thread_name="s3-presigned-part")
         self._source = source
         self._http = http
-        self.key = key
-        self.bucket = source.bucket
-        self.version_id: str | None = None
-        self.bytes_written = 0
-        self._base_part_size = max(part_size, MIN_PART_SIZE)
-        self._chunks: list[bytes] = []
-        self._buffered = 0
-        self._next_part = 1
-        self._parts: dict[int, str] = {}
-        self._futures: list[Future[None]] = []
-        self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._pool = ThreadPoolExecutor(max_workers=max_in_flight,
-                                        thread_name_prefix="s3-presigned-part")
-        self._done = False
         self._started = False
-
-    def __enter__(self) -> PresignedMultipartUpload:
-        self.start()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc is not None or not self._done:
-            self.abort()
 
     def start(self) -> None:
         """The operator started the upload; here only: is there one for this key?"""
@@ -205,30 +182,24 @@ class PresignedMultipartUpload:
             raise
         self._started = True
 
-    def write(self, data: bytes) -> None:
-        self.bytes_written += len(data)
-        self._chunks.append(data)
-        self._buffered += len(data)
-        size = part_size_for(self._next_part, self._base_part_size)
-        while self._buffered >= size:
-            last = self._chunks.pop()
-            cut = size - (self._buffered - len(last))
-            self._chunks.append(last[:cut] if cut < len(last) else last)
-            part = b"".join(self._chunks)
-            rest = last[cut:]
-            self._chunks = [rest] if rest else []
-            self._buffered = len(rest)
-            self._submit(part)
-            size = part_size_for(self._next_part, self._base_part_size)
+    def _send_part(self, number: int, data: bytes) -> str:
+        where = f"part {number} of s3://{self.bucket}/{self.key}"
+        url = self._source.url(self.key, lambda u: u.part_url(number), f"part {number}")
+        # Content-MD5 is not in the signature; the store checks the part with it.
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        try:
+            response = self._http.request("PUT", url, body=data, headers={"Content-MD5": md5})
+        except urllib3.exceptions.HTTPError as error:
+            raise UploadError(f"cannot upload {where}: {type(error).__name__}") from None
+        etag = response.headers.get("ETag")
+        if response.status != 200 or not etag:
+            raise UploadError(f"cannot upload {where}: {_failure(response)}")
+        return str(etag)
 
-    def complete(self) -> None:
-        if self._next_part == 1 or self._buffered:
-            self._submit(b"".join(self._chunks))
-            self._chunks, self._buffered = [], 0
-        self._wait_all()
+    def _commit(self, parts: list[tuple[int, str]]) -> str | None:
         body = "<CompleteMultipartUpload>" + "".join(
             f"<Part><PartNumber>{n}</PartNumber><ETag>{escape(etag)}</ETag></Part>"
-            for n, etag in sorted(self._parts.items())) + "</CompleteMultipartUpload>"
+            for n, etag in parts) + "</CompleteMultipartUpload>"
         url = self._source.url(self.key, lambda u: u.complete, "completing the upload")
         where = f"s3://{self.bucket}/{self.key}"
         try:
@@ -241,21 +212,11 @@ class PresignedMultipartUpload:
         if response.status != 200 or b"<Error>" in (response.data or b"")[:512]:
             raise UploadError(f"cannot complete the upload of {where}: {_failure(response)}")
         version = response.headers.get("x-amz-version-id")
-        self.version_id = version if version and version != "null" else None
-        self._done = True
-        self._pool.shutdown(wait=True)
+        return str(version) if version else None
 
-    def abort(self) -> bool:
-        """Delete the uploaded parts through the presigned abort; True when the store
-        confirmed (or the upload is gone). The operator aborts what is left after
-        the Job in any case."""
-        if self._done:
-            return True
-        self._done = True
-        for future in self._futures:
-            future.cancel()
-        self._pool.shutdown(wait=True)
-        self._chunks, self._buffered = [], 0
+    def _abort_upload(self) -> bool:
+        """Through the presigned abort. The operator aborts what is left after the Job
+        in any case."""
         if not self._started:
             return True
         try:
@@ -272,51 +233,6 @@ class PresignedMultipartUpload:
         log.warning("abort of s3://%s/%s failed: %s", self.bucket, self.key,
                     _failure(response))
         return False
-
-    def _submit(self, data: bytes) -> None:
-        if self._next_part > MAX_PARTS:
-            raise UploadError(f"s3://{self.bucket}/{self.key} exceeds {MAX_PARTS} parts")
-        self._raise_failed()
-        self._slots.acquire()
-        number = self._next_part
-        self._next_part += 1
-        try:
-            self._futures.append(self._pool.submit(self._upload_part, number, data))
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def _upload_part(self, number: int, data: bytes) -> None:
-        where = f"part {number} of s3://{self.bucket}/{self.key}"
-        try:
-            url = self._source.url(self.key, lambda u: u.part_url(number), f"part {number}")
-            # Content-MD5 is not in the signature; the store checks the part with it.
-            md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-            try:
-                response = self._http.request("PUT", url, body=data,
-                                              headers={"Content-MD5": md5})
-            except urllib3.exceptions.HTTPError as error:
-                raise UploadError(f"cannot upload {where}: {type(error).__name__}") from None
-            etag = response.headers.get("ETag")
-            if response.status != 200 or not etag:
-                raise UploadError(f"cannot upload {where}: {_failure(response)}")
-            self._parts[number] = etag
-        finally:
-            self._slots.release()
-
-    def _raise_failed(self) -> None:
-        pending: list[Future[None]] = []
-        for future in self._futures:
-            if future.done():
-                future.result()
-            else:
-                pending.append(future)
-        self._futures = pending
-
-    def _wait_all(self) -> None:
-        for future in self._futures:
-            future.result()
-        self._futures = []
 
 
 def put_small(source: PresignedSource, http: urllib3.PoolManager, key: str, body: bytes,
