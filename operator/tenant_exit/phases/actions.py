@@ -97,7 +97,10 @@ class AbortUnfinishedUploads:
     (uploadCredentials Presigned: the operator started the uploads, and the worker
     holds no key to clean up after a crash)."""
 
-    reason: ClassVar[str] = c.BACKUP_JOB_FAILED
+    # Not BackupJobFailed: that is the phase's own verdict on a Job (metrics count it,
+    # and the resync timer must not read it as an adapter failure). Failing here
+    # holds back the next attempt's start.
+    reason: ClassVar[str] = c.BACKUP_START_FAILED
     attempt: int
 
 
