@@ -25,7 +25,11 @@ from tests.localcluster.controlplane import ControlPlane
 from tests.localcluster.families import only_on
 from tests.localcluster.sts_store import SessionPolicyStore
 from tests.support.full_tenant import FullTenant
-from tests.support.operator_process import OperatorProcess, running_operator
+from tests.support.operator_process import (
+    OperatorProcess,
+    delayed_single_attempt_env,
+    running_operator,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -46,15 +50,10 @@ def operator(control_plane: ControlPlane, kubelet: object,
     """One attempt, and a window of 4 parts of 5 MiB: an object over 20 MiB needs
     the operator's top-up while the Job runs. The worker starts WORKER_DELAY seconds
     after its pod, time for a test to act on the uploads first."""
-    env = {
-        "TENANT_EXIT_WORKER_COMMAND": json.dumps(
-            ["sh", "-c", f"sleep {WORKER_DELAY}; exec tenant-exit worker backup"]),
+    env = delayed_single_attempt_env(WORKER_DELAY) | {
         "TENANT_EXIT_PRESIGNED_PART_WINDOW": str(WINDOW),
         "TENANT_EXIT_PRESIGNED_PART_SIZE_MIB": str(PART_MIB),
         "TENANT_EXIT_UPLOAD_SESSION_SECONDS": "900",
-        "TENANT_EXIT_RESYNC_SECONDS": "2",
-        "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
-        "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
     }
     with running_operator(control_plane, Path(tmp_path_factory.mktemp("operator")),
                           env) as process:

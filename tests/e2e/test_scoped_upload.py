@@ -27,7 +27,12 @@ from tests.localcluster.families import only_on
 from tests.localcluster.sts_store import SessionPolicyStore
 from tests.localcluster.volumes import LocalVolumes
 from tests.support.full_tenant import FullTenant, provision_tenant
-from tests.support.operator_process import OPERATOR_NAMESPACE, OperatorProcess, running_operator
+from tests.support.operator_process import (
+    OPERATOR_NAMESPACE,
+    OperatorProcess,
+    delayed_single_attempt_env,
+    running_operator,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -48,14 +53,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionPolicySto
 @pytest.fixture(scope="module")
 def operator(control_plane: ControlPlane, kubelet: object,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    env = {
-        "TENANT_EXIT_WORKER_COMMAND": json.dumps(
-            ["sh", "-c", f"sleep {WORKER_DELAY}; exec tenant-exit worker backup"]),
-        "TENANT_EXIT_UPLOAD_SESSION_SECONDS": str(SESSION_SECONDS),
-        "TENANT_EXIT_RESYNC_SECONDS": "2",
-        "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
-        "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
-    }
+    env = delayed_single_attempt_env(WORKER_DELAY) | {
+        "TENANT_EXIT_UPLOAD_SESSION_SECONDS": str(SESSION_SECONDS)}
     with running_operator(control_plane, Path(tmp_path_factory.mktemp("operator")),
                           env) as process:
         yield process

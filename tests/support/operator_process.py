@@ -260,6 +260,19 @@ class Zygote:
         self.proc = None
 
 
+def delayed_single_attempt_env(worker_delay: int) -> dict[str, str]:
+    """Operator settings for tests that act on an attempt before its worker runs: the
+    worker starts `worker_delay` seconds after its pod, each exit gets one attempt of
+    one pod, and the resync timer runs every 2 s."""
+    return {
+        "TENANT_EXIT_WORKER_COMMAND": json.dumps(
+            ["sh", "-c", f"sleep {worker_delay}; exec tenant-exit worker backup"]),
+        "TENANT_EXIT_RESYNC_SECONDS": "2",
+        "TENANT_EXIT_JOB_BACKOFF_LIMIT": "0",
+        "TENANT_EXIT_MAX_BACKUP_ATTEMPTS": "1",
+    }
+
+
 @contextlib.contextmanager
 def running_operator(
     plane: ControlPlane, workdir: Path, env: dict[str, str] | None = None,
