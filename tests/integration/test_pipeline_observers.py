@@ -87,19 +87,22 @@ def recipients() -> tuple[pyrage.x25519.Identity, list[str]]:
 
 
 def _stream(producer: CountingProducer, observers: list[Recorder], recipients: list[str],
-            sink: Sink | None = None) -> None:
-    stream_object(producer, sink or Sink(), zstd_level=1, recipients=recipients,
-                  log=ProgressLog(io.StringIO()), observers=observers)
+            sink: Sink | None = None, zstd_threads: int = 0) -> None:
+    stream_object(producer, sink or Sink(), zstd_level=1, zstd_threads=zstd_threads,
+                  recipients=recipients, log=ProgressLog(io.StringIO()), observers=observers)
 
 
+@pytest.mark.parametrize("zstd_threads", [0, 2])
 def test_every_observer_sees_the_plaintext_in_order_and_the_archive_holds_it(
-        recipients: tuple[pyrage.x25519.Identity, list[str]]) -> None:
+        recipients: tuple[pyrage.x25519.Identity, list[str]], zstd_threads: int) -> None:
+    """Also with zstd's own threads (TENANT_EXIT_ZSTD_THREADS): the archive is the same
+    plaintext."""
     identity, to = recipients
     data = os.urandom(3 * 1024 * 1024 + 17)
     first, second = Recorder(), Recorder()
     sink = Sink()
     producer = CountingProducer(data)
-    _stream(producer, [first, second], to, sink)
+    _stream(producer, [first, second], to, sink, zstd_threads)
     assert bytes(first.seen) == data and bytes(second.seen) == data
     assert first.closed and second.closed and producer.finished
     plain = zstandard.ZstdDecompressor().decompressobj().decompress(
