@@ -290,8 +290,8 @@ def run_backup_attempt(settings: WorkerSettings, client: S3Client | None,
     document_records = []
     for source in s.documents:
         key = documents_key(prefix, source.name)
-        tar = TarProducer(source, log)
-        readback = TarReadBack(source.name, tar.walked, log)
+        readback = TarReadBack(source.name, log)
+        tar = TarProducer(source, log, on_walked=readback.comparison.walked)
         run.store(tar, key, ObjectKind.DOCUMENTS, source.name, "application/x-tar",
                   observers=[readback])
         document_records.append(DocumentsRecord(

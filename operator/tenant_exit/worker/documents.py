@@ -12,7 +12,8 @@ sub-second mtimes. atime/ctime are dropped from the pax headers so reading
 the archive's own content is what changes the digest, not the clock.
 
 The tar is read back from its own stream while it is stored (tar_readback.py):
-its member list, sizes and mtimes must equal this walk, so a document changed
+its member list, sizes and mtimes must equal this walk (each entry is handed to
+the read-back before tar gets its name), so a document changed
 between the walk and tar fails the attempt instead of leaving counts that
 describe another volume.
 
@@ -28,7 +29,7 @@ import os
 import stat
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,11 +63,12 @@ class WalkError(Exception):
 
 
 def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
-         walked: list[WalkEntry] | None = None) -> Iterator[str]:
+         on_entry: Callable[[WalkEntry], None] | None = None) -> Iterator[str]:
     """Relative paths to archive under `root`, sorted, parents before children.
 
     Excluded directories are pruned. Counts go into `stats` as the walk goes, and
-    each path with its size and mtime into `walked` (for the read-back).
+    each path with its size and mtime to `on_entry` (the read-back) before it is
+    yielded. Only one directory's entries at a time are held (to sort them).
     """
 
     def visit(directory: Path, prefix: str) -> Iterator[str]:
@@ -87,10 +89,10 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
             if pattern is not None:
                 stats.excluded[pattern] = stats.excluded.get(pattern, 0) + 1
                 continue
-            if walked is not None:
+            if on_entry is not None:
                 regular = stat.S_ISREG(info.st_mode)
-                walked.append(WalkEntry(rel, regular, info.st_size if regular else 0,
-                                         info.st_mtime_ns))
+                on_entry(WalkEntry(rel, regular, info.st_size if regular else 0,
+                                   info.st_mtime_ns))
             if is_dir:
                 stats.directories += 1
                 yield rel
@@ -127,12 +129,13 @@ def _unreadable_lines(stderr: str) -> list[str]:
 class TarProducer:
     """GNU tar of one claim as a pipeline producer; the walk feeds tar's stdin."""
 
-    def __init__(self, source: DocumentSource, log: ProgressLog) -> None:
+    def __init__(self, source: DocumentSource, log: ProgressLog,
+                 on_walked: Callable[[WalkEntry], None] | None = None) -> None:
         self.source = source
         self.label = f"documents-{source.name}"
         self.stats = TreeStats()
-        self.walked: list[WalkEntry] = []
-        """Every archived path as the walk saw it (complete once `finish` returned)."""
+        self._on_walked = on_walked
+        """Gets every archived path as the walk saw it, before tar is handed it."""
         self._log = log
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: StderrTail | None = None
@@ -153,7 +156,7 @@ class TarProducer:
         stdin = self._proc.stdin
         try:
             excluder = PathExcluder(self.source.exclude)
-            for rel in walk(self.source.path, excluder, self.stats, self.walked):
+            for rel in walk(self.source.path, excluder, self.stats, self._on_walked):
                 stdin.write(os.fsencode(rel) + b"\0")
         except BaseException as err:  # reported by finish()
             self._feed_error = err

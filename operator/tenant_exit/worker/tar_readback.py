@@ -18,6 +18,8 @@ go to the Job's log only.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -63,7 +65,8 @@ def _pax_records(data: bytes) -> dict[str, str]:
 
 
 class TarReader:
-    """An incremental pax/ustar reader: `write` chunks, `members` as they complete.
+    """An incremental pax/ustar reader: `write` chunks; each member goes to
+    `on_member` as it completes (in archive order).
 
     Content is hashed straight from each chunk (a memoryview, no copy); only a header
     split across chunks is gathered. Gathering every chunk into one buffer and
@@ -71,8 +74,8 @@ class TarReader:
     buffer once per member: with ~40 KB files in 1 MiB chunks that was most of the
     read-back's CPU (py-spy, bench/ documents tree)."""
 
-    def __init__(self) -> None:
-        self.members: list[Member] = []
+    def __init__(self, on_member: Callable[[Member], None]) -> None:
+        self._on_member = on_member
         self._header_part = bytearray()
         self._pax: dict[str, str] = {}
         self._current: tuple[bytes, str, int, int | None] | None = None
@@ -159,45 +162,97 @@ class TarReader:
             return
         self._pax = {}
         regular = typeflag in _REGULAR
-        self.members.append(Member(path.rstrip("/"), regular, size if regular else 0, mtime,
-                                   self._hasher.hexdigest()))
+        self._on_member(Member(path.rstrip("/"), regular, size if regular else 0, mtime,
+                               self._hasher.hexdigest()))
 
 
-def member_list_sha256(members: list[Member]) -> str:
-    hasher = hashlib.sha256()
-    for m in members:
-        if m.regular:
-            hasher.update(f"{m.sha256} {m.size} {m.path}\n".encode("utf-8", "surrogateescape"))
-    return hasher.hexdigest()
+def _difference(entry: WalkEntry, member: Member) -> str | None:
+    if member.regular != entry.regular:
+        return "another kind of file in the archive"
+    if entry.regular and member.size != entry.size:
+        return f"size {entry.size} at the walk, {member.size} archived"
+    if entry.regular and member.mtime_ns is not None and member.mtime_ns != entry.mtime_ns:
+        return "modified between the walk and the archive"
+    return None
 
 
-def differences(walked: list[WalkEntry], members: list[Member]) -> list[tuple[str, str]]:
-    """(path, what differs) between the walk and the archive, in walk order."""
+class WalkComparison:
+    """The walk against the archive, as both go: `walked` from the walk's thread
+    (before tar is handed the path), `archived` from the reader's, `finish` once
+    both ended.
+
+    Only the walk's entries not yet met in the archive are held. `member_list_sha256`
+    folds every regular member in archive order: SHA-256 over
+    "<sha256> <size> <path>\\n"."""
+
+    def __init__(self, on_difference: Callable[[str, str], None]) -> None:
+        self._pending: dict[str, WalkEntry] = {}
+        """Walk entries not yet archived, in walk order (dicts keep insertion order)."""
+        self._lock = threading.Lock()
+        self._on_difference = on_difference
+        self._folded = hashlib.sha256()
+        self.differences = 0
+
+    def walked(self, entry: WalkEntry) -> None:
+        with self._lock:
+            self._pending[entry.path] = entry
+
+    def archived(self, member: Member) -> None:
+        if member.regular:
+            self._folded.update(f"{member.sha256} {member.size} {member.path}\n"
+                                .encode("utf-8", "surrogateescape"))
+        with self._lock:
+            entry = self._pending.pop(member.path, None)
+        what = ("in the archive, not listed by the walk" if entry is None
+                else _difference(entry, member))
+        if what is not None:
+            self._differ(member.path, what)
+
+    def finish(self) -> None:
+        """Whatever the walk listed and the archive never held is a difference too."""
+        with self._lock:
+            missing, self._pending = list(self._pending), {}
+        for path in missing:
+            self._differ(path, "listed by the walk, missing from the archive")
+
+    def member_list_sha256(self) -> str:
+        return self._folded.hexdigest()
+
+    def held(self) -> int:
+        """Walk entries held now: the walk's lead over the archive."""
+        with self._lock:
+            return len(self._pending)
+
+    def _differ(self, path: str, what: str) -> None:
+        self.differences += 1
+        self._on_difference(path, what)
+
+
+def differences(walked: Iterable[WalkEntry], members: Iterable[Member]) -> list[tuple[str, str]]:
+    """(path, what differs) between a whole walk and a whole archive (for tests)."""
     found: list[tuple[str, str]] = []
-    archived = {m.path: m for m in members}
+    comparison = WalkComparison(lambda path, what: found.append((path, what)))
     for entry in walked:
-        member = archived.pop(entry.path, None)
-        if member is None:
-            found.append((entry.path, "listed by the walk, missing from the archive"))
-        elif member.regular != entry.regular:
-            found.append((entry.path, "another kind of file in the archive"))
-        elif entry.regular and member.size != entry.size:
-            found.append((entry.path, f"size {entry.size} at the walk, {member.size} archived"))
-        elif entry.regular and member.mtime_ns is not None and member.mtime_ns != entry.mtime_ns:
-            found.append((entry.path, "modified between the walk and the archive"))
-    found += [(path, "in the archive, not listed by the walk") for path in archived]
+        comparison.walked(entry)
+    for member in members:
+        comparison.archived(member)
+    comparison.finish()
     return found
 
 
 class TarReadBack:
-    """The PlainObserver of one claim's tar: raises when the archive is not the walk."""
+    """The PlainObserver of one claim's tar: raises when the archive is not the walk.
+    The walk reports its entries to `comparison.walked`."""
 
-    def __init__(self, claim: str, walked: list[WalkEntry], log: ProgressLog) -> None:
+    def __init__(self, claim: str, log: ProgressLog) -> None:
         self.claim = claim
-        self.walked = walked
-        self.reader = TarReader()
         self._log = log
+        self.comparison = WalkComparison(self._log_difference)
+        self.reader = TarReader(self.comparison.archived)
         self.member_list_sha256 = ""
+
+    def _log_difference(self, path: str, what: str) -> None:
+        self._log.event("document-differs", claim=self.claim, path=path, detail=what)
 
     def write(self, chunk: bytes) -> None:
         self.reader.write(chunk)
@@ -206,15 +261,14 @@ class TarReadBack:
         if not self.reader.ended:
             raise PipelineError(f"documents of claim '{self.claim}': the tar read back from "
                                 "the stream has no end-of-archive blocks")
-        found = differences(self.walked, self.reader.members)
-        for path, what in found:
-            self._log.event("document-differs", claim=self.claim, path=path, detail=what)
+        self.comparison.finish()
+        found = self.comparison.differences
         if found:
             raise PipelineError(
-                f"documents of claim '{self.claim}': {len(found)} file(s) of the archive read "
+                f"documents of claim '{self.claim}': {found} file(s) of the archive read "
                 "back from the stream differ from the volume walk (changed while the backup "
                 "ran?); the paths are in the Job's log (file names can identify clients)")
-        self.member_list_sha256 = member_list_sha256(self.reader.members)
+        self.member_list_sha256 = self.comparison.member_list_sha256()
 
     def abort(self) -> None:
         return None
