@@ -71,7 +71,10 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
     yielded. Only one directory's entries at a time are held (to sort them).
     """
 
-    def visit(directory: Path, prefix: str) -> Iterator[str]:
+    # Plain str paths, not Path objects: a Path per directory was a third of the
+    # walk's own CPU (cProfile, 45,000 entries), and the walk holds the GIL beside
+    # the pump.
+    def visit(directory: str, prefix: str) -> Iterator[str]:
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
@@ -96,7 +99,7 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
             if is_dir:
                 stats.directories += 1
                 yield rel
-                yield from visit(Path(entry.path), rel + "/")
+                yield from visit(entry.path, rel + "/")
             else:
                 if stat.S_ISREG(info.st_mode):
                     stats.files += 1
@@ -107,7 +110,7 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
                     stats.other += 1
                 yield rel
 
-    yield from visit(root, "")
+    yield from visit(str(root), "")
 
 
 def tar_argv(root: Path) -> list[str]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from tenant_exit.worker.pipeline import PipelineError
 from tenant_exit.worker.progress import ProgressLog
@@ -30,16 +30,16 @@ BLOCK = 512
 _REGULAR = (b"0", b"\0", b"7")
 
 
-@dataclass(frozen=True)
-class WalkEntry:
+# NamedTuples rather than frozen dataclasses: one of each is made per file, and a
+# frozen dataclass's __init__ costs several times a tuple's.
+class WalkEntry(NamedTuple):
     path: str
     regular: bool
     size: int
     mtime_ns: int
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(NamedTuple):
     path: str
     regular: bool
     size: int
@@ -97,6 +97,10 @@ class TarReader:
                 continue
             if pos >= end:
                 return
+            if not self._header_part and end - pos >= BLOCK:  # the header is whole here
+                pos += BLOCK
+                self._header(bytes(view[pos - BLOCK:pos]))
+                continue
             take = min(BLOCK - len(self._header_part), end - pos)
             self._header_part += view[pos:pos + take]
             pos += take
