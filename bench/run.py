@@ -26,8 +26,8 @@ RSS of its largest process. Last, the goals as `name=value` lines:
 db_vs_best_peer, docs_vs_best_peer (our process wall / the fastest peer's),
 db_cpu_vs_floor, docs_cpu_vs_floor (our worker's CPU / stage costs + mysqldump's or
 tar's own CPU), db_pipeline_ratio and docs_pipeline_ratio (our object time / the
-bare tool's, kept for continuity), worker_peak_rss_mib_1x (and _10x with
-BENCH_RSS_10X=1).
+bare tool's, kept for continuity), worker_peak_rss_mib_1x (and the documents
+worker's at 1x and 10x the files with BENCH_RSS_10X=1).
 
 Knobs (env): BENCH_DB_CLIENTS (default 85000, about 1.5 GB of SQL), BENCH_FILES
 (default 20000), BENCH_FILE_MAX_BYTES (default 512 KiB; sizes are log-uniform),
@@ -38,7 +38,8 @@ reused across runs of the same size), BENCH_RESEED=1, BENCH_S3=moto (the tests'
 moto server instead of SeaweedFS), BENCH_S3_ENDPOINT (an external S3-compatible
 store; keys from AWS_* env), BENCH_PEERS=0 (ours and the bare tools only),
 BENCH_NO_UPLOAD=1 (also our pipelines in-process into a null sink),
-BENCH_RSS_10X=1 (seed 10x the data and report the worker's peak RSS on it too).
+BENCH_RSS_10X=1 (the documents worker's peak RSS on a tree of 10x the files, written
+without a database; =all also seeds 10x the whole tenant and runs both).
 Quick run: BENCH_DB_CLIENTS=3000 BENCH_FILES=2000 make bench.
 
 restore_required_vs_without: wall time of the database backup with restore
@@ -90,6 +91,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +110,15 @@ from bench.ours import (
     zstd_level,
 )
 from bench.peers import Peers, random_file
-from bench.stack import SCHEMA, Store, seed, start_store, target, tree_bytes
+from bench.stack import (
+    SCHEMA,
+    Store,
+    seed,
+    seed_documents_tree,
+    start_store,
+    target,
+    tree_bytes,
+)
 from tenant_exit.worker.clients import probe
 from tenant_exit.worker.documents import TarProducer
 from tenant_exit.worker.dump import DumpProducer, dump_argv
@@ -328,7 +338,7 @@ def main() -> int:
         db_costs, docs_costs = bench.floors()
         ceiling_db = bench.ceiling("ceiling/db", bench.stored_db)
         ceiling_docs = bench.ceiling("ceiling/docs", bench.stored_docs)
-        rss_10x = _rss_10x(workdir, clients, files, max_bytes, s3, bucket, tmp)
+        rss_10x = _rss_10x(bench, workdir, clients, files, max_bytes, s3, bucket, tmp)
         _report(bench, db_costs, docs_costs, ceiling_db, ceiling_docs, rss_10x)
     finally:
         s3.stop()
@@ -337,26 +347,46 @@ def main() -> int:
     return 0
 
 
-def _rss_10x(workdir: Path, clients: int, files: int, max_bytes: int, s3: Store,
-             bucket: str, tmp: Path) -> int | None:
-    """The worker's peak RSS (KiB) on 10x the data, database and documents in one run."""
-    if os.environ.get("BENCH_RSS_10X") != "1":
+@dataclass(frozen=True)
+class Rss10x:
+    """The worker's peak RSS (KiB) at 10x: documents alone on 10x the files, and
+    with BENCH_RSS_10X=all also database and documents on 10x the seeded tenant."""
+
+    documents_1x: int
+    documents_10x: int
+    all_10x: int | None
+
+
+def _rss_10x(bench: Bench, workdir: Path, clients: int, files: int, max_bytes: int,
+             s3: Store, bucket: str, tmp: Path) -> Rss10x | None:
+    mode = os.environ.get("BENCH_RSS_10X", "")
+    if mode not in ("1", "all"):
         return None
-    db, docs = seed(workdir, clients * 10, files * 10, max_bytes)
-    try:
-        measured, _ = worker_run(
-            db, s3, bucket, 1000, databases=[SCHEMA],
-            documents=[{"name": "docs", "path": str(docs)}],
-            recipient=str(pyrage.x25519.Identity.generate().to_public()),
-            termination=tmp / "termination-10x")
-    finally:
-        db.stop()
-    return measured.peak_rss_kib
+    recipient = str(pyrage.x25519.Identity.generate().to_public())
+    # The documents worker's memory grows with the file count if anything does (the
+    # read-back's walk ledger); 10x the files is 10x the documents data.
+    tree = seed_documents_tree(workdir, files * 10, max_bytes)
+    documents, _ = worker_run(bench.db, s3, bucket, 1000, databases=["bench_empty"],
+                              documents=[{"name": "docs", "path": str(tree)}],
+                              recipient=recipient, termination=tmp / "termination-10x-docs")
+    print(f"  ours documents 10x         {documents.line(tree_bytes(tree)[1])}", flush=True)
+    everything = None
+    if mode == "all":
+        db, docs = seed(workdir, clients * 10, files * 10, max_bytes)
+        try:
+            everything, _ = worker_run(
+                db, s3, bucket, 1001, databases=[SCHEMA],
+                documents=[{"name": "docs", "path": str(docs)}],
+                recipient=recipient, termination=tmp / "termination-10x")
+        finally:
+            db.stop()
+    return Rss10x(best(bench.runs["ours documents"]).peak_rss_kib, documents.peak_rss_kib,
+                  everything.peak_rss_kib if everything else None)
 
 
 def _report(bench: Bench, db_costs: StageCosts, docs_costs: StageCosts,
             ceiling_db: Measured | None, ceiling_docs: Measured | None,
-            rss_10x: int | None) -> None:
+            rss_10x: Rss10x | None) -> None:
     b = {name: best(runs) for name, runs in bench.runs.items()}
     s = {name: min(values) for name, values in bench.seconds.items()}
     print()
@@ -399,10 +429,14 @@ def _report(bench: Bench, db_costs: StageCosts, docs_costs: StageCosts,
           f"{s['ours documents object'] / b['tar | cat | zstd > /dev/null'].wall:.2f}")
     rss_1x = max(b["ours database"].peak_rss_kib, b["ours documents"].peak_rss_kib)
     print(f"worker_peak_rss_mib_1x={rss_1x / 1024:.0f}")
-    if rss_10x is not None:
-        print(f"worker_peak_rss_mib_10x={rss_10x / 1024:.0f}")
-    else:
-        print("# worker_peak_rss_mib_10x not measured (BENCH_RSS_10X=1 seeds 10x the data)")
+    if rss_10x is None:
+        print("# worker_peak_rss_mib_docs_10x not measured (BENCH_RSS_10X=1 writes 10x the "
+              "files; BENCH_RSS_10X=all also seeds 10x the database)")
+        return
+    print(f"worker_peak_rss_mib_docs_1x={rss_10x.documents_1x / 1024:.0f}")
+    print(f"worker_peak_rss_mib_docs_10x={rss_10x.documents_10x / 1024:.0f}")
+    if rss_10x.all_10x is not None:
+        print(f"worker_peak_rss_mib_10x={rss_10x.all_10x / 1024:.0f}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ from pathlib import Path
 from tests.localcluster.mariadb import MariaDBServer
 from tests.localcluster.s3server import S3Server
 from tests.localcluster.seed import seed_tenant
+from tests.localcluster.seed_care import client_names
+from tests.localcluster.seed_documents import plan_documents, write_documents
 
 from bench.peers import S3Target
 from bench.seaweedfs import SeaweedS3
@@ -53,6 +55,22 @@ def seed(workdir: Path, clients: int, files: int, max_bytes: int) -> tuple[Maria
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS bench_empty")
     return db, docs
+
+
+def seed_documents_tree(workdir: Path, files: int, max_bytes: int) -> Path:
+    """A documents tree alone, no database, written once per size: the documents
+    worker's RSS at 10x the files without seeding 10x the database too."""
+    base = workdir / f"documents-only-{files}f-{max_bytes}b-v1"
+    tree, marker = base / "documents", base / "seeded"
+    if not marker.exists():
+        print(f"writing {files} files (once per size) ...", flush=True)
+        shutil.rmtree(tree, ignore_errors=True)
+        kept, excluded = plan_documents(1, files, client_names(1, max(2, files // 4)),
+                                        max_bytes)
+        write_documents(tree, 1, kept)
+        write_documents(tree, 1, excluded)
+        marker.touch()
+    return tree
 
 
 def tree_bytes(root: Path) -> tuple[int, int]:
