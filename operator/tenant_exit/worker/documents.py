@@ -68,7 +68,12 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
 
     Excluded directories are pruned. Counts go into `stats` as the walk goes, and
     each path with its size and mtime to `on_entry` (the read-back) before it is
-    yielded. Only one directory's entries at a time are held (to sort them).
+    yielded.
+
+    Memory is the names of the directories being visited (one per level, sorted):
+    names, not `os.DirEntry` objects, which cost ~900 bytes each (tracemalloc: a
+    walk peaked at 18.5 MiB with 20,000 entries in one directory and 46.8 MiB with
+    50,000). The lstat per name is the syscall `DirEntry.stat` makes too.
     """
 
     # Plain str paths, not Path objects: a Path per directory was a third of the
@@ -76,15 +81,15 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
     # the pump.
     def visit(directory: str, prefix: str) -> Iterator[str]:
         try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+            names = sorted(os.listdir(directory))
         except OSError as err:
             raise WalkError(f"cannot list a directory ({err.strerror})",
                             prefix or ".") from err
-        for entry in entries:
-            rel = f"{prefix}{entry.name}"
+        for name in names:
+            rel = f"{prefix}{name}"
+            path = f"{directory}/{name}"
             try:
-                info = entry.stat(follow_symlinks=False)
+                info = os.lstat(path)
             except OSError as err:
                 raise WalkError(f"cannot stat a file ({err.strerror})", rel) from err
             is_dir = stat.S_ISDIR(info.st_mode)
@@ -99,7 +104,7 @@ def walk(root: Path, excluder: PathExcluder, stats: TreeStats,
             if is_dir:
                 stats.directories += 1
                 yield rel
-                yield from visit(entry.path, rel + "/")
+                yield from visit(path, rel + "/")
             else:
                 if stat.S_ISREG(info.st_mode):
                     stats.files += 1
