@@ -28,7 +28,11 @@ clients write (mysqldump 5.7-9.x, mariadb-dump 10.x-11.x):
 
 Memory: DDL statements are held until their delimiter (they are small). An
 INSERT is held up to `_HELD_BYTES` and counted whole (`count_rows`); a larger one
-(a row with a large BLOB) is counted as it streams past, never held.
+(a row with a large BLOB) is counted as it streams past, never held. So is every
+INSERT in mariadb-dump's one-row-a-line layout: its rows are its `),\n(`
+separators + 1, counted chunk by chunk. On the bench's 1.5 GB mariadb-dump in its
+own ~30 KB chunks that took the scan from 3.31 to 2.46 CPU-s (3.78 before the
+held buffer was counted in place).
 
 Cost, measured on the 2-core bench machine (one core, 200 MB of INSERTs fed in
 64 KiB chunks, CPU seconds): mariadb-dump's text rows 0.57 s (~350 MB/s),
@@ -148,6 +152,11 @@ class DumpScanner:
         """Its values so far (after `VALUES`), while they are held."""
         self._streaming = False
         """True when the statement outgrew `_HELD_BYTES` and is counted as it passes."""
+        self._per_line: int | None = None
+        """mariadb-dump's one row per line: the `),\\n(` separators counted so far
+        (None for other layouts); such values are counted as they pass, never held."""
+        self._per_line_tail = b""
+        """Its last three bytes scanned: a separator can straddle two chunks."""
         self._in_value = False
         self._escape = False
 
@@ -251,6 +260,7 @@ class DumpScanner:
         self.contents.rows.setdefault(table, 0)
         self._values.clear()
         self._streaming = False
+        self._per_line = None
         self._in_value = self._escape = False
 
     def _scan_insert(self, chunk: bytes, pos: int, end: int) -> int:
@@ -258,6 +268,15 @@ class DumpScanner:
         `_HELD_BYTES` (a row with a large value) is counted as it streams past."""
         if self._streaming:
             return self._stream_values(chunk, pos, end)
+        if self._per_line is not None:
+            return self._scan_per_line(chunk, pos, end)
+        if (self._values == b"\n" and chunk.startswith(b"(", pos)) or (
+                not self._values and chunk.startswith(b"\n(", pos)):
+            # Values a raw newline never splits, one row a line: the rows are the
+            # separators + 1 (count_rows), counted without holding the statement.
+            self._values.clear()
+            self._per_line, self._per_line_tail = 0, b"\n"
+            return self._scan_per_line(chunk, pos, end)
         # Values never hold a raw newline (both clients write `\\n`): the first
         # `;` before a newline ends the statement.
         if self._values.endswith(b";") and pos < end and chunk[pos] == 0x0A:
@@ -277,6 +296,32 @@ class DumpScanner:
         self._values += view[pos:stop]
         self._end_insert()
         return stop + 2
+
+    def _scan_per_line(self, chunk: bytes, pos: int, end: int) -> int:
+        assert self._per_line is not None and self._insert is not None
+        if self._per_line_tail.endswith(b";") and pos < end and chunk[pos] == 0x0A:
+            return self._end_per_line(pos + 1)
+        stop = chunk.find(b";\n", pos, end)
+        last = end if stop < 0 else stop
+        # A separator across the chunk boundary lies within the last three bytes
+        # before `pos` and the first three after it; one inside either is counted
+        # by the other count.
+        junction = self._per_line_tail + chunk[pos:min(pos + 3, last)]
+        self._per_line += chunk.count(b"),\n(", pos, last) + junction.count(b"),\n(")
+        if last - pos >= 3:
+            self._per_line_tail = chunk[last - 3:last]
+        else:
+            self._per_line_tail = (self._per_line_tail + chunk[pos:last])[-3:]
+        if stop < 0:
+            return end
+        return self._end_per_line(stop + 2)
+
+    def _end_per_line(self, position: int) -> int:
+        assert self._per_line is not None and self._insert is not None
+        self.contents.rows[self._insert] += self._per_line + 1
+        self._per_line = None
+        self._insert = None
+        return position
 
     def _end_insert(self) -> None:
         table = self._insert
