@@ -311,7 +311,8 @@ class DumpScanner:
         # so none straddles two chunks.
         self._per_line += chunk.count(b"\n", pos, last)
         if stop < 0:
-            self._per_line_semicolon = end > pos and chunk[end - 1] == 0x3B
+            if end > pos:
+                self._per_line_semicolon = chunk[end - 1] == 0x3B
             return end
         return self._end_per_line(stop + 2)
 
