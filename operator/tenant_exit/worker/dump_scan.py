@@ -275,7 +275,7 @@ class DumpScanner:
         if (self._values == b"\n" and chunk.startswith(b"(", pos)) or (
                 not self._values and chunk.startswith(b"\n(", pos)):
             # Values a raw newline never splits, one row a line: the rows are the
-            # newlines (count_rows), counted without holding the statement.
+            # newlines, counted without holding the statement.
             self._per_line = 1 if self._values else 0  # the newline already held
             self._per_line_semicolon = False
             self._values.clear()
@@ -397,16 +397,14 @@ def count_rows(values: bytes | bytearray) -> int:
     """Rows in the values of one complete INSERT (after `VALUES`, without its `;`).
 
     Rows are the `(` outside quoted values. Three ways, cheapest first (figures
-    on the bench machine, one core): no quote at all, or mariadb-dump's layout of
-    one row per line, a newline before each row and none in a value (a raw
-    newline is never in a value): `bytes.count`, above 1 GB/s. Few quotes (large
+    on the bench machine, one core): no quote at all: `bytes.count`, above 1 GB/s
+    (mariadb-dump's one-row-a-line INSERTs never get here: the scanner counts their
+    newlines as they pass, `DumpScanner._scan_per_line`). Few quotes (large
     hex BLOBs, numbers): Python skips each quoted value, ~1 GB/s on BLOB rows but
     ~2 µs per value. Many quotes (mysqldump's one-line text rows): one regular
     expression in RE2 through pyarrow, ~150 MB/s with the GIL released, where
     Python's `re` reached ~50 MB/s and the skipping loop ~9 MB/s.
     """
-    if values.startswith(b"\n("):  # before counting quotes: that is a pass of its own
-        return values.count(b"\n")  # a newline before each row, none inside a value
     quotes = values.count(b"'")
     if quotes == 0:
         return values.count(b"(")
