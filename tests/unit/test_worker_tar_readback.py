@@ -14,10 +14,21 @@ from tenant_exit.worker.tar_readback import (
     TarReader,
     WalkComparison,
     WalkEntry,
-    differences,
 )
 
 MTIME = 1_700_000_000
+
+
+def differences(walked: list[WalkEntry], members: list[Member]) -> list[tuple[str, str]]:
+    """(path, what differs) between a whole walk and a whole archive."""
+    found: list[tuple[str, str]] = []
+    comparison = WalkComparison(lambda path, what: found.append((path, what)))
+    for entry in walked:
+        comparison.walked(entry)
+    for member in members:
+        comparison.archived(member)
+    comparison.finish()
+    return found
 
 
 def pax_tar(files: dict[str, bytes]) -> bytes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -230,18 +230,6 @@ class WalkComparison:
     def _differ(self, path: str, what: str) -> None:
         self.differences += 1
         self._on_difference(path, what)
-
-
-def differences(walked: Iterable[WalkEntry], members: Iterable[Member]) -> list[tuple[str, str]]:
-    """(path, what differs) between a whole walk and a whole archive (for tests)."""
-    found: list[tuple[str, str]] = []
-    comparison = WalkComparison(lambda path, what: found.append((path, what)))
-    for entry in walked:
-        comparison.walked(entry)
-    for member in members:
-        comparison.archived(member)
-    comparison.finish()
-    return found
 
 
 class TarReadBack:
