@@ -343,7 +343,7 @@ def main() -> int:
         db_costs, docs_costs = bench.floors(runs)
         ceiling_db = bench.ceiling("ceiling/db", bench.stored_db)
         ceiling_docs = bench.ceiling("ceiling/docs", bench.stored_docs)
-        rss_10x = _rss_10x(bench, workdir, clients, files, max_bytes, s3, bucket, tmp)
+        rss_10x = _rss_10x(bench, workdir, clients, files, max_bytes)
         _report(bench, db_costs, docs_costs, ceiling_db, ceiling_docs, rss_10x)
     finally:
         s3.stop()
@@ -362,27 +362,28 @@ class Rss10x:
     all_10x: int | None
 
 
-def _rss_10x(bench: Bench, workdir: Path, clients: int, files: int, max_bytes: int,
-             s3: Store, bucket: str, tmp: Path) -> Rss10x | None:
+def _rss_10x(bench: Bench, workdir: Path, clients: int, files: int,
+             max_bytes: int) -> Rss10x | None:
     mode = os.environ.get("BENCH_RSS_10X", "")
     if mode not in ("1", "all"):
         return None
-    recipient = str(pyrage.x25519.Identity.generate().to_public())
     # The documents worker's memory grows with the file count if anything does (the
     # read-back's walk ledger); 10x the files is 10x the documents data.
     tree = seed_documents_tree(workdir, files * 10, max_bytes)
-    documents, _ = worker_run(bench.db, s3, bucket, 1000, databases=["bench_empty"],
+    documents, _ = worker_run(bench.db, bench.s3, bench.bucket, 1000,
+                              databases=["bench_empty"],
                               documents=[{"name": "docs", "path": str(tree)}],
-                              recipient=recipient, termination=tmp / "termination-10x-docs")
+                              recipient=bench.recipient,
+                              termination=bench.tmp / "termination-10x-docs")
     print(f"  ours documents 10x         {documents.line(tree_bytes(tree)[1])}", flush=True)
     everything = None
     if mode == "all":
         db, docs = seed(workdir, clients * 10, files * 10, max_bytes)
         try:
             everything, _ = worker_run(
-                db, s3, bucket, 1001, databases=[SCHEMA],
+                db, bench.s3, bench.bucket, 1001, databases=[SCHEMA],
                 documents=[{"name": "docs", "path": str(docs)}],
-                recipient=recipient, termination=tmp / "termination-10x")
+                recipient=bench.recipient, termination=bench.tmp / "termination-10x")
         finally:
             db.stop()
     return Rss10x(best(bench.runs["ours documents"]).peak_rss_kib, documents.peak_rss_kib,
